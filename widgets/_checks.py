@@ -221,6 +221,16 @@ def check_output(kind: str, output: Any, target: Any) -> None:
         )
 
 
+def check_loss_value(loss: Any) -> None:
+    """The loss function must return one number as a 0-d tensor."""
+    if isinstance(loss, torch.Tensor) and loss.dim() == 0:
+        return
+    shape = list(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+    raise ValueError(
+        f"the loss function must return one number (a 0-d tensor), got {shape}; use reduction='mean' (the default)"
+    )
+
+
 def diagnose_loss_error(kind: str, loss_fn: Callable, output: Any, target: Any) -> None:
     """After the loss function raised: raise a clearer error when the cause is a known mistake."""
     check_output(kind, output, target)

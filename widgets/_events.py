@@ -39,7 +39,7 @@ class Subscription:
     @property
     def active(self) -> bool:
         """Whether the callback still receives the event."""
-        return self in self._hub._subscriptions[self.event]
+        return self in self._hub.subscribers[self.event]
 
     def __repr__(self) -> str:
         return f"Subscription({self.event!r}, {callback_name(self.callback)}, active={self.active})"
@@ -51,31 +51,33 @@ class EventHub:
     def __init__(self) -> None:
         # Tuples, replaced on change: emitting iterates without copying, and a
         # callback that subscribes or unsubscribes does not disturb the loop.
-        self._subscriptions: dict[str, tuple[Subscription, ...]] = {name: () for name in EVENT_NAMES}
+        # Read it freely (the trainer checks it on every step); change it only
+        # through on() and Subscription.remove().
+        self.subscribers: dict[str, tuple[Subscription, ...]] = {name: () for name in EVENT_NAMES}
         self.errors: deque[CallbackError] = deque(maxlen=MAX_KEPT_ERRORS)
         self._warned: set[tuple[str, str, str]] = set()
 
     def on(self, event: str, callback: Callable[[dict], Any]) -> Subscription:
         """Subscribe `callback(payload)` to `event`."""
-        if event not in self._subscriptions:
+        if event not in self.subscribers:
             raise ValueError(f"unknown event {event!r}; expected one of {', '.join(map(repr, EVENT_NAMES))}")
         if not callable(callback):
             raise TypeError(f"the callback for {event!r} must be callable, got {type(callback).__name__}")
         subscription = Subscription(self, event, callback)
-        self._subscriptions[event] = self._subscriptions[event] + (subscription,)
+        self.subscribers[event] = self.subscribers[event] + (subscription,)
         return subscription
 
     def _remove(self, subscription: Subscription) -> None:
-        current = self._subscriptions[subscription.event]
-        self._subscriptions[subscription.event] = tuple(s for s in current if s is not subscription)
+        current = self.subscribers[subscription.event]
+        self.subscribers[subscription.event] = tuple(s for s in current if s is not subscription)
 
     def has(self, event: str) -> bool:
         """Whether anyone listens to `event`."""
-        return bool(self._subscriptions[event])
+        return bool(self.subscribers[event])
 
     def emit(self, event: str, payload: dict) -> None:
         """Call every subscriber of `event`; an exception is warned about and kept, never raised."""
-        for subscription in self._subscriptions[event]:
+        for subscription in self.subscribers[event]:
             try:
                 subscription.callback(payload)
             except Exception as error:  # noqa: BLE001 - a view's bug must not stop training

@@ -29,6 +29,12 @@ from .history import History
 
 STATE_DICT_FORMAT = 1
 
+# Module-level names read on every step (a global lookup is cheaper than an attribute chain).
+_Tensor = torch.Tensor
+_perf_counter = time.perf_counter
+_isfinite = math.isfinite
+_NO_BATCH = object()
+
 
 class NonFiniteLossError(FloatingPointError):
     """The loss of a training batch was NaN or infinite; the optimizer step was not taken."""
@@ -77,6 +83,7 @@ class Trainer:
         self._train_loader = train_loader
         self._valid_loader = valid_loader
         self._metrics = metrics
+        self._metric_fns = tuple(metrics.values())
         self._device = resolved
         self.verbose = verbose
         self._steps_per_epoch = steps_per_epoch
@@ -93,6 +100,7 @@ class Trainer:
         self._generators = _rng.loader_generators(train_loader)
 
         self._hub = EventHub()
+        self._listeners = self._hub.subscribers
         self._lock = threading.RLock()
         self._pause_requested = threading.Event()
         self._pending_lr: float | None = None
@@ -241,7 +249,7 @@ class Trainer:
                         if stoppable and self._pause_requested.is_set():
                             break
                         epoch_before = self._epoch
-                        self._run_step()
+                        self._run_step(want_record=False)
                     if report is not None and self._epoch > epoch_before:
                         report(self._history.epochs[-1])
             except KeyboardInterrupt:
@@ -288,7 +296,7 @@ class Trainer:
                     if target is not None and self._epoch >= target:
                         finished = True
                         break
-                    self._run_step()
+                    self._run_step(want_record=False)
                 await asyncio.sleep(0)
         finally:
             if self._run_id == run_id and self._state == "running":
@@ -340,18 +348,38 @@ class Trainer:
 
     # ------------------------------------------------------------------ the one step
 
-    def _run_step(self) -> dict[str, Any]:
-        """One optimizer step (caller holds the lock). On failure before the optimizer step nothing changes."""
+    def _run_step(self, want_record: bool = True) -> dict[str, Any] | None:
+        """One optimizer step (caller holds the lock). On failure before the optimizer step nothing changes.
+
+        Returns the step record, or None when `want_record` is False and no one
+        listens to "step". The common path is written out in one function on
+        purpose: every call, attribute read and temporary object here costs
+        time on every step (see tests/benchmarks/bench_trainer.py).
+        """
         if self._pending_lr is not None:
             self._apply_pending_lr()
-        started = time.perf_counter()
-        try:
-            if self._close_pending:
-                self._close_epoch()
-            batch = self._draw_batch()
-        except Exception as error:
-            self._fail(error)
-            raise
+        started = _perf_counter()
+        iterator = self._iterator
+        batch = _NO_BATCH
+        exhausted = False
+        if (iterator is not None and self._held_batch is None and not self._close_pending
+                and self._deferred_error is None):
+            try:
+                batch = next(iterator)
+                self._drawn += 1
+            except StopIteration:
+                exhausted = True
+            except Exception as error:
+                self._fail(error)
+                raise
+        if batch is _NO_BATCH:
+            try:
+                if self._close_pending:
+                    self._close_epoch()
+                batch = self._draw_batch(exhausted)
+            except Exception as error:
+                self._fail(error)
+                raise
         if self._snapshot_rng:
             rng_state = torch.get_rng_state()
             cuda_state = torch.cuda.get_rng_state_all() if self._uses_cuda else None
@@ -362,96 +390,82 @@ class Trainer:
         stepped = False
         self._in_step = True
         try:
-            if (type(batch) is list or type(batch) is tuple) and len(batch) == 2:
-                raw_x, raw_y = batch
+            if (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
+                x, y = batch
             else:
-                raw_x, raw_y = _checks.unpack_batch(batch)
+                x, y = _checks.unpack_batch(batch)
             device = self._device
-            x = raw_x.to(device) if device is not None and type(raw_x) is torch.Tensor else _checks.to_device(raw_x, device)
-            y = raw_y.to(device) if device is not None and type(raw_y) is torch.Tensor else _checks.to_device(raw_y, device)
+            if device is not None:
+                x = x.to(device) if type(x) is _Tensor else _checks.to_device(x, device)
+                y = y.to(device) if type(y) is _Tensor else _checks.to_device(y, device)
             probe = self._probe_owner._parameters[self._probe_name]
-            model_device = probe.device
-            if type(x) is torch.Tensor and x.device != model_device:
-                _checks.check_devices(probe, x)
             if probe is not self._probe:
+                _checks.check_devices(probe, x)
                 _checks.check_same_parameters(self._model, self._optimizer)
                 self._probe = probe
             model = self._model
             if not model.training:
                 model.train()
-            self._optimizer.zero_grad(set_to_none=True)
-            output = model(x)
-            if not _checks.output_looks_right(self._loss_kind, output, y):
-                _checks.check_output(self._loss_kind, output, y)  # raises the clear error
-            if self._loss_kind == "classification" and model_device.type != "cpu":
+            optimizer = self._optimizer
+            optimizer.zero_grad(set_to_none=True)
+            try:
+                output = model(x)
+            except Exception:
+                _checks.check_devices(probe, x)  # a clearer error when the batch is on another device
+                raise
+            kind = self._loss_kind
+            if not _checks.output_looks_right(kind, output, y):
+                _checks.check_output(kind, output, y)  # raises the clear error
+            if kind == "classification" and type(output) is _Tensor and not output.is_cpu:
                 _checks.check_class_range(self._loss_fn, output, y)  # a bad index is a fatal device assert there
             try:
                 loss = self._loss_fn(output, y)
             except Exception as error:
-                _checks.diagnose_loss_error(self._loss_kind, self._loss_fn, output, y)
+                _checks.check_devices(probe, x)
+                _checks.diagnose_loss_error(kind, self._loss_fn, output, y)
                 raise error
-            if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-                shape = list(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
-                raise ValueError(
-                    f"the loss function must return one number (a 0-d tensor), got {shape}; "
-                    "use reduction='mean' (the default)"
-                )
+            if type(loss) is not _Tensor or loss.dim() != 0:
+                _checks.check_loss_value(loss)
             loss.backward()
             loss_value = loss.item()
-            if not math.isfinite(loss_value):
+            if not _isfinite(loss_value):
                 raise NonFiniteLossError(
                     f"the training loss became {loss_value} at epoch {epoch}, step {step} (batch {batch_number}); "
                     f"the optimizer step was not taken and the weights are unchanged. Try a smaller learning rate "
                     f"(now {self.lr:g}), then trainer.reset()"
                 )
-            batch_size = y.shape[0] if type(y) is torch.Tensor and y.dim() else _batch_size(y, x)
-            metric_values = None
-            if self._metrics:
+            batch_size = y.shape[0] if type(y) is _Tensor and y.dim() else _batch_size(y, x)
+            metric_fns = self._metric_fns
+            if metric_fns:
                 detached = output.detach()
-                metric_values = [float(fn(detached, y)) for fn in self._metrics.values()]
-            if self._hub.has("backward"):
+                metric_values = [float(fn(detached, y)) for fn in metric_fns]
+            if self._listeners["backward"]:
                 self._hub.emit("backward", {"step": step, "epoch": epoch, "batch": batch_number})
-            self._optimizer.step()
+            optimizer.step()
             stepped = True
         except BaseException as error:
             self._in_step = False
             if not stepped:
-                if rng_state is not None:
-                    torch.set_rng_state(rng_state)
-                if cuda_state is not None:
-                    torch.cuda.set_rng_state_all(cuda_state)
-                if buffers is not None:
-                    with torch.no_grad():
-                        for live, saved in buffers:
-                            live.copy_(saved)
-                self._held_batch = batch
+                self._undo_draws(batch, rng_state, cuda_state, buffers)
                 if isinstance(error, Exception):
                     self._fail(error)
             raise
-        return self._finish_step(step, epoch, batch_number, loss_value, batch_size, metric_values, started)
 
-    def _finish_step(
-        self, step: int, epoch: int, batch_number: int, loss_value: float, batch_size: int,
-        metric_values: list[float] | None, started: float,
-    ) -> dict[str, Any]:
-        """Bookkeeping after the optimizer step, then the events; ends the epoch when the loader is exhausted."""
+        # The step is taken; bookkeeping below cannot fail on its own.
         self._global_step = step
         self._batch_in_epoch = batch_number
         self._last_loss = loss_value
         self._loss_sum += loss_value * batch_size
         self._samples += batch_size
-        if metric_values is not None:
+        if metric_fns:
             sums = self._metric_sums
             for i, value in enumerate(metric_values):
                 sums[i] += value * batch_size
-        lr = self._optimizer.param_groups[0]["lr"]
-        lr = float(lr)
-        elapsed = time.perf_counter() - started
-        self._train_time += elapsed
+        lr = float(optimizer.param_groups[0]["lr"])
+        elapsed = _perf_counter() - started
+        train_time = self._train_time = self._train_time + elapsed
         self._epoch_time += elapsed
-        self._history._append(step, epoch, loss_value, lr, self._train_time)
-        record = {"step": step, "epoch": epoch, "batch": batch_number, "loss": loss_value, "lr": lr,
-                  "time": self._train_time, "batch_size": batch_size}
+        self._history._append(step, epoch, loss_value, lr, train_time)
         if self._steps_per_epoch is not None:
             ends = batch_number >= self._steps_per_epoch
         else:
@@ -463,7 +477,11 @@ class Trainer:
         self._in_step = False  # the step is complete: from here an interrupt may land
         if self._state == "error":
             self._set_state("running")
-        self._hub.emit("step", record)
+        record = None
+        if want_record or self._listeners["step"]:
+            record = {"step": step, "epoch": epoch, "batch": batch_number, "loss": loss_value, "lr": lr,
+                      "time": train_time, "batch_size": batch_size}
+            self._hub.emit("step", record)
         if self._close_pending:
             try:
                 self._close_epoch()
@@ -474,6 +492,19 @@ class Trainer:
             self._interrupt_received = False
             raise KeyboardInterrupt
         return record
+
+    def _undo_draws(self, batch: Any, rng_state: torch.Tensor | None, cuda_state: list | None,
+                    buffers: list[tuple[torch.Tensor, torch.Tensor]] | None) -> None:
+        """A step failed before the optimizer step: put back the random state, the buffers and the batch."""
+        if rng_state is not None:
+            torch.set_rng_state(rng_state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state_all(cuda_state)
+        if buffers is not None:
+            with torch.no_grad():
+                for live, saved in buffers:
+                    live.copy_(saved)
+        self._held_batch = batch
 
     def _fail(self, error: Exception) -> None:
         self.last_error = error
@@ -491,35 +522,42 @@ class Trainer:
         self._drawn += 1
         return False
 
-    def _draw_batch(self) -> Any:
-        if self._held_batch is not None:
-            batch, self._held_batch = self._held_batch, None
-            return batch
-        if self._deferred_error is not None:
-            error, self._deferred_error = self._deferred_error, None
-            raise error
-        if self._iterator is None:
-            self._epoch_rng = _rng.capture_torch(self._generators)
-            self._iterator = iter(self._train_loader)
-            self._drawn = 0
-        try:
-            batch = next(self._iterator)
-        except StopIteration:
-            if self._batch_in_epoch == 0:
-                self._epoch_rng.restore(self._generators)
-                self._iterator = None
-                self._epoch_rng = None
-                raise ValueError(
-                    "the training loader yielded no batch; it must yield at least one (is the dataset empty, "
-                    "or batch_size larger than the dataset with drop_last=True?)"
-                ) from None
-            # The loader had fewer batches than its len said: end the epoch here and start the next.
+    def _draw_batch(self, exhausted: bool = False) -> Any:
+        """The next batch: a held one, else from the epoch's iterator (made here when the epoch starts).
+
+        `exhausted` says the current iterator has just raised StopIteration.
+        """
+        if not exhausted:
+            if self._held_batch is not None:
+                batch, self._held_batch = self._held_batch, None
+                return batch
+            if self._deferred_error is not None:
+                error, self._deferred_error = self._deferred_error, None
+                raise error
+            if self._iterator is None:
+                self._epoch_rng = _rng.capture_torch(self._generators)
+                self._iterator = iter(self._train_loader)
+                self._drawn = 0
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                pass
+            else:
+                self._drawn += 1
+                return batch
+        if self._batch_in_epoch == 0:
+            self._epoch_rng.restore(self._generators)
             self._iterator = None
-            self._drawn = 0
-            self._close_epoch()
-            return self._draw_batch()
-        self._drawn += 1
-        return batch
+            self._epoch_rng = None
+            raise ValueError(
+                "the training loader yielded no batch; it must yield at least one (is the dataset empty, "
+                "or batch_size larger than the dataset with drop_last=True?)"
+            )
+        # The loader had fewer batches than its len said: end the epoch here and start the next.
+        self._iterator = None
+        self._drawn = 0
+        self._close_epoch()
+        return self._draw_batch()
 
     def _close_epoch(self) -> None:
         """Validation and the epoch record; on failure the epoch stays open and the next step retries."""
