@@ -102,7 +102,7 @@ class Trainer:
         self._hub = EventHub()
         self._listeners = self._hub.subscribers
         self._lock = threading.RLock()
-        self._pause_requested = threading.Event()
+        self._pause_requested = False  # a plain flag: set from any thread, read between steps
         self._pending_lr: float | None = None
         self._run_id = 0
         self._play_task: asyncio.Task | None = None
@@ -229,7 +229,7 @@ class Trainer:
         if verbose and not (self._hub.has("step") or self._hub.has("epoch")):
             def report(record: dict[str, Any]) -> None:
                 print(self.format_epoch(record, target), flush=True)
-        self._pause_requested.clear()
+        self._pause_requested = False
         self._run_until(target, stoppable=True, report=report)
         return self._history
 
@@ -246,7 +246,7 @@ class Trainer:
                         if self._run_id != run_id or self._epoch >= target_epoch:
                             finished = True
                             break
-                        if stoppable and self._pause_requested.is_set():
+                        if stoppable and self._pause_requested:
                             break
                         epoch_before = self._epoch
                         self._run_step(want_record=False)
@@ -275,7 +275,7 @@ class Trainer:
             ) from None
         if self.is_playing:
             return self._play_task
-        self._pause_requested.clear()
+        self._pause_requested = False
         self._run_id += 1
         run_id = self._run_id
         target = None if epochs is None else self._epoch + epochs
@@ -291,7 +291,7 @@ class Trainer:
         try:
             while True:
                 with self._lock:
-                    if self._run_id != run_id or self._pause_requested.is_set():
+                    if self._run_id != run_id or self._pause_requested:
                         break
                     if target is not None and self._epoch >= target:
                         finished = True
@@ -316,7 +316,7 @@ class Trainer:
 
     def pause(self) -> None:
         """Stop a `play()` task or a blocking `fit()` at the next step boundary; safe from any thread."""
-        self._pause_requested.set()
+        self._pause_requested = True
         loop = self._play_loop
         if loop is not None and self.is_playing and not loop.is_closed():
             try:
@@ -598,25 +598,35 @@ class Trainer:
                 saved.restore()
 
     def _evaluate(self, loader: Iterable, role: str) -> dict[str, float]:
-        totals = [0.0] * (1 + len(self._metrics))
+        totals = [0.0] * (1 + len(self._metric_fns))
         samples = 0
         device = self._device
-        with _eval_mode(self._model), torch.no_grad():
+        model, loss_fn, kind, metric_fns = self._model, self._loss_fn, self._loss_kind, self._metric_fns
+        with _eval_mode(model), torch.no_grad():
             for batch in loader:
-                raw_x, raw_y = _checks.unpack_batch(batch)
-                x, y = _checks.to_device(raw_x, device), _checks.to_device(raw_y, device)
-                _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
-                output = self._model(x)
-                if not _checks.output_looks_right(self._loss_kind, output, y):
-                    _checks.check_output(self._loss_kind, output, y)
+                if (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
+                    x, y = batch
+                else:
+                    x, y = _checks.unpack_batch(batch)
+                if device is not None:
+                    x = x.to(device) if type(x) is _Tensor else _checks.to_device(x, device)
+                    y = y.to(device) if type(y) is _Tensor else _checks.to_device(y, device)
                 try:
-                    loss = self._loss_fn(output, y)
+                    output = model(x)
+                except Exception:
+                    _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
+                    raise
+                if not _checks.output_looks_right(kind, output, y):
+                    _checks.check_output(kind, output, y)
+                try:
+                    loss = loss_fn(output, y)
                 except Exception as error:
-                    _checks.diagnose_loss_error(self._loss_kind, self._loss_fn, output, y)
+                    _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
+                    _checks.diagnose_loss_error(kind, loss_fn, output, y)
                     raise error
-                size = _batch_size(y, x)
-                totals[0] += float(loss) * size
-                for i, fn in enumerate(self._metrics.values(), start=1):
+                size = y.shape[0] if type(y) is _Tensor and y.dim() else _batch_size(y, x)
+                totals[0] += loss.item() * size if type(loss) is _Tensor else float(loss) * size
+                for i, fn in enumerate(metric_fns, start=1):
                     totals[i] += float(fn(output, y)) * size
                 samples += size
         if samples == 0:
@@ -650,7 +660,7 @@ class Trainer:
         """Make a running play task or fit stop at its next step boundary, without touching the state."""
         self._run_id += 1
         self._play_task = None
-        self._pause_requested.set()
+        self._pause_requested = True
 
     def _reset_counters(self) -> None:
         self._global_step = 0
@@ -893,7 +903,8 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
         yield
     finally:
         for module, training in modes:
-            module.training = training
+            # Only the flag, as train() would set it, without nn.Module.__setattr__'s checks.
+            object.__setattr__(module, "training", training)
 
 
 __all__ = ["Trainer", "NonFiniteLossError", "EVENT_NAMES"]

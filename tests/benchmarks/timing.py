@@ -6,6 +6,7 @@ Benchmarks print figures; they never assert on time. Run one with
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,9 @@ def alternate(runs: dict[str, Callable[[], object]], rounds: int = 5, warmup: in
     """Time each named callable `rounds` times, interleaved (A B A B ...), after `warmup` untimed rounds.
 
     Interleaving spreads slow phases of a shared machine over every contender
-    instead of charging them to whichever ran at that moment.
+    instead of charging them to whichever ran at that moment. A full garbage
+    collection before each timed call (not timed) clears what the previous
+    call left, so no contender pays for another's garbage.
     """
     for _ in range(warmup):
         for fn in runs.values():
@@ -30,6 +33,7 @@ def alternate(runs: dict[str, Callable[[], object]], rounds: int = 5, warmup: in
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, fn in runs.items():
+            gc.collect()
             times[name].append(time_call(fn))
     return times
 
