@@ -171,6 +171,36 @@ def test_a_loader_without_len_ends_its_epoch_on_the_last_batch():
     assert trainer.epoch == 3 and trainer.global_step == 9
 
 
+class OverstatedLoader:
+    """Says it has `claimed` batches but yields only the first `actual` of `batches`."""
+
+    def __init__(self, batches, claimed, actual):
+        self.batches, self.claimed, self.actual = batches, claimed, actual
+
+    def __len__(self):
+        return self.claimed
+
+    def __iter__(self):
+        return iter(self.batches[: self.actual])
+
+
+def test_a_loader_shorter_than_its_len_ends_the_epoch_where_it_runs_out():
+    x, y = make_data(0, 48)
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 48, 16)]
+    model = make_model(0)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+                      OverstatedLoader(batches, claimed=5, actual=3), verbose=False)
+    assert [trainer.step()["batch"] for _ in range(3)] == [1, 2, 3]
+    assert trainer.epoch == 0  # len says 5: the epoch is still open
+    record = trainer.step()  # the loader runs out: epoch 1 closes, this step opens epoch 2
+    assert (record["epoch"], record["batch"], trainer.epoch) == (2, 1, 1)
+    assert trainer.history.epochs[0]["step"] == 3
+    # The end shows only when a step asks for a batch, so that step trains on the next epoch's first one.
+    trainer.run_epoch()
+    assert (trainer.epoch, trainer.global_step, trainer.batch_in_epoch) == (2, 7, 1)
+    assert [record["step"] for record in trainer.history.epochs] == [3, 6]
+
+
 def test_matches_a_hand_written_loop_bitwise():
     trainer = make_trainer(seed=3, valid=True)
     trainer.fit(3, verbose=False)

@@ -39,11 +39,15 @@ def snapshot(trainer):
         "counters": (trainer.global_step, trainer.epoch, trainer.batch_in_epoch, trainer.last_loss),
         "history": (len(trainer.history), trainer.history.steps("loss").tolist(), list(trainer.history.epochs)),
         "rng": torch.get_rng_state(),
+        "grads": [None if p.grad is None else p.grad.clone() for p in trainer.model.parameters()],
     }
 
 
-def assert_unchanged(trainer, before):
+def assert_unchanged(trainer, before, grads_kept=True):
     after = snapshot(trainer)
+    if grads_kept:  # an error found before backward leaves the last step's gradients in place
+        assert all(a is None and b is None or a is not None and b is not None and torch.equal(a, b)
+                   for a, b in zip(before["grads"], after["grads"])), "gradients changed"
     assert all(torch.equal(a, b) for a, b in zip(before["tensors"], after["tensors"])), "weights or buffers changed"
     assert _equal_nested(before["optimizer"], after["optimizer"]), "optimizer state changed"
     assert before["counters"] == after["counters"]
@@ -61,14 +65,15 @@ def _equal_nested(a, b):
     return a == b
 
 
-def fails_cleanly(trainer, error, match):
+def fails_cleanly(trainer, error, match, grads_kept=True):
     """Two good steps, then the bad third batch: the error, and nothing changed."""
     trainer.step()
     trainer.step()
     before = snapshot(trainer)
+    assert any(g is not None for g in before["grads"])
     with pytest.raises(error, match=match):
         trainer.step()
-    assert_unchanged(trainer, before)
+    assert_unchanged(trainer, before, grads_kept)
     assert trainer.state == "error"
     return trainer
 

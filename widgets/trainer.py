@@ -407,7 +407,6 @@ class Trainer:
             if not model.training:
                 model.train()
             optimizer = self._optimizer
-            optimizer.zero_grad(set_to_none=True)
             try:
                 output = model(x)
             except Exception:
@@ -426,7 +425,6 @@ class Trainer:
                 raise error
             if type(loss) is not _Tensor or loss.dim() != 0:
                 _checks.check_loss_value(loss)
-            loss.backward()
             loss_value = loss.item()
             if not _isfinite(loss_value):
                 raise NonFiniteLossError(
@@ -439,6 +437,10 @@ class Trainer:
             if metric_fns:
                 detached = output.detach()
                 metric_values = [float(fn(detached, y)) for fn in metric_fns]
+            # Everything that can reject the batch has run: only now are the last step's gradients cleared,
+            # so a step that fails leaves them in place to inspect.
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
             if self._listeners["backward"]:
                 self._hub.emit("backward", {"step": step, "epoch": epoch, "batch": batch_number})
             optimizer.step()
