@@ -40,10 +40,16 @@ class History:
             raise ValueError(f"max_rows must be an int of at least 4, got {max_rows!r}")
         self.max_rows = max_rows
         self.epochs: list[dict[str, Any]] = []
-        self.version = 0
+        self._changes = 0  # epochs logged, clears and loads; see `version`
+        self._flushed_rows = 0  # step rows ever moved from `_pending` into the columns
         self._size = 0
         self._pending: list[tuple[int, int, float, float, float]] = []
         self._columns = _empty_columns(min(_INITIAL_CAPACITY, self.max_rows))
+
+    @property
+    def version(self) -> int:
+        """A number that grows with every change (step logged, epoch logged, clear, load): compare to see news."""
+        return self._changes + self._flushed_rows + len(self._pending)
 
     def __len__(self) -> int:
         self._flush()  # thinning may apply on the way in
@@ -69,7 +75,6 @@ class History:
     def _append(self, step: int, epoch: int, loss: float, lr: float, time: float) -> None:
         pending = self._pending
         pending.append((step, epoch, loss, lr, time))
-        self.version += 1
         if len(pending) >= _BLOCK:
             self._flush()
 
@@ -79,6 +84,7 @@ class History:
         if not pending:
             return
         rows = np.array(pending, dtype=np.float64)  # exact for steps and epochs below 2**53
+        self._flushed_rows += len(pending)
         pending.clear()
         start = 0
         while start < len(rows):
@@ -115,7 +121,7 @@ class History:
         if not isinstance(record, Mapping):
             raise TypeError(f"an epoch record must be a dict, got {type(record).__name__}")
         self.epochs.append(dict(record))
-        self.version += 1
+        self._changes += 1
 
     def steps(self, name: str) -> np.ndarray:
         """A read-only 1-D view of one step column: step, epoch, loss, lr or time.
@@ -137,10 +143,11 @@ class History:
     def clear(self) -> None:
         """Drop every step row and epoch record (capacity shrinks back)."""
         self._size = 0
+        self._flushed_rows += len(self._pending)  # dropped, but counted: `version` never goes back
         self._pending.clear()
         self._columns = _empty_columns(min(_INITIAL_CAPACITY, self.max_rows))
         self.epochs = []
-        self.version += 1
+        self._changes += 1
 
     def state_dict(self) -> dict[str, Any]:
         """The history as tensors, lists and numbers (loadable with `torch.load(weights_only=True)`)."""
@@ -173,9 +180,10 @@ class History:
             column[:size] = array
             self._columns[name] = column
         self._size = size
+        self._flushed_rows += len(self._pending)
         self._pending.clear()
         self.epochs = [dict(record) for record in state["epochs"]]
-        self.version += 1
+        self._changes += 1
 
 
 def _empty_columns(capacity: int) -> dict[str, np.ndarray]:

@@ -33,7 +33,8 @@ STATE_DICT_FORMAT = 1
 _Tensor = torch.Tensor
 _perf_counter = time.perf_counter
 _isfinite = math.isfinite
-_NO_BATCH = object()
+_NO_BATCH = object()  # no batch drawn yet in this step
+_EXHAUSTED = object()  # the epoch's iterator ran out
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -96,6 +97,9 @@ class Trainer:
         # Taking torch's random state costs microseconds on every step; it is
         # needed only to undo the draws of a step that fails.
         self._snapshot_rng = _checks.may_draw_random(model, loss_fn, metrics)
+        self._snapshot_needed = self._snapshot_rng or self._has_buffers
+        self._output_looks_right = _checks.OUTPUT_LOOKS_RIGHT[self._loss_kind]
+        self._classifies = self._loss_kind == "classification"
         self._uses_cuda = (resolved is not None and resolved.type == "cuda") or self._probe.is_cuda
         self._generators = _rng.loader_generators(train_loader)
 
@@ -234,30 +238,31 @@ class Trainer:
         return self._history
 
     def _run_until(self, target_epoch: int, stoppable: bool, report: Callable[[dict], None] | None = None) -> None:
-        """Run steps until `epoch` reaches `target_epoch`, a pause (when `stoppable`), or a reset."""
+        """Run steps until `epoch` reaches `target_epoch`, a pause (when `stoppable`), or a reset.
+
+        `report` is called with each epoch record as the epoch ends.
+        """
         with self._interrupts_at_step_boundary():
             self._run_id += 1
             run_id = self._run_id
             self._set_state("running")
-            finished = False
+            reporting = self._hub.on("epoch", report) if report is not None else None
             try:
                 while True:
                     with self._lock:
-                        if self._run_id != run_id or self._epoch >= target_epoch:
-                            finished = True
+                        if (self._run_id != run_id or self._epoch >= target_epoch
+                                or stoppable and self._pause_requested):
                             break
-                        if stoppable and self._pause_requested:
-                            break
-                        epoch_before = self._epoch
                         self._run_step(want_record=False)
-                    if report is not None and self._epoch > epoch_before:
-                        report(self._history.epochs[-1])
             except KeyboardInterrupt:
                 if self._run_id == run_id:
                     self._set_state("paused")
                 raise
+            finally:
+                if reporting is not None:
+                    reporting.remove()
             if self._run_id == run_id and self._state == "running":
-                self._set_state("idle" if finished else "paused")
+                self._set_state("idle" if self._epoch >= target_epoch else "paused")
 
     def play(self, epochs: int | None = None) -> asyncio.Task:
         """Train on the running asyncio loop, yielding between steps, for `epochs` more epochs or until `pause()`.
@@ -361,33 +366,27 @@ class Trainer:
         started = _perf_counter()
         iterator = self._iterator
         batch = _NO_BATCH
-        exhausted = False
         if (iterator is not None and self._held_batch is None and not self._close_pending
                 and self._deferred_error is None):
             try:
                 batch = next(iterator)
-                self._drawn += 1
             except StopIteration:
-                exhausted = True
+                batch = _EXHAUSTED  # handled below, outside this except, so a new error does not chain to it
             except Exception as error:
                 self._fail(error)
                 raise
-        if batch is _NO_BATCH:
+            else:
+                self._drawn += 1
+        if batch is _NO_BATCH or batch is _EXHAUSTED:
             try:
                 if self._close_pending:
                     self._close_epoch()
-                batch = self._draw_batch(exhausted)
+                batch = self._draw_batch(exhausted=batch is _EXHAUSTED)
             except Exception as error:
                 self._fail(error)
                 raise
-        if self._snapshot_rng:
-            rng_state = torch.get_rng_state()
-            cuda_state = torch.cuda.get_rng_state_all() if self._uses_cuda else None
-        else:
-            rng_state = cuda_state = None
-        buffers = [(b, b.clone()) for b in self._model.buffers()] if self._has_buffers else None
+        undo = self._snapshot_for_undo() if self._snapshot_needed else None
         epoch, batch_number, step = self._epoch + 1, self._batch_in_epoch + 1, self._global_step + 1
-        stepped = False
         self._in_step = True
         try:
             if (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
@@ -406,22 +405,20 @@ class Trainer:
             model = self._model
             if not model.training:
                 model.train()
-            optimizer = self._optimizer
             try:
                 output = model(x)
             except Exception:
                 _checks.check_devices(probe, x)  # a clearer error when the batch is on another device
                 raise
-            kind = self._loss_kind
-            if not _checks.output_looks_right(kind, output, y):
-                _checks.check_output(kind, output, y)  # raises the clear error
-            if kind == "classification" and type(output) is _Tensor and not output.is_cpu:
+            if not self._output_looks_right(output, y):
+                _checks.check_output(self._loss_kind, output, y)  # raises the clear error
+            if self._classifies and type(output) is _Tensor and not output.is_cpu:
                 _checks.check_class_range(self._loss_fn, output, y)  # a bad index is a fatal device assert there
             try:
                 loss = self._loss_fn(output, y)
             except Exception as error:
                 _checks.check_devices(probe, x)
-                _checks.diagnose_loss_error(kind, self._loss_fn, output, y)
+                _checks.diagnose_loss_error(self._loss_kind, self._loss_fn, output, y)
                 raise error
             if type(loss) is not _Tensor or loss.dim() != 0:
                 _checks.check_loss_value(loss)
@@ -439,21 +436,20 @@ class Trainer:
                 metric_values = [float(fn(detached, y)) for fn in metric_fns]
             # Everything that can reject the batch has run: only now are the last step's gradients cleared,
             # so a step that fails leaves them in place to inspect.
+            optimizer = self._optimizer
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self._listeners["backward"]:
                 self._hub.emit("backward", {"step": step, "epoch": epoch, "batch": batch_number})
             optimizer.step()
-            stepped = True
         except BaseException as error:
             self._in_step = False
-            if not stepped:
-                self._undo_draws(batch, rng_state, cuda_state, buffers)
-                if isinstance(error, Exception):
-                    self._fail(error)
+            self._undo_draws(batch, undo)
+            if isinstance(error, Exception):
+                self._fail(error)
             raise
 
-        # The step is taken; bookkeeping below cannot fail on its own.
+        # The step is taken; the bookkeeping below cannot fail on its own.
         self._global_step = step
         self._batch_in_epoch = batch_number
         self._last_loss = loss_value
@@ -464,26 +460,21 @@ class Trainer:
             for i, value in enumerate(metric_values):
                 sums[i] += value * batch_size
         lr = float(optimizer.param_groups[0]["lr"])
-        elapsed = _perf_counter() - started
-        train_time = self._train_time = self._train_time + elapsed
-        self._epoch_time += elapsed
+        train_time = self._train_time = self._train_time + (_perf_counter() - started)
         self._history._append(step, epoch, loss_value, lr, train_time)
-        if self._steps_per_epoch is not None:
-            ends = batch_number >= self._steps_per_epoch
-        else:
-            ends = self._look_ahead()
-        if ends:
+        if batch_number >= self._steps_per_epoch if self._steps_per_epoch is not None else self._look_ahead():
             self._iterator = None
             self._drawn = 0
             self._close_pending = True
         self._in_step = False  # the step is complete: from here an interrupt may land
         if self._state == "error":
             self._set_state("running")
-        record = None
         if want_record or self._listeners["step"]:
             record = {"step": step, "epoch": epoch, "batch": batch_number, "loss": loss_value, "lr": lr,
                       "time": train_time, "batch_size": batch_size}
             self._hub.emit("step", record)
+        else:
+            record = None
         if self._close_pending:
             try:
                 self._close_epoch()
@@ -495,17 +486,28 @@ class Trainer:
             raise KeyboardInterrupt
         return record
 
-    def _undo_draws(self, batch: Any, rng_state: torch.Tensor | None, cuda_state: list | None,
-                    buffers: list[tuple[torch.Tensor, torch.Tensor]] | None) -> None:
-        """A step failed before the optimizer step: put back the random state, the buffers and the batch."""
-        if rng_state is not None:
-            torch.set_rng_state(rng_state)
-        if cuda_state is not None:
-            torch.cuda.set_rng_state_all(cuda_state)
-        if buffers is not None:
-            with torch.no_grad():
-                for live, saved in buffers:
-                    live.copy_(saved)
+    def _snapshot_for_undo(self) -> tuple[torch.Tensor | None, list | None, list[tuple[torch.Tensor, torch.Tensor]] | None]:
+        """What a failed step must put back: torch's random state (when something may draw) and the buffers."""
+        rng_state = cuda_state = buffers = None
+        if self._snapshot_rng:
+            rng_state = torch.get_rng_state()
+            cuda_state = torch.cuda.get_rng_state_all() if self._uses_cuda else None
+        if self._has_buffers:
+            buffers = [(b, b.clone()) for b in self._model.buffers()]
+        return rng_state, cuda_state, buffers
+
+    def _undo_draws(self, batch: Any, undo: tuple | None) -> None:
+        """A step failed before its optimizer step completed: put back the random state, the buffers and the batch."""
+        if undo is not None:
+            rng_state, cuda_state, buffers = undo
+            if rng_state is not None:
+                torch.set_rng_state(rng_state)
+            if cuda_state is not None:
+                torch.cuda.set_rng_state_all(cuda_state)
+            if buffers is not None:
+                with torch.no_grad():
+                    for live, saved in buffers:
+                        live.copy_(saved)
         self._held_batch = batch
 
     def _fail(self, error: Exception) -> None:
@@ -575,13 +577,13 @@ class Trainer:
                 record[f"valid_{name}"] = value
         elapsed = time.perf_counter() - started
         self._train_time += elapsed
-        record["time"] = self._epoch_time + elapsed
+        record["time"] = self._train_time - self._epoch_start_time
         self._epoch += 1
         self._batch_in_epoch = 0
         self._loss_sum = 0.0
         self._samples = 0
         self._metric_sums = [0.0] * len(self._metrics)
-        self._epoch_time = 0.0
+        self._epoch_start_time = self._train_time
         self._close_pending = False
         self._history.log_epoch(record)
         self._hub.emit("epoch", record)
@@ -604,6 +606,7 @@ class Trainer:
         samples = 0
         device = self._device
         model, loss_fn, kind, metric_fns = self._model, self._loss_fn, self._loss_kind, self._metric_fns
+        looks_right = self._output_looks_right
         with _eval_mode(model), torch.no_grad():
             for batch in loader:
                 if (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
@@ -618,7 +621,7 @@ class Trainer:
                 except Exception:
                     _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
                     raise
-                if not _checks.output_looks_right(kind, output, y):
+                if not looks_right(output, y):
                     _checks.check_output(kind, output, y)
                 try:
                     loss = loss_fn(output, y)
@@ -673,7 +676,7 @@ class Trainer:
         self._samples = 0
         self._metric_sums = [0.0] * len(self._metrics)
         self._train_time = 0.0
-        self._epoch_time = 0.0
+        self._epoch_start_time = 0.0  # the training time at which the current epoch began
         self._close_pending = False
         self._iterator: Iterator | None = None
         self._drawn = 0
@@ -693,7 +696,7 @@ class Trainer:
                     "global_step": self._global_step, "epoch": self._epoch, "batch_in_epoch": self._batch_in_epoch,
                     "last_loss": self._last_loss, "loss_sum": self._loss_sum, "samples": self._samples,
                     "metric_sums": list(self._metric_sums), "metric_names": list(self._metrics),
-                    "train_time": self._train_time, "epoch_time": self._epoch_time,
+                    "train_time": self._train_time, "epoch_time": self._train_time - self._epoch_start_time,
                     "close_pending": self._close_pending,
                 },
                 "loader": {
@@ -728,7 +731,7 @@ class Trainer:
             self._samples = int(counters["samples"])
             self._metric_sums = [float(v) for v in counters["metric_sums"]]
             self._train_time = float(counters["train_time"])
-            self._epoch_time = float(counters["epoch_time"])
+            self._epoch_start_time = self._train_time - float(counters["epoch_time"])
             self._close_pending = bool(counters["close_pending"])
             self._history.load_state_dict(state["history"])
             initial = state["initial"]

@@ -6,19 +6,23 @@ Each step in both: zero_grad, forward, loss, backward, optimizer step,
 wall-clock time and of this thread's CPU time (on a shared machine the CPU
 time is the steadier figure: time other processes take is not counted).
 
-One run of either varies by about 4% from the next (fresh tensors land at
-different addresses, the shuffle differs), so the default of 25 rounds keeps
-the median ratio within about 1%; with 9 rounds it moves by 2-3% between
-invocations.
+Timing runs in several fresh worker processes, one after another, and the
+medians pool every process's rounds. One process alone is not enough: with its
+own memory layout (address randomisation, hash seed) a process keeps one
+contender 1-3% faster or slower for its whole life, so on a 2-core machine the
+ratio of single processes spread from 1.015 to 1.068 for the same code. The
+table also shows the lowest and highest ratio of a single process.
 
-    python tests/benchmarks/bench_trainer.py            # full
-    python tests/benchmarks/bench_trainer.py --quick    # a few seconds
+    python tests/benchmarks/bench_trainer.py            # full: 5 processes x 9 rounds
+    python tests/benchmarks/bench_trainer.py --quick    # smaller data, 2 processes x 3 rounds
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -145,30 +149,56 @@ def cpu_timed(record: list[float], fn: Callable[[], object]) -> Callable[[], Non
     return run
 
 
+def worker(case: Case, rounds: int) -> dict[str, object]:
+    """Time one case in this process: alternating rounds of both contenders, wall and CPU seconds."""
+    loop_model, trainer_model = hand_written(case), with_trainer(case)
+    identical = all(torch.equal(a, b) for a, b in zip(loop_model.state_dict().values(),
+                                                      trainer_model.state_dict().values()))
+    cpu: dict[str, list[float]] = {"loop": [], "trainer": []}
+    wall = alternate({"loop": cpu_timed(cpu["loop"], lambda: hand_written(case)),
+                      "trainer": cpu_timed(cpu["trainer"], lambda: with_trainer(case))}, rounds=rounds)
+    return {"wall": wall, "cpu": {name: values[-rounds:] for name, values in cpu.items()}, "identical": identical}
+
+
+def in_fresh_process(index: int, rounds: int, quick: bool) -> dict[str, object]:
+    """Run `worker` for case `index` in a new Python process and read back its JSON."""
+    command = [sys.executable, __file__, "--worker", str(index), "--rounds", str(rounds)] + (["--quick"] if quick else [])
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark worker for case {index} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller runs and fewer rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="timed rounds per contender")
+    parser.add_argument("--quick", action="store_true", help="smaller data, fewer processes and rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds per contender in each process")
+    parser.add_argument("--processes", type=int, default=None, help="fresh worker processes per case")
+    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rounds = args.rounds or (3 if args.quick else 25)
+    rounds = args.rounds or (3 if args.quick else 9)
+    processes = args.processes or (2 if args.quick else 5)
+    all_cases = cases(args.quick)
+    if args.worker is not None:
+        print(json.dumps(worker(all_cases[args.worker], rounds)))
+        return
     rows = []
-    for case in cases(args.quick):
-        loop_model, trainer_model = hand_written(case), with_trainer(case)
-        identical = all(torch.equal(a, b) for a, b in zip(loop_model.state_dict().values(),
-                                                          trainer_model.state_dict().values()))
-        cpu: dict[str, list[float]] = {"loop": [], "trainer": []}
-        times = alternate({"loop": cpu_timed(cpu["loop"], lambda: hand_written(case)),
-                           "trainer": cpu_timed(cpu["trainer"], lambda: with_trainer(case))}, rounds=rounds)
+    for index, case in enumerate(all_cases):
+        results = [in_fresh_process(index, rounds, args.quick) for _ in range(processes)]
+        pooled = {kind: {name: [t for r in results for t in r[kind][name]] for name in ("loop", "trainer")}
+                  for kind in ("wall", "cpu")}
+        per_process = [median(r["wall"]["trainer"]) / median(r["wall"]["loop"]) for r in results]
         steps = case.epochs * math.ceil(len(case.train) / case.batch_size)
-        loop, trainer = median(times["loop"]), median(times["trainer"])
-        loop_cpu, trainer_cpu = median(cpu["loop"][-rounds:]), median(cpu["trainer"][-rounds:])
-        rows.append([case.name, steps, loop, trainer, trainer / loop, loop_cpu, trainer_cpu,
+        loop, trainer = median(pooled["wall"]["loop"]), median(pooled["wall"]["trainer"])
+        loop_cpu, trainer_cpu = median(pooled["cpu"]["loop"]), median(pooled["cpu"]["trainer"])
+        identical = all(r["identical"] for r in results)
+        rows.append([case.name, steps, loop, trainer, trainer / loop, f"{min(per_process):.3f}-{max(per_process):.3f}",
                      trainer_cpu / loop_cpu, steps / trainer, "yes" if identical else "NO"])
     print_table(
-        f"Trainer.fit vs a hand-written loop (1 torch thread, medians of {rounds} alternating rounds)",
-        ["case", "steps", "loop s", "trainer s", "ratio", "loop cpu s", "trainer cpu s", "cpu ratio",
-         "trainer steps/s", "same weights"],
+        f"Trainer.fit vs a hand-written loop (1 torch thread; medians of {processes} processes x {rounds} "
+        "alternating rounds)",
+        ["case", "steps", "loop s", "trainer s", "ratio", "one process", "cpu ratio", "trainer steps/s", "same weights"],
         rows,
     )
 
