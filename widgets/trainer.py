@@ -462,7 +462,8 @@ class Trainer:
         lr = float(optimizer.param_groups[0]["lr"])
         train_time = self._train_time = self._train_time + (_perf_counter() - started)
         self._history._append(step, epoch, loss_value, lr, train_time)
-        if batch_number >= self._steps_per_epoch if self._steps_per_epoch is not None else self._look_ahead():
+        spe = self._steps_per_epoch
+        if (batch_number >= spe) if spe is not None else self._look_ahead():  # the epoch's last batch
             self._iterator = None
             self._drawn = 0
             self._close_pending = True
