@@ -9,6 +9,7 @@ import ipywidgets as ipw
 from IPython.display import Image as StaticImage
 from PIL import Image as PILImage
 
+from . import cells
 from .boundary import DecisionBoundary
 from .controls import TrainerControls
 from .inspect import ModuleInspector
@@ -90,6 +91,7 @@ class Dashboard:
             rows.append(self.inspector.widget)
         self.widget = ipw.VBox(rows)
         self.widget.add_class("lt-dashboard")
+        cells.adopt(self)
 
     def snapshot(self) -> StaticImage:
         """The plots as one static PNG: loss curve and boundary side by side, the inspector's histogram below."""

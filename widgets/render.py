@@ -34,6 +34,8 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import cells
+
 FRAME_KINDS = ("step", "epoch", "final")
 
 # Every Figure a Frame made and that is still alive; lets tests and users check for leaks.
@@ -336,6 +338,7 @@ class View:
         # Widget callbacks may arrive on another thread (a kernel subshell) while a step draws.
         self._draw_lock = threading.RLock()
         widget.add_class(f"lt-{css_name}")
+        cells.adopt(self)  # a cell run again closes the views its earlier run made
 
     # --- drawing -----------------------------------------------------------------
     def _draw(self) -> None:
