@@ -59,10 +59,13 @@ def test_update_size_is_the_norm_of_the_optimizer_step():
 
 def test_update_size_with_momentum_matches_an_independent_copy():
     trainer = make_trainer(lr=0.1, momentum=0.9)
-    inspector = ModuleInspector(trainer, clock=FrameClock(max_fps=1000, budget=1.0, burst=10.0))
+    time_source = ManualTime()  # a frame is due at every step, however fast the steps are
+    inspector = ModuleInspector(trainer, clock=FrameClock(max_fps=1000, budget=1.0, burst=10.0, time_fn=time_source))
     for _ in range(3):
+        time_source.now += 0.01
         trainer.step()
     before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+    time_source.now += 0.01
     trainer.step()
     assert inspector.update_step == 4
     for name, param in trainer.model.named_parameters():
