@@ -188,7 +188,18 @@ def _anything_looks_right(output: Any, target: Any) -> bool:
     return True  # a loss of the user's may pair other shapes; it is diagnosed if it raises
 
 
-# Per loss kind, the check the trainer runs on every batch (looked up once, at construction).
+# Per loss kind, the check the trainer runs on every batch before the loss (looked up once,
+# at construction), or None where a mismatch makes the loss itself raise: cross-entropy,
+# NLL and binary cross-entropy refuse wrong shapes and dtypes, and the trainer then explains
+# the error with check_output. Regression losses broadcast [N, 1] against [N] silently
+# (a warning, then a wrong model), so only they are checked ahead on every batch.
+OUTPUT_CHECK_AHEAD: dict[str, Callable[[Any, Any], bool] | None] = {
+    "classification": None,
+    "regression": _regression_looks_right,
+    "binary": None,
+    "other": None,
+}
+
 OUTPUT_LOOKS_RIGHT: dict[str, Callable[[Any, Any], bool]] = {
     "classification": _classification_looks_right,
     "regression": _regression_looks_right,

@@ -98,8 +98,10 @@ class Trainer:
         # needed only to undo the draws of a step that fails.
         self._snapshot_rng = _checks.may_draw_random(model, loss_fn, metrics)
         self._snapshot_needed = self._snapshot_rng or self._has_buffers
-        self._output_looks_right = _checks.OUTPUT_LOOKS_RIGHT[self._loss_kind]
-        self._classifies = self._loss_kind == "classification"
+        self._check_ahead = _checks.OUTPUT_CHECK_AHEAD[self._loss_kind]
+        # A class index out of range is a fatal device assert off the CPU: there it is checked on every
+        # step (when the device is not known in advance, the output says where it is).
+        self._check_range = self._loss_kind == "classification" and (resolved is None or resolved.type != "cpu")
         self._uses_cuda = (resolved is not None and resolved.type == "cuda") or self._probe.is_cuda
         self._generators = _rng.loader_generators(train_loader)
 
@@ -410,26 +412,34 @@ class Trainer:
             except Exception:
                 _checks.check_devices(probe, x)  # a clearer error when the batch is on another device
                 raise
-            if not self._output_looks_right(output, y):
+            check_ahead = self._check_ahead
+            if check_ahead is not None and not check_ahead(output, y):
                 _checks.check_output(self._loss_kind, output, y)  # raises the clear error
-            if self._classifies and type(output) is _Tensor and not output.is_cpu:
-                _checks.check_class_range(self._loss_fn, output, y)  # a bad index is a fatal device assert there
+            if self._check_range and type(output) is _Tensor and not output.is_cpu:
+                _checks.check_class_range(self._loss_fn, output, y)
             try:
                 loss = self._loss_fn(output, y)
             except Exception as error:
                 _checks.check_devices(probe, x)
                 _checks.diagnose_loss_error(self._loss_kind, self._loss_fn, output, y)
                 raise error
-            if type(loss) is not _Tensor or loss.dim() != 0:
+            if type(loss) is not _Tensor:
                 _checks.check_loss_value(loss)
-            loss_value = loss.item()
+            try:
+                loss_value = loss.item()  # refuses a loss of several numbers (reduction='none')
+            except Exception:
+                _checks.check_loss_value(loss)
+                raise
             if not _isfinite(loss_value):
                 raise NonFiniteLossError(
                     f"the training loss became {loss_value} at epoch {epoch}, step {step} (batch {batch_number}); "
                     f"the optimizer step was not taken and the weights are unchanged. Try a smaller learning rate "
                     f"(now {self.lr:g}), then trainer.reset()"
                 )
-            batch_size = y.shape[0] if type(y) is _Tensor and y.dim() else _batch_size(y, x)
+            try:
+                batch_size = len(y) if type(y) is _Tensor else _batch_size(y, x)
+            except TypeError:  # a 0-d target
+                batch_size = _batch_size(y, x)
             metric_fns = self._metric_fns
             if metric_fns:
                 detached = output.detach()
@@ -607,7 +617,7 @@ class Trainer:
         samples = 0
         device = self._device
         model, loss_fn, kind, metric_fns = self._model, self._loss_fn, self._loss_kind, self._metric_fns
-        looks_right = self._output_looks_right
+        check_ahead = self._check_ahead
         with _eval_mode(model), torch.no_grad():
             for batch in loader:
                 if (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
@@ -622,7 +632,7 @@ class Trainer:
                 except Exception:
                     _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
                     raise
-                if not looks_right(output, y):
+                if check_ahead is not None and not check_ahead(output, y):
                     _checks.check_output(kind, output, y)
                 try:
                     loss = loss_fn(output, y)
