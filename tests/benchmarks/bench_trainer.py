@@ -9,9 +9,10 @@ time is the steadier figure: time other processes take is not counted).
 Timing runs in several fresh worker processes, one after another, and the
 medians pool every process's rounds. One process alone is not enough: with its
 own memory layout (address randomisation, hash seed) a process keeps one
-contender 1-3% faster or slower for its whole life, so on a 2-core machine the
-ratio of single processes spread from 1.015 to 1.068 for the same code. The
-table also shows the lowest and highest ratio of a single process.
+contender a few percent faster or slower for its whole life: on a 2-core
+machine the ratios of single processes spread from 0.99 to 1.10 for the same
+code, while the pooled ratio of five stayed within 1.021-1.042 over five
+invocations. The table also shows the lowest and highest single-process ratio.
 
     python tests/benchmarks/bench_trainer.py            # full: 5 processes x 9 rounds
     python tests/benchmarks/bench_trainer.py --quick    # smaller data, 2 processes x 3 rounds
