@@ -156,36 +156,12 @@ def check_same_parameters(model: nn.Module, optimizer: torch.optim.Optimizer) ->
         )
 
 
-def output_looks_right(kind: str, output: Any, target: Any) -> bool:
-    """The common case of `check_output` in a few attribute reads: True when nothing needs a closer look."""
-    return OUTPUT_LOOKS_RIGHT[kind](output, target)
-
-
-def _classification_looks_right(output: Any, target: Any) -> bool:
-    if type(output) is not torch.Tensor or type(target) is not torch.Tensor:
-        return True
-    out_shape, target_shape = output.shape, target.shape
-    return (not out_shape or not target_shape
-            or out_shape[0] == target_shape[0] and len(target_shape) == len(out_shape) - 1
-            and not target.is_floating_point())
-
-
 def _regression_looks_right(output: Any, target: Any) -> bool:
+    """The common case of `check_output` for a regression loss: True when output and target shapes agree."""
     if type(output) is not torch.Tensor or type(target) is not torch.Tensor:
         return True
     out_shape, target_shape = output.shape, target.shape
     return not out_shape or not target_shape or out_shape == target_shape
-
-
-def _binary_looks_right(output: Any, target: Any) -> bool:
-    if type(output) is not torch.Tensor or type(target) is not torch.Tensor:
-        return True
-    out_shape, target_shape = output.shape, target.shape
-    return not out_shape or not target_shape or out_shape == target_shape and target.is_floating_point()
-
-
-def _anything_looks_right(output: Any, target: Any) -> bool:
-    return True  # a loss of the user's may pair other shapes; it is diagnosed if it raises
 
 
 # Per loss kind, the check the trainer runs on every batch before the loss (looked up once,
@@ -198,13 +174,6 @@ OUTPUT_CHECK_AHEAD: dict[str, Callable[[Any, Any], bool] | None] = {
     "regression": _regression_looks_right,
     "binary": None,
     "other": None,
-}
-
-OUTPUT_LOOKS_RIGHT: dict[str, Callable[[Any, Any], bool]] = {
-    "classification": _classification_looks_right,
-    "regression": _regression_looks_right,
-    "binary": _binary_looks_right,
-    "other": _anything_looks_right,
 }
 
 
