@@ -156,25 +156,18 @@ def check_same_parameters(model: nn.Module, optimizer: torch.optim.Optimizer) ->
         )
 
 
-def _regression_looks_right(output: Any, target: Any) -> bool:
-    """The common case of `check_output` for a regression loss: True when output and target shapes agree."""
+def regression_shapes_agree(output: Any, target: Any) -> bool:
+    """The common case of `check_output` for a regression loss: True when output and target shapes agree.
+
+    The trainer runs this ahead of the loss on every batch for regression losses only: they
+    broadcast [N, 1] against [N] silently (a warning, then a wrong model). Cross-entropy, NLL
+    and binary cross-entropy refuse wrong shapes and dtypes themselves, and the trainer then
+    explains the error with `check_output`.
+    """
     if type(output) is not torch.Tensor or type(target) is not torch.Tensor:
         return True
     out_shape, target_shape = output.shape, target.shape
     return not out_shape or not target_shape or out_shape == target_shape
-
-
-# Per loss kind, the check the trainer runs on every batch before the loss (looked up once,
-# at construction), or None where a mismatch makes the loss itself raise: cross-entropy,
-# NLL and binary cross-entropy refuse wrong shapes and dtypes, and the trainer then explains
-# the error with check_output. Regression losses broadcast [N, 1] against [N] silently
-# (a warning, then a wrong model), so only they are checked ahead on every batch.
-OUTPUT_CHECK_AHEAD: dict[str, Callable[[Any, Any], bool] | None] = {
-    "classification": None,
-    "regression": _regression_looks_right,
-    "binary": None,
-    "other": None,
-}
 
 
 def check_output(kind: str, output: Any, target: Any) -> None:

@@ -101,6 +101,11 @@ class History:
             self._size += count
             start += count
 
+    def _drop_pending(self) -> None:
+        """Forget the rows not yet moved into the columns; they still count, so `version` never goes back."""
+        self._flushed_rows += len(self._pending)
+        self._pending.clear()
+
     def _grow(self) -> None:
         capacity = min(2 * len(self._columns["step"]), self.max_rows)
         for name, column in self._columns.items():
@@ -143,8 +148,7 @@ class History:
     def clear(self) -> None:
         """Drop every step row and epoch record (capacity shrinks back)."""
         self._size = 0
-        self._flushed_rows += len(self._pending)  # dropped, but counted: `version` never goes back
-        self._pending.clear()
+        self._drop_pending()
         self._columns = _empty_columns(min(_INITIAL_CAPACITY, self.max_rows))
         self.epochs = []
         self._changes += 1
@@ -180,8 +184,7 @@ class History:
             column[:size] = array
             self._columns[name] = column
         self._size = size
-        self._flushed_rows += len(self._pending)
-        self._pending.clear()
+        self._drop_pending()
         self.epochs = [dict(record) for record in state["epochs"]]
         self._changes += 1
 

@@ -98,7 +98,7 @@ class Trainer:
         # needed only to undo the draws of a step that fails.
         self._snapshot_rng = _checks.may_draw_random(model, loss_fn, metrics)
         self._snapshot_needed = self._snapshot_rng or self._has_buffers
-        self._check_ahead = _checks.OUTPUT_CHECK_AHEAD[self._loss_kind]
+        self._check_ahead = _checks.regression_shapes_agree if self._loss_kind == "regression" else None
         # A class index out of range is a fatal device assert off the CPU: there it is checked on every
         # step (when the device is not known in advance, the output says where it is).
         self._check_range = self._loss_kind == "classification" and (resolved is None or resolved.type != "cpu")
@@ -141,10 +141,14 @@ class Trainer:
     global_step = property(lambda self: self._global_step, doc="Optimizer steps done since construction or reset.")
     epoch = property(lambda self: self._epoch, doc="Epochs completed since construction or reset.")
 
+    def _live_probe(self) -> torch.Tensor:
+        """The probe parameter as the model holds it now (moving or rebuilding the model can replace it)."""
+        return self._probe_owner._parameters[self._probe_name]
+
     @property
     def device(self) -> torch.device:
         """Where the model's parameters are (and where batches are moved)."""
-        return self._device if self._device is not None else self._probe_owner._parameters[self._probe_name].device
+        return self._device if self._device is not None else self._live_probe().device
 
     @property
     def metrics(self) -> dict[str, Callable]:
@@ -630,14 +634,14 @@ class Trainer:
                 try:
                     output = model(x)
                 except Exception:
-                    _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
+                    _checks.check_devices(self._live_probe(), x)
                     raise
                 if check_ahead is not None and not check_ahead(output, y):
                     _checks.check_output(kind, output, y)
                 try:
                     loss = loss_fn(output, y)
                 except Exception as error:
-                    _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
+                    _checks.check_devices(self._live_probe(), x)
                     _checks.diagnose_loss_error(kind, loss_fn, output, y)
                     raise error
                 size = y.shape[0] if type(y) is _Tensor and y.dim() else _batch_size(y, x)
@@ -654,7 +658,7 @@ class Trainer:
         """The model's output for `x` (moved to the device) in eval mode with no grad; the mode is restored."""
         with self._lock, _eval_mode(self._model), torch.no_grad():
             x = _checks.to_device(x, self._device)
-            _checks.check_devices(self._probe_owner._parameters[self._probe_name], x)
+            _checks.check_devices(self._live_probe(), x)
             return self._model(x)
 
     # ------------------------------------------------------------------ reset and checkpoints

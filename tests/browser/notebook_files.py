@@ -42,3 +42,24 @@ def write_notebook(target: Path, cells: list[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, str(target))
     return target
+
+
+def spiral_trainer_setup(view: str, points: int, seed: int) -> str:
+    """A notebook cell that builds a small spiral MLP `trainer` (Adam, batches of 32) and imports `view`.
+
+    It leaves `x`, `y` (the spiral points) and `trainer` for the cells after it.
+    """
+    return f'''
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from widgets import {view}, Trainer
+from widgets.data import spirals
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+x, y = spirals({points}, cycles=1, sd=0.05, seed={seed})
+loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02), loader, verbose=False)
+'''

@@ -12,22 +12,9 @@ import pytest
 
 from boundary_checks import walk_epoch_slider
 from lab_page import NotebookPage
-from notebook_files import write_notebook
+from notebook_files import spiral_trainer_setup, write_notebook
 
-SETUP = '''
-import torch
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
-from widgets import DecisionBoundary, Trainer
-from widgets.data import spirals
-
-torch.set_num_threads(1)
-torch.manual_seed(0)
-x, y = spirals(300, cycles=1, sd=0.05, seed=1)
-loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
-model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
-trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02), loader, verbose=False)
-'''
+SETUP = spiral_trainer_setup("DecisionBoundary", points=300, seed=1)
 
 SHOW = "boundary = DecisionBoundary(trainer, x, y, resolution=60)\nboundary"
 TRAIN = "_ = trainer.fit(8)"
