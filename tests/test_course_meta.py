@@ -7,53 +7,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_notebooks import COURSE_DIR, EXERCISE_MARKER, LESSON_NAME, code_cells, find_exercises, lesson_files
 
-COURSE_DIR = Path(__file__).resolve().parent.parent / "course"
 LESSON_COUNT = 9  # 00 .. 08
-LESSON_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
-EXERCISE_MARKER = "**Exercise"
-SOLUTION_MARKER = "# Your turn"
-CHECK_MARKER = "# Check"
 IGNORE_MARKER = "# NBVAL_IGNORE_OUTPUT"
 IPYWIDGETS_AS_WIDGETS = re.compile(r"^\s*import\s+ipywidgets\s+as\s+widgets\b", re.MULTILINE)
 FORBIDDEN_CALLS = ("clear_output(", "display_id", "update_display(")
-
-
-def lesson_files() -> list[Path]:
-    """The numbered lesson notebooks in course/, sorted by name."""
-    return sorted(path for path in COURSE_DIR.glob("*.ipynb") if LESSON_NAME.match(path.name))
-
-
-def code_cells(notebook) -> list:
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
-
-
-def find_exercises(notebook) -> list[tuple[int, list[str]]]:
-    """(cell index, problems) for each exercise found by the course's exercise pattern.
-
-    An exercise is a markdown cell starting with ``**Exercise``, followed
-    directly by a code cell starting with ``# Your turn`` (the reference
-    solution, collapsed) and then a code cell starting with ``# Check`` that
-    contains an ``assert``. Problems is empty when the exercise follows it.
-    """
-    exercises = []
-    cells = notebook.cells
-    for index, cell in enumerate(cells):
-        if cell.cell_type != "markdown" or not cell.source.lstrip().startswith(EXERCISE_MARKER):
-            continue
-        problems = []
-        solution = cells[index + 1] if index + 1 < len(cells) else None
-        check = cells[index + 2] if index + 2 < len(cells) else None
-        if solution is None or solution.cell_type != "code" or not solution.source.startswith(SOLUTION_MARKER):
-            problems.append(f"the cell after it must be a code cell starting with {SOLUTION_MARKER!r}")
-        elif not solution.metadata.get("jupyter", {}).get("source_hidden"):
-            problems.append("its solution cell must be collapsed (metadata jupyter.source_hidden = true)")
-        if check is None or check.cell_type != "code" or not check.source.startswith(CHECK_MARKER):
-            problems.append(f"the second cell after it must be a code cell starting with {CHECK_MARKER!r}")
-        elif not re.search(r"^\s*assert\b", check.source, re.MULTILINE):
-            problems.append("its check cell must contain an assert")
-        exercises.append((index, problems))
-    return exercises
 
 
 def stored_text(output) -> str:
@@ -191,8 +150,8 @@ def test_first_code_cell_fixes_threads_and_seed(notebook):
 def test_at_least_two_exercises_each_with_solution_and_check(notebook):
     exercises = find_exercises(notebook)
     assert len(exercises) >= 2, f"a lesson needs at least two exercises ({EXERCISE_MARKER} ...), found {len(exercises)}"
-    for index, problems in exercises:
-        assert not problems, f"exercise at cell {index}: " + "; ".join(problems)
+    for exercise in exercises:
+        assert not exercise.problems, f"exercise at cell {exercise.index}: " + "; ".join(exercise.problems)
 
 
 def test_exercise_finder_rejects_a_check_without_assert():
@@ -205,6 +164,6 @@ def test_exercise_finder_rejects_a_check_without_assert():
         nbformat.v4.new_code_cell("# Your turn\nz = x / 2"),
         nbformat.v4.new_code_cell("# Check\nassert z == x / 2, 'z should be x / 2'"),
     ]
-    (first, first_problems), (second, second_problems) = find_exercises(notebook)
-    assert first_problems == ["its check cell must contain an assert"]
-    assert second_problems == ["its solution cell must be collapsed (metadata jupyter.source_hidden = true)"]
+    first, second = find_exercises(notebook)
+    assert first.problems == ["its check cell must contain an assert"]
+    assert second.problems == ["its solution cell must be collapsed (metadata jupyter.source_hidden = true)"]
