@@ -13,6 +13,13 @@ LESSON_COUNT = 9  # 00 .. 08
 IGNORE_MARKER = "# NBVAL_IGNORE_OUTPUT"
 IPYWIDGETS_AS_WIDGETS = re.compile(r"^\s*import\s+ipywidgets\s+as\s+widgets\b", re.MULTILINE)
 FORBIDDEN_CALLS = ("clear_output(", "display_id", "update_display(")
+IMPORT_LINE = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)", re.MULTILINE)
+GLOBAL_STATEMENT = re.compile(r"^\s*(global|nonlocal)\s+\w", re.MULTILINE)
+# Standard modules and builtins a lesson uses or a learner will meet; a variable with one of
+# these names hides the real one for the rest of the notebook.
+SHADOWED_NAMES = ("copy", "time", "math", "os", "random", "sum", "min", "max", "input", "id",
+                  "list", "dict", "type", "iter", "next", "len", "abs", "round")
+ASSIGNED_NAME = re.compile(r"^\s*(?:for\s+)?(\w+)(?:\s*,\s*\w+)*\s*(?:=(?!=)|\s+in\b)", re.MULTILINE)
 
 
 def stored_text(output) -> str:
@@ -139,6 +146,39 @@ def test_start_here_lists_every_lesson():
     text = "\n".join(cell.source for cell in nbformat.read(start, as_version=4).cells if cell.cell_type == "markdown")
     missing = [path.name for path in LESSONS[1:] if f"**{path.name[:2]} · " not in text]
     assert not missing, f"00_start_here's list of lessons should name each lesson as '**NN · Title**'; missing {missing}"
+
+
+def test_every_import_is_in_the_first_code_cell(notebook):
+    for index, cell in enumerate(code_cells(notebook)[1:], start=1):
+        found = IMPORT_LINE.search(cell.source)
+        assert not found, (
+            f"code cell {index} imports ({found.group(0).strip()!r}): a lesson imports everything "
+            "in its first code cell, so a learner sees at once what it needs"
+        )
+
+
+def test_no_global_statements(notebook):
+    for index, cell in enumerate(code_cells(notebook)):
+        found = GLOBAL_STATEMENT.search(cell.source)
+        assert not found, f"code cell {index} uses {found.group(0).strip()!r}: return the value instead"
+
+
+def test_no_variable_shadows_a_standard_name(notebook):
+    for index, cell in enumerate(code_cells(notebook)):
+        assigned = {match.group(1) for match in ASSIGNED_NAME.finditer(cell.source)}
+        shadowed = sorted(assigned & set(SHADOWED_NAMES))
+        assert not shadowed, f"code cell {index} assigns to {shadowed}, hiding the standard module or builtin"
+
+
+def test_style_checks_catch_what_they_forbid():
+    cells = ["import torch", "x = 1\nfrom widgets import Trainer", "def f():\n    global step",
+             "copy = model\nfor time in range(3):\n    pass", "copy_diff = 1\nif a == b:\n    pass"]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    assert [bool(IMPORT_LINE.search(source)) for source in cells] == [True, True, False, False, False]
+    assert [bool(GLOBAL_STATEMENT.search(source)) for source in cells] == [False, False, True, False, False]
+    with pytest.raises(AssertionError, match=r"code cell 3 assigns to \['copy', 'time'\]"):
+        test_no_variable_shadows_a_standard_name(notebook)
 
 
 def test_first_code_cell_fixes_threads_and_seed(notebook):
