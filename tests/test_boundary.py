@@ -9,9 +9,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from widgets import Trainer
-from widgets.boundary import DecisionBoundary
+from widgets.views.boundary import DecisionBoundary
 from widgets.data import spirals
-from widgets.render import FrameClock, live_figure_count
+from widgets.views.clock import FrameClock
+from widgets.views.frame import live_figure_count
 from frames import decode
 
 

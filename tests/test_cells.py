@@ -1,4 +1,4 @@
-"""Re-running a notebook cell closes the views its earlier run made (widgets.cells)."""
+"""Re-running a notebook cell closes the views its earlier run made (widgets.views.cells)."""
 
 import sys
 import types
@@ -8,11 +8,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets import cells
-from widgets.dashboard import Dashboard
+from widgets.views import cells
+from widgets.views.dashboard import Dashboard
 from widgets.data import spirals
-from widgets.loss_curve import LossCurve
-from widgets.trainer import Trainer
+from widgets.views.loss_curve import LossCurve
+from widgets.training.trainer import Trainer
 
 
 class FakeKernel:

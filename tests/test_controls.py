@@ -10,10 +10,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets.controls import STATUS_FORMAT, STATUS_FPS, TrainerControls
+from widgets.views.controls import STATUS_FORMAT, STATUS_FPS, TrainerControls
 from widgets.data import spirals
-from widgets.render import FrameClock
-from widgets.trainer import Trainer
+from widgets.views.clock import FrameClock
+from widgets.training.trainer import Trainer
 
 BATCHES_PER_EPOCH = 13  # 400 points in batches of 32
 

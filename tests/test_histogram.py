@@ -3,7 +3,7 @@
 import torch
 from matplotlib.figure import Figure
 
-from widgets.histogram import HistogramPanel
+from widgets.views.histogram import HistogramPanel
 
 
 def panel() -> HistogramPanel:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from widgets.history import History
+from widgets.training.history import History
 
 
 def test_logged_steps_come_back_as_columns():

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from widgets.inspect import ModuleInspector, summary
-from widgets.module_tree import module_rows
+from widgets.views.inspect import ModuleInspector, summary
+from widgets.views.module_tree import module_rows
 
 
 def spiral_mlp() -> nn.Sequential:

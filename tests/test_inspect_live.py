@@ -9,11 +9,11 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-import widgets.inspect as inspect_module
+import widgets.views.inspect as inspect_module
 from widgets.data import spirals
-from widgets.inspect import ModuleInspector
-from widgets.render import FrameClock
-from widgets.trainer import Trainer
+from widgets.views.inspect import ModuleInspector
+from widgets.views.clock import FrameClock
+from widgets.training.trainer import Trainer
 
 
 class ManualTime:

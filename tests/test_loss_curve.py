@@ -12,9 +12,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from widgets import Trainer
 from widgets.data import spirals
-from widgets.loss_curve import Decimator, LossCurve, StepSeries, decimate
-from widgets.metrics import accuracy
-from widgets.render import FrameClock, live_figure_count
+from widgets.views.loss_curve import Decimator, LossCurve, StepSeries, decimate
+from widgets.training.metrics import accuracy
+from widgets.views.clock import FrameClock
+from widgets.views.frame import live_figure_count
 from frames import FakeTime, decode
 
 

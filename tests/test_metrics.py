@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from widgets.metrics import accuracy, mean_absolute_error
+from widgets.training.metrics import accuracy, mean_absolute_error
 
 
 def test_accuracy_takes_the_argmax_over_classes():

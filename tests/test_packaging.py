@@ -56,9 +56,10 @@ def test_wheel_holds_only_the_widgets_package(wheel):
     top = {name.split("/")[0] for name in names}
     dist_info = {t for t in top if t.endswith(".dist-info")}
     assert top - dist_info == {"widgets"}, f"the wheel installs {sorted(top - dist_info)}"
-    assert {"widgets/__init__.py", "widgets/data.py", "widgets/trainer.py"} <= set(names)
-    # every module of the package is in it, nothing from course/, tests/ or binder/
-    modules = {f"widgets/{p.name}" for p in (ROOT / "widgets").glob("*.py")}
+    assert {"widgets/__init__.py", "widgets/data.py", "widgets/training/trainer.py",
+            "widgets/views/base.py"} <= set(names)
+    # every module of the package and its sub-packages is in it, nothing from course/, tests/ or binder/
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "widgets").rglob("*.py")}
     assert modules <= set(names)
 
 

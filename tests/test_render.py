@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from widgets.render import Frame, FrameClock, View, covers, live_figure_count, nice_ceiling, nice_limits
+from widgets.views.axes import covers, nice_ceiling, nice_limits
+
+from widgets.views.base import View
+
+from widgets.views.clock import FrameClock
+
+from widgets.views.frame import Frame, live_figure_count
 from frames import FakeTime, decode
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from widgets.state_dict import StateDictInspector
-from widgets.state_diff import diff_states, max_abs_change
+from widgets.views.state_dict import StateDictInspector
+from widgets.views.state_diff import diff_states, max_abs_change
 
 
 def spiral_mlp() -> nn.Sequential:

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
-from widgets.metrics import accuracy
-from widgets.trainer import Trainer
+from widgets.training.metrics import accuracy
+from widgets.training.trainer import Trainer
 
 
 def make_data(seed=0, n=100):

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
-from widgets.metrics import accuracy
-from widgets.trainer import NonFiniteLossError, Trainer
+from widgets.training.metrics import accuracy
+from widgets.training.trainer import NonFiniteLossError, Trainer
 
 
 def good_batch(n=8, classes=3, seed=0):
@@ -339,7 +339,7 @@ def test_load_state_dict_refuses_a_mismatched_checkpoint():
 
 
 def test_which_steps_need_a_random_state_snapshot():
-    from widgets import _checks
+    from widgets.training import checks as _checks
 
     plain = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3))
     assert not _checks.may_draw_random(plain, nn.CrossEntropyLoss(), {"acc": accuracy})

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets.metrics import accuracy
-from widgets.trainer import NonFiniteLossError, Trainer
+from widgets.training.metrics import accuracy
+from widgets.training.trainer import NonFiniteLossError, Trainer
 
 
 def make_trainer(seed=0, n=96, batch_size=16):

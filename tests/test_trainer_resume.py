@@ -21,8 +21,8 @@ SETUP = textwrap.dedent('''
     import torch
     from torch import nn
     from torch.utils.data import DataLoader, IterableDataset, TensorDataset
-    from widgets.metrics import accuracy
-    from widgets.trainer import Trainer
+    from widgets.training.metrics import accuracy
+    from widgets.training.trainer import Trainer
 
     torch.set_num_threads(1)
 

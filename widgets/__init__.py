@@ -1,11 +1,51 @@
-"""livetorch: live widgets and a stepwise trainer for PyTorch."""
-from .state_dict import StateDictInspector
-from .inspect import ModuleInspector, summary
-from .history import History
-from .metrics import accuracy
-from .trainer import Trainer
-from .controls import TrainerControls
-from .loss_curve import LossCurve
-from .data import SpiralDataset, mnist, spiral_datasets, spirals
-from .boundary import DecisionBoundary
-from .dashboard import Dashboard
+"""livetorch: live widgets and a stepwise trainer for PyTorch.
+
+Two sides: `widgets.training` (the Trainer and what it records; never imports
+ipywidgets or matplotlib) and `widgets.views` (the live views, which know a
+trainer only through its events and read-only state). The public names below
+load lazily (PEP 562), so `from widgets import Trainer` loads no drawing code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    # training
+    "Trainer": "widgets.training.trainer",
+    "NonFiniteLossError": "widgets.training.trainer",
+    "History": "widgets.training.history",
+    "accuracy": "widgets.training.metrics",
+    # views
+    "View": "widgets.views.base",
+    "FrameClock": "widgets.views.clock",
+    "LossCurve": "widgets.views.loss_curve",
+    "DecisionBoundary": "widgets.views.boundary",
+    "ModuleInspector": "widgets.views.inspect",
+    "summary": "widgets.views.module_tree",
+    "StateDictInspector": "widgets.views.state_dict",
+    "TrainerControls": "widgets.views.controls",
+    "Dashboard": "widgets.views.dashboard",
+    # data
+    "SpiralDataset": "widgets.data",
+    "spirals": "widgets.data",
+    "spiral_datasets": "widgets.data",
+    "mnist": "widgets.data",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'widgets' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -35,15 +35,15 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import median, print_table, repeat, time_call  # noqa: E402
 
-from widgets.boundary import DecisionBoundary  # noqa: E402
-from widgets.controls import TrainerControls  # noqa: E402
-from widgets.dashboard import Dashboard  # noqa: E402
+from widgets.views.boundary import DecisionBoundary  # noqa: E402
+from widgets.views.controls import TrainerControls  # noqa: E402
+from widgets.views.dashboard import Dashboard  # noqa: E402
 from widgets.data import spirals  # noqa: E402
-from widgets.history import STEP_COLUMNS, History  # noqa: E402
-from widgets.inspect import ModuleInspector  # noqa: E402
-from widgets.loss_curve import LossCurve  # noqa: E402
-from widgets.render import FrameClock  # noqa: E402
-from widgets.trainer import Trainer  # noqa: E402
+from widgets.training.history import STEP_COLUMNS, History  # noqa: E402
+from widgets.views.inspect import ModuleInspector  # noqa: E402
+from widgets.views.loss_curve import LossCurve  # noqa: E402
+from widgets.views.clock import FrameClock  # noqa: E402
+from widgets.training.trainer import Trainer  # noqa: E402
 
 # A section returns rows matching HEADER; "-" stands in a cell that does not apply to it.
 HEADER = ["view", "case", "median ms", "CPU median ms", "target ms", "baseline median ms", "baseline / ours"]

@@ -1,7 +1,7 @@
 """Reading a TrainerControls status line and a probe cell's answer, in the page and in Python.
 
 The status line reads like "epoch 3 · step 412 · loss 0.2314 · lr 0.3 · 1,234 steps/s · running"
-(`widgets.controls.STATUS_FORMAT`). A recorder installed in the page notes the
+(`widgets.views.controls.STATUS_FORMAT`). A recorder installed in the page notes the
 time of every change of its step count and every new `src` of an image, so
 tests can wait on conditions ("the step count has not moved for 2 s") instead
 of sleeping.

@@ -19,7 +19,8 @@ from typing import Any
 
 import ipywidgets as ipw
 
-from .render import FrameClock, View, check_clock
+from .base import View
+from .clock import FrameClock, check_clock
 
 LR_MIN_EXPONENT, LR_MAX_EXPONENT = -5, 1
 

@@ -14,8 +14,11 @@ from typing import Any
 import ipywidgets as ipw
 import numpy as np
 
-from .history import History
-from .render import Frame, FrameClock, View, check_clock, covers, nice_ceiling, nice_limits
+from ..training.history import History
+from .axes import covers, nice_ceiling, nice_limits
+from .base import View
+from .clock import FrameClock, check_clock
+from .frame import Frame
 
 X_AXES = ("steps", "epochs")
 _EPOCH_BOOKKEEPING = ("epoch", "step", "time", "train_loss", "valid_loss")

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import metrics as _our_metrics
+
 CLASSIFICATION_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
 CLASSIFICATION_FUNCTIONS = (F.cross_entropy, F.nll_loss)
 REGRESSION_LOSSES = (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss)
@@ -37,7 +39,7 @@ def may_draw_random(model: nn.Module, loss_fn: Callable, metrics: Mapping[str, C
             return True
     if loss_kind(loss_fn) == "other" and not (isinstance(loss_fn, nn.Module) and type(loss_fn).__module__ == "torch.nn.modules.loss"):
         return True
-    return any(getattr(fn, "__module__", None) != "widgets.metrics" for fn in metrics.values())
+    return any(getattr(fn, "__module__", None) != _our_metrics.__name__ for fn in metrics.values())
 
 
 def loss_kind(loss_fn: Callable) -> str:

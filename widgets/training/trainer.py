@@ -23,8 +23,9 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from . import _checks, _rng
-from ._events import EVENT_NAMES, EventHub, Subscription
+from . import checks as _checks
+from . import rng as _rng
+from .events import EVENT_NAMES, EventHub, Subscription
 from .history import History
 
 STATE_DICT_FORMAT = 1

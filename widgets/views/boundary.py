@@ -25,7 +25,10 @@ import torch
 from matplotlib import colormaps
 from torch import nn
 
-from .render import Frame, FrameClock, View, check_clock, nice_ceiling
+from .axes import nice_ceiling
+from .base import View
+from .clock import FrameClock, check_clock
+from .frame import Frame
 
 _DIVERGING = "RdBu_r"
 _FIELD_LIGHTNESS = 0.4  # share of white mixed into the field, so the points stand out

@@ -17,7 +17,9 @@ from torch import nn
 from .histogram import HistogramPanel
 from .module_tree import module_rows, shape_text, summary, total_text
 from .param_stats import ParamStats, copy_parameters, parameter_stats
-from .render import Frame, FrameClock, View, check_clock
+from .base import View
+from .clock import FrameClock, check_clock
+from .frame import Frame
 from .tables import Cell, html_table
 
 __all__ = ["ModuleInspector", "summary"]

@@ -14,7 +14,8 @@ from .boundary import DecisionBoundary
 from .controls import TrainerControls
 from .inspect import ModuleInspector
 from .loss_curve import LossCurve
-from .render import FrameClock, View, widget_bundle
+from .base import View, widget_bundle
+from .clock import FrameClock
 
 _GAP = 8  # pixels between the pictures of a snapshot
 

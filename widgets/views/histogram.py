@@ -14,7 +14,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from .render import covers, nice_limits
+from .axes import covers, nice_limits
 
 BINS = 40
 

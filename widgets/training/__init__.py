@@ -1,0 +1,10 @@
+"""The training side: the stepwise Trainer, its events, history, metrics and checkpoints.
+
+Nothing here imports ipywidgets or matplotlib: views depend on training, never the reverse.
+"""
+
+from .history import History
+from .metrics import accuracy
+from .trainer import NonFiniteLossError, Trainer
+
+__all__ = ["History", "NonFiniteLossError", "Trainer", "accuracy"]

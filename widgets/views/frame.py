@@ -1,0 +1,94 @@
+"""Frame: one matplotlib Figure on an Agg canvas, shown through one ipywidgets Image.
+
+A frame is a cached background plus the changed artists, encoded as PNG and
+set as the Image's value: no clear_output, no display, no new figure per update.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+
+import ipywidgets as ipw
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .png import encode_png
+
+# Every Figure a Frame made and that is still alive; lets tests and users check for leaks.
+_live_figures: weakref.WeakSet[Figure] = weakref.WeakSet()
+
+
+class Frame:
+    """One matplotlib Figure on an Agg canvas, shown through one `ipywidgets.Image`.
+
+    Typical use: build the axes on `figure`, mark the artists that change with
+    `animate(artist)`, call `draw_background()` whenever something static
+    changes (limits, ticks, labels), and `blit()` for every frame.
+    """
+
+    def __init__(self, figsize: tuple[float, float] = (5.0, 3.5), dpi: int = 100) -> None:
+        width, height = figsize
+        if not (width > 0 and height > 0) or not dpi > 0:
+            raise ValueError(f"figsize must be two positive inches and dpi positive, got {figsize!r} at {dpi!r}")
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.image = ipw.Image(format="png")
+        self.png = b""  # the bytes last set on `image`
+        self._background = None
+        self._animated: list[Artist] = []
+        _live_figures.add(self.figure)
+
+    def animate(self, *artists: Artist) -> None:
+        """Mark artists as changing: left out of the background, drawn on every `blit`."""
+        for artist in artists:
+            artist.set_animated(True)
+            if artist not in self._animated:
+                self._animated.append(artist)
+
+    @property
+    def needs_background(self) -> bool:
+        """True until `draw_background()` ran (again) after the frame was built or its artists forgotten."""
+        return self._background is None
+
+    def forget_artists(self) -> None:
+        """Drop the animated artists and the cached background (after `figure.clear()`, before rebuilding)."""
+        self._animated.clear()
+        self._background = None
+
+    def draw_background(self) -> None:
+        """Render everything that is not animated and cache it as the background."""
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+
+    def blit(self, artists: Iterable[Artist] | None = None) -> bytes:
+        """Restore the background, draw the animated (or given) artists, publish the PNG."""
+        if self._background is None:
+            self.draw_background()
+        else:
+            self.canvas.restore_region(self._background)
+        renderer = self.canvas.get_renderer()
+        for artist in self._animated if artists is None else artists:
+            if artist.get_visible() and artist.figure is self.figure:
+                artist.draw(renderer)
+        return self.publish()
+
+    def publish(self) -> bytes:
+        """Encode the canvas as PNG and set it on the Image widget."""
+        self.png = encode_png(self.canvas.buffer_rgba(), self.canvas.get_width_height())
+        self.image.value = self.png
+        return self.png
+
+    def close(self) -> None:
+        """Drop the figure and the Image widget; the frame cannot draw afterwards."""
+        self._background = None
+        self._animated.clear()
+        self.figure.clear()
+        _live_figures.discard(self.figure)
+        self.image.close()
+
+
+def live_figure_count() -> int:
+    """Number of figures made by `Frame` that are still alive (no pyplot involved)."""
+    return len(_live_figures)
