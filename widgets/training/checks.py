@@ -96,11 +96,11 @@ def check_constructor(model: object, loss_fn: object, optimizer: object, metrics
 
 
 def resolve_device(device: object) -> torch.device | None:
-    """'auto' -> CUDA when available else CPU; None -> leave model and data where they are; else a checked device."""
+    """'auto' -> CUDA, else Apple's MPS, else the CPU; None -> leave model and data where they are; else a checked device."""
     if device is None:
         return None
     if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(best_device())
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be 'auto', None, a device string such as 'cpu' or 'cuda', or a torch.device; got {type(device).__name__}")
     try:
@@ -110,6 +110,45 @@ def resolve_device(device: object) -> torch.device | None:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for, but CUDA is not available here; use device='auto' or 'cpu'")
     return resolved
+
+
+def best_device() -> str:
+    """'cuda' when a CUDA device is available, else 'mps' when Apple's Metal is, else 'cpu'."""
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def check_callbacks(callbacks: object) -> list:
+    """A list of callbacks, each with at least one `on_<event>` method."""
+    if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of callback objects, got {type(callbacks).__name__}")
+    hooks = ("on_step", "on_epoch", "on_state", "on_reset")
+    for callback in callbacks:
+        if not any(callable(getattr(callback, hook, None)) for hook in hooks):
+            raise TypeError(
+                f"a callback needs at least one of the methods {', '.join(hooks)}; got {type(callback).__name__} "
+                "(subscribe a plain function with trainer.on(event, fn) instead)"
+            )
+    return list(callbacks)
+
+
+def check_scheduler(scheduler: object, optimizer: torch.optim.Optimizer, every: object, choices: tuple) -> None:
+    """A torch learning-rate scheduler of this very optimizer, stepped every 'epoch' or 'step'."""
+    if every not in choices:
+        raise ValueError(f"scheduler_every must be one of {choices}, got {every!r}")
+    if scheduler is None:
+        return
+    schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if not isinstance(scheduler, schedulers):
+        raise TypeError(
+            f"scheduler must be a torch.optim.lr_scheduler object (StepLR, OneCycleLR, ...), got {type(scheduler).__name__}"
+        )
+    if getattr(scheduler, "optimizer", None) is not optimizer:
+        raise ValueError("the scheduler was made for another optimizer: build it on the optimizer given to the Trainer")
 
 
 def unpack_batch(batch: Any) -> tuple[Any, Any]:

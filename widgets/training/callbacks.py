@@ -1,0 +1,153 @@
+"""Callbacks: behaviour that hooks into a trainer's events.
+
+A callback is any object with some of the methods `on_step(record)`,
+`on_epoch(record)`, `on_state(change)` and `on_reset(payload)` (a plain
+function subscribed with `trainer.on(event, fn)` works too). It may also have
+`attach(trainer)`, called once when the trainer takes it, and
+`state_dict()` / `load_state_dict(state)`, saved and restored with the
+trainer's checkpoints.
+
+The defaults are written the same way: `EpochPrinter` prints fit's epoch lines,
+and `EarlyStopping` stops a run whose monitored value stopped improving.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from .events import Subscription
+
+HOOKS = {"on_step": "step", "on_epoch": "epoch", "on_state": "state", "on_reset": "reset"}
+
+
+def attach(trainer: Any, callback: object) -> list[Subscription]:
+    """Subscribe every hook `callback` has to `trainer`'s events; returns the subscriptions."""
+    hooks = {name: getattr(callback, name) for name in HOOKS if callable(getattr(callback, name, None))}
+    if not hooks:
+        raise TypeError(
+            f"a callback needs at least one of the methods {sorted(HOOKS)}, got {type(callback).__name__}"
+        )
+    if callable(getattr(callback, "attach", None)):
+        callback.attach(trainer)
+    return [trainer.on(HOOKS[name], hook) for name, hook in hooks.items()]
+
+
+def format_epoch(record: Mapping[str, Any], metric_names: Sequence[str], total: int | None = None) -> str:
+    """One progress line: `Epoch 3/10 | train loss 0.4123 acc 0.8750 | valid loss 0.4410 acc 0.8600 | 0.4s`."""
+    width = len(str(total)) if total else 0
+    head = f"Epoch {record['epoch']:>{width}}" + (f"/{total}" if total else "")
+    names = ["loss", *metric_names]
+
+    def values(prefix: str) -> str:
+        return " ".join(f"{name} {record[prefix + name]:.4f}" for name in names if prefix + name in record)
+
+    parts = [head, "train " + values("train_")]
+    if "valid_loss" in record:
+        parts.append("valid " + values("valid_"))
+    parts.append(f"{record['time']:.1f}s")
+    return " | ".join(parts)
+
+
+class EpochPrinter:
+    """Prints one line per epoch, numbered against the target epoch `total` (what `fit` shows)."""
+
+    def __init__(self, metric_names: Sequence[str], total: int | None = None) -> None:
+        self.metric_names = list(metric_names)
+        self.total = total
+
+    def on_epoch(self, record: Mapping[str, Any]) -> None:
+        print(format_epoch(record, self.metric_names, self.total), flush=True)
+
+
+MODES = ("min", "max")
+
+
+class EarlyStopping:
+    """Stop `fit` or `play` when `monitor` has not improved for `patience` epochs.
+
+    Improving means moving below the best value by more than `min_delta`
+    (`mode="min"`, for losses) or above it (`mode="max"`, for accuracies). The
+    run stops at the end of the epoch that used up the patience, and
+    `trainer.stop_reason` says so. With `restore_best=True` the model gets the
+    weights of its best epoch back when it stops.
+    """
+
+    def __init__(self, monitor: str = "valid_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "min", restore_best: bool = False) -> None:
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(f"monitor must name an epoch record column such as 'valid_loss', got {monitor!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"patience must be a non-negative int (epochs), got {patience!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not min_delta >= 0:
+            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be 'min' (for a loss) or 'max' (for an accuracy), got {mode!r}")
+        if not isinstance(restore_best, bool):
+            raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.mode = mode
+        self.restore_best = restore_best
+        self.trainer: Any = None
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget the best value seen (a new run)."""
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.wait = 0
+        self.best_weights: dict[str, torch.Tensor] | None = None
+
+    def attach(self, trainer: Any) -> None:
+        if self.trainer is not None and self.trainer is not trainer:
+            raise ValueError("this EarlyStopping already watches another trainer; make one per trainer")
+        self.trainer = trainer
+
+    def improved(self, value: float) -> bool:
+        """Whether `value` beats the best so far by more than `min_delta`."""
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch(self, record: Mapping[str, Any]) -> None:
+        if self.monitor not in record:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but the epoch record holds only "
+                           f"{sorted(k for k in record if k not in ('epoch', 'step', 'time'))}")
+        value = float(record[self.monitor])
+        if math.isnan(value):
+            return
+        if self.improved(value):
+            self.best, self.best_epoch, self.wait = value, int(record["epoch"]), 0
+            if self.restore_best:
+                self.best_weights = {k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            reason = (f"early stopping: {self.monitor} has not improved for {self.wait} epochs "
+                      f"(best {self.best:.4g} at epoch {self.best_epoch})")
+            if self.restore_best and self.best_weights is not None:
+                self.trainer.model.load_state_dict(self.best_weights)
+                reason += f"; the weights of epoch {self.best_epoch} are restored"
+            self.trainer.request_stop(reason)
+
+    def on_reset(self, payload: Mapping[str, Any]) -> None:
+        if not payload.get("loaded"):
+            self.clear()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], int(state["wait"])
+        self.best_weights = state["best_weights"]
+
+    def __repr__(self) -> str:
+        return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, min_delta={self.min_delta:g}, "
+                f"mode={self.mode!r}, restore_best={self.restore_best})")
