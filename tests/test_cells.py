@@ -48,7 +48,7 @@ def make_trainer() -> Trainer:
 
 
 def step_listeners(trainer: Trainer) -> int:
-    return len(trainer._hub.subscribers["step"])
+    return len(trainer.listeners("step"))
 
 
 def test_a_second_run_of_a_cell_closes_the_views_of_the_first(kernel):

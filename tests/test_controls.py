@@ -249,6 +249,6 @@ def test_status_keeps_its_own_rate_and_leaves_the_clock_to_the_plots():
     changes = [b for a, b in zip(shown, shown[1:]) if a != b]
     assert shown[0] == 1
     assert len(changes) + 1 <= 1 + elapsed * STATUS_FPS + 1  # at most STATUS_FPS updates a second while stepping
-    assert controls.status_seconds > 0
+    assert controls.draw_seconds > 0
     assert (clock.frames, clock.spent) == (frames, spent)  # the status line took nothing from the plots
     assert parse_status(controls.status.value)["step"] == 39  # the run's end updates it at once

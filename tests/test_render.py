@@ -6,16 +6,17 @@ import io
 import ipywidgets as ipw
 import numpy as np
 import pytest
-from PIL import Image
-
-from widgets.views.axes import covers, nice_ceiling, nice_limits
-
-from widgets.views.base import View
-
-from widgets.views.clock import FrameClock
-
-from widgets.views.frame import Frame, live_figure_count
+import torch
 from frames import FakeTime, decode
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from widgets import Trainer
+from widgets.views.axes import covers, nice_ceiling, nice_limits
+from widgets.views.base import View
+from widgets.views.clock import FrameClock
+from widgets.views.frame import Frame, live_figure_count
 
 
 def test_clock_caps_frame_rate_over_a_burst():
@@ -164,29 +165,12 @@ class Dot(View):
         self.value = 0.0
         super().__init__(ipw.VBox([self.frame.image]), "dot", clock)
 
-    def _draw(self):
+    def draw(self):
         self.dot.set_ydata([self.value])
         self.frame.blit()
 
-    def _snapshot_png(self):
+    def snapshot_png(self):
         return self.frame.png
-
-
-class FakeTrainer:
-    """Just the event part of the trainer contract."""
-
-    def __init__(self):
-        self.subscribers = {}
-
-    def on(self, name, callback):
-        self.subscribers.setdefault(name, []).append(callback)
-        handle = type("Handle", (), {})()
-        handle.remove = lambda: self.subscribers[name].remove(callback)
-        return handle
-
-    def emit(self, name, payload):
-        for callback in list(self.subscribers.get(name, [])):
-            callback(payload)
 
 
 def test_view_repr_css_and_display_bundle():
@@ -198,27 +182,39 @@ def test_view_repr_css_and_display_bundle():
     assert "application/vnd.jupyter.widget-view+json" in data
 
 
+def tiny_trainer(steps: int) -> Trainer:
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(steps, 2), torch.randint(0, 2, (steps,)))
+    model = nn.Linear(2, 2)
+    return Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01),
+                   DataLoader(data, batch_size=1), verbose=False)
+
+
 def test_view_throttles_steps_and_draws_the_final_frame():
     now = FakeTime()
     view = Dot(clock=FrameClock(max_fps=10, time_fn=now))
-    trainer = FakeTrainer()
-    view.follow(trainer)
-    trainer.emit("state", {"state": "running", "previous": "idle"})
-    for step in range(1, 1001):
+    trainer = tiny_trainer(1000)
+
+    def advance(record):  # subscribed before the view: each step takes 1 ms of the fake clock
         now.t += 0.001
-        view.value = step / 100
-        trainer.emit("step", {"step": step})
-    drawn_during = view.frames_drawn
-    assert drawn_during <= 11
-    assert view.stale  # the last steps were not drawn yet
-    trainer.emit("state", {"state": "idle", "previous": "running"})
-    assert view.frames_drawn == drawn_during + 1 and not view.stale
+        view.value = record["step"] / 100
+
+    trainer.on("step", advance)
+    view.follow(trainer)
+    at_last_step = {}
+    trainer.on("step", lambda record: at_last_step.update(frames=view.frames_drawn, stale=view.stale))
+    trainer.fit(1)
+    assert at_last_step["frames"] <= 1 + 11  # the first frame, then at most 10 a second of the fake clock
+    assert at_last_step["stale"]  # the last steps were not drawn yet
+    assert view.frames_drawn == at_last_step["frames"] + 1 and not view.stale  # the final frame as fit ends
     # the final frame shows the last value: the dot sits at the top (10 of 10)
     img = decode(view.snapshot().data, "RGBA")
     blue = (img[..., 2] > 150) & (img[..., 0] < 100)
     assert np.nonzero(blue.any(axis=1))[0].min() < img.shape[0] * 0.3
+    listening = {event: len(trainer.listeners(event)) for event in ("step", "epoch", "state", "reset")}
     view.unfollow()
-    assert all(not callbacks for callbacks in trainer.subscribers.values())
+    assert {event: len(trainer.listeners(event)) for event in listening} == {
+        "step": listening["step"] - 1, "epoch": 0, "state": 0, "reset": 0}
 
 
 def test_follow_rejects_a_non_trainer():

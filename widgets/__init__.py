@@ -17,6 +17,8 @@ _PUBLIC = {
     "NonFiniteLossError": "widgets.training.trainer",
     "History": "widgets.training.history",
     "accuracy": "widgets.training.metrics",
+    "EarlyStopping": "widgets.training.callbacks",
+    "EpochPrinter": "widgets.training.callbacks",
     # views
     "View": "widgets.views.base",
     "FrameClock": "widgets.views.clock",

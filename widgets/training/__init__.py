@@ -3,8 +3,9 @@
 Nothing here imports ipywidgets or matplotlib: views depend on training, never the reverse.
 """
 
+from .callbacks import EarlyStopping, EpochPrinter
 from .history import History
 from .metrics import accuracy
 from .trainer import NonFiniteLossError, Trainer
 
-__all__ = ["History", "NonFiniteLossError", "Trainer", "accuracy"]
+__all__ = ["EarlyStopping", "EpochPrinter", "History", "NonFiniteLossError", "Trainer", "accuracy"]

@@ -194,6 +194,12 @@ class Trainer:
         """Subscribe `callback(payload)` to "step", "epoch", "state", "reset" or "backward"; returns a handle with `.remove()`."""
         return self._hub.on(event, callback)
 
+    def listeners(self, event: str) -> list[Callable[[dict], Any]]:
+        """The callbacks now subscribed to `event`, in the order they run."""
+        if event not in EVENT_NAMES:
+            raise ValueError(f"unknown event {event!r}; expected one of {', '.join(map(repr, EVENT_NAMES))}")
+        return [subscription.callback for subscription in self._hub.subscribers[event]]
+
     def _set_state(self, new: str, error: BaseException | None = None) -> None:
         previous = self._state
         if new == previous and error is None:

@@ -1,21 +1,62 @@
 """View: the base of every live view.
 
-A stable `__repr__`, a CSS class `lt-<name>`, display in a cell, `snapshot()`,
-and the wiring to a trainer's events (throttled frames on "step", an epoch
-frame on "epoch", a final frame when the trainer leaves "running").
-`snapshot()` everywhere returns an `IPython.display.Image` holding PNG bytes (`.data`).
+A view owns one outer ipywidget and draws into it on a `FrameClock`. The base
+gives every view a stable `__repr__`, a CSS class `lt-<name>`, display in a
+cell, `snapshot()`, `close()`, and the wiring to a trainer's events.
+
+A subclass overrides these hooks (see docs/custom-views.md):
+
+- `draw()`: draw the current state (required);
+- `snapshot_png()`: the PNG bytes of the current frame;
+- `on_step(record)`, `on_epoch(record)`, `on_state(change)`, `on_reset(payload)`:
+  what a trainer event does; by default each asks for a frame of its kind
+  ("step", "epoch", or a "final" one when the trainer stops running);
+- `release()`: free what the view made besides its widget (figures, observers).
+
+It calls `request_frame(kind)` when its data changed (the clock decides when a
+frame is drawn), `mark_stale()` when it only notes a change, and
+`draw_first_frame()` once it is built: the first frame is not charged to the
+clock, so a shared clock does not start training in debt.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+import time
+from typing import Any, ClassVar
 
 import ipywidgets as ipw
 from IPython.display import Image as StaticImage
+from torch import nn
 
+from ..training.trainer import Trainer
 from . import cells
 from .clock import FrameClock, check_clock
+
+EVENTS = ("step", "epoch", "state", "reset")
+
+
+def check_trainer(trainer: object, who: str) -> Trainer:
+    """`trainer` if it is a widgets Trainer; otherwise a TypeError naming the view that needed one."""
+    if not isinstance(trainer, Trainer):
+        raise TypeError(f"{who} expects a Trainer, got {type(trainer).__name__}")
+    return trainer
+
+
+def model_and_trainer(obj: object, who: str) -> tuple[nn.Module, Trainer | None]:
+    """(model, trainer) from a Trainer, or (model, None) from a module; otherwise a TypeError naming the view."""
+    if isinstance(obj, nn.Module):
+        return obj, None
+    if isinstance(obj, Trainer):
+        return obj.model, obj
+    raise TypeError(f"{who} expects a torch.nn.Module or a Trainer, got {type(obj).__name__}")
+
+
+def close_tree(widget: ipw.Widget) -> None:
+    """Close `widget` and every widget inside it (a closed box leaves its children open otherwise)."""
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    widget.close()
 
 
 def widget_bundle(widget: ipw.DOMWidget, text: str, **kwargs: Any) -> Any:
@@ -34,33 +75,63 @@ def widget_bundle(widget: ipw.DOMWidget, text: str, **kwargs: Any) -> Any:
 
 
 class View:
-    """Base of every live view: display, stable repr, CSS class, snapshot, trainer wiring.
+    """Base of every live view: display, stable repr, CSS class, snapshot, frame clock, trainer wiring."""
 
-    A subclass builds its outer ipywidget and passes it with its CSS name, and
-    implements `_draw()` (draw the current state into its Frame(s)). It calls
-    `request_frame(kind)` whenever its data changed; the shared clock decides.
-    """
+    charged: ClassVar[bool] = True
+    """Whether drawing counts against the clock's budget (a line of text does not)."""
 
     def __init__(self, widget: ipw.Widget, css_name: str, clock: FrameClock | None = None) -> None:
         check_clock(clock)
         self.widget = widget
         self.clock = clock if clock is not None else FrameClock()
         self.frames_drawn = 0
+        self.draw_seconds = 0.0
         self._stale = True
         self._handles: list[Any] = []
+        self._closed = False
         # Widget callbacks may arrive on another thread (a kernel subshell) while a step draws.
         self._draw_lock = threading.RLock()
         widget.add_class(f"lt-{css_name}")
         cells.adopt(self)  # a cell run again closes the views its earlier run made
 
-    # --- drawing -----------------------------------------------------------------
-    def _draw(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement _draw()")
+    # --- hooks a view overrides ------------------------------------------------------
+    def draw(self) -> None:
+        """Draw the current state into the view's widgets."""
+        raise NotImplementedError(f"{type(self).__name__} must implement draw()")
 
+    def snapshot_png(self) -> bytes:
+        """The PNG bytes of the current frame."""
+        raise TypeError(f"{type(self).__name__} has no image to snapshot")
+
+    def on_step(self, record: dict) -> None:
+        """A step was taken: ask for a step frame."""
+        self.request_frame("step")
+
+    def on_epoch(self, record: dict) -> None:
+        """An epoch ended: ask for an epoch frame."""
+        self.request_frame("epoch")
+
+    def on_state(self, change: dict) -> None:
+        """The trainer's state changed: when it stops running, draw what is not drawn yet."""
+        if change.get("previous") == "running" and change.get("state") != "running" and self._stale:
+            self.request_frame("final")
+
+    def on_reset(self, payload: dict) -> None:
+        """The trainer was reset or loaded: draw its new state."""
+        self.request_frame("final")
+
+    def release(self) -> None:
+        """Free what the view made besides its outer widget (called once by `close()`)."""
+
+    # --- drawing ----------------------------------------------------------------------
     @property
     def stale(self) -> bool:
         """True when the data changed since the last drawn frame."""
         return self._stale
+
+    def mark_stale(self) -> None:
+        """Note that the data changed without asking for a frame now (`flush()` draws it)."""
+        self._stale = True
 
     def request_frame(self, kind: str = "step") -> bool:
         """Note that the data changed and draw if the clock permits this kind of frame."""
@@ -70,18 +141,24 @@ class View:
         self.redraw()
         return True
 
-    def redraw(self) -> None:
-        """Draw the current state now, whatever the clock says, and charge its cost."""
+    def redraw(self, charge: bool | None = None) -> None:
+        """Draw the current state now, whatever the clock says; its cost is charged unless `charge` is False."""
         with self._draw_lock:
-            start = self.clock.now()
+            start, started = self.clock.now(), time.perf_counter()
             self._stale = False  # before drawing: data that arrives meanwhile marks it stale again
             try:
-                self._draw()
+                self.draw()
             except BaseException:
                 self._stale = True
                 raise
             self.frames_drawn += 1
-            self.clock.charge(self.clock.now() - start)
+            self.draw_seconds += time.perf_counter() - started
+            if self.charged if charge is None else charge:
+                self.clock.charge(self.clock.now() - start)
+
+    def draw_first_frame(self) -> None:
+        """Draw the view as built, outside the clock's budget (call once, at the end of `__init__`)."""
+        self.redraw(charge=False)
 
     def flush(self) -> None:
         """Draw the final frame if anything changed since the last one."""
@@ -91,47 +168,40 @@ class View:
     def snapshot(self) -> StaticImage:
         """The current frame (brought up to date first) as a static PNG image; PNG bytes in `.data`."""
         self.flush()
-        return StaticImage(data=self._snapshot_png(), format="png")
+        return StaticImage(data=self.snapshot_png(), format="png")
 
-    def _snapshot_png(self) -> bytes:
-        raise NotImplementedError(f"{type(self).__name__} must implement _snapshot_png()")
+    # --- trainer wiring ----------------------------------------------------------------
+    def follow(self, trainer: Trainer) -> None:
+        """Subscribe the event hooks to a trainer's "step", "epoch", "state" and "reset" events."""
+        check_trainer(trainer, type(self).__name__)
+        hooks = {"step": self.on_step, "epoch": self.on_epoch, "state": self.on_state, "reset": self.on_reset}
+        for event in EVENTS:
+            self.listen(trainer, event, hooks[event])
 
-    # --- trainer wiring ----------------------------------------------------------
-    def follow(self, trainer: Any) -> None:
-        """Subscribe to a trainer's "step", "epoch", "state" and "reset" events."""
-        if not callable(getattr(trainer, "on", None)):
-            raise TypeError(f"expected a Trainer (an object with .on(event, callback)), got {type(trainer).__name__}")
-        self._handles += [
-            trainer.on("step", self._on_step),
-            trainer.on("epoch", self._on_epoch),
-            trainer.on("state", self._on_state),
-            trainer.on("reset", self._on_reset),
-        ]
+    def listen(self, trainer: Trainer, event: str, callback: Any) -> None:
+        """Subscribe `callback` to one trainer event until the view unfollows or closes."""
+        self._handles.append(trainer.on(event, callback))
 
     def unfollow(self) -> None:
         """Remove every trainer subscription of this view."""
         while self._handles:
             self._handles.pop().remove()
 
-    def _on_step(self, record: dict) -> None:
-        self.request_frame("step")
-
-    def _on_epoch(self, record: dict) -> None:
-        self.request_frame("epoch")
-
-    def _on_state(self, change: dict) -> None:
-        if change.get("previous") == "running" and change.get("state") != "running" and self._stale:
-            self.request_frame("final")
-
-    def _on_reset(self, payload: dict) -> None:
-        self.request_frame("final")
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran."""
+        return self._closed
 
     def close(self) -> None:
         """Unsubscribe and release the widgets and figures."""
+        if self._closed:
+            return
+        self._closed = True
         self.unfollow()
-        self.widget.close()
+        self.release()
+        close_tree(self.widget)
 
-    # --- display -----------------------------------------------------------------
+    # --- display ------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return widget_bundle(self.widget, repr(self), **kwargs)
 

@@ -26,7 +26,7 @@ from matplotlib import colormaps
 from torch import nn
 
 from .axes import nice_ceiling
-from .base import View
+from .base import View, model_and_trainer
 from .clock import FrameClock, check_clock
 from .frame import Frame
 
@@ -139,7 +139,7 @@ class DecisionBoundary(View):
         figsize: tuple[float, float] = (4.4, 4.4),
         dpi: int = 80,
     ) -> None:
-        trainer, model = _split_model(model_or_trainer)
+        model, trainer = model_and_trainer(model_or_trainer, "DecisionBoundary")
         check_clock(clock)
         if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution <= 1000:
             raise ValueError(f"resolution must be an int from 2 to 1000 (grid points per side), got {resolution!r}")
@@ -216,7 +216,7 @@ class DecisionBoundary(View):
         self.points_toggle.observe(self._on_points, names="value")
         if trainer is not None:
             self.follow(trainer)
-        self.redraw()
+        self.draw_first_frame()
 
     # --- figure ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -305,7 +305,7 @@ class DecisionBoundary(View):
         self.shown = frame
         self.frame.blit()
 
-    def _draw(self) -> None:
+    def draw(self) -> None:
         if self._selected is not None and self._selected in self.stored:
             self._render(self.stored[self._selected])
             return
@@ -394,17 +394,17 @@ class DecisionBoundary(View):
             self._boundary_epoch = None
 
     # --- trainer events --------------------------------------------------------------------------
-    def _on_step(self, record: dict) -> None:
+    def on_step(self, record: dict) -> None:
         self._boundary_epoch = None
         if self._epochs_are_short():
-            self._stale = True  # epochs end faster than the clock ticks: their frames (kept for the slider) suffice
+            self.mark_stale()  # epochs end faster than the clock ticks: their frames (kept for the slider) suffice
             return
         self.request_frame("step")
 
     def _epochs_are_short(self) -> bool:
         return self._epoch_seconds is not None and self._epoch_seconds < self.clock.interval
 
-    def _on_epoch(self, record: dict) -> None:
+    def on_epoch(self, record: dict) -> None:
         now = self.clock.now()  # epoch lengths on the clock's own time, drawing included
         if self._epoch_end is not None:
             self._epoch_seconds = now - self._epoch_end
@@ -415,17 +415,17 @@ class DecisionBoundary(View):
             self._boundary_epoch = epoch
         self.request_frame("epoch")
 
-    def _on_state(self, change: dict) -> None:
+    def on_state(self, change: dict) -> None:
         if change.get("state") == "running":
             with self._draw_lock:
                 self._selected = None
                 self._epoch_end = None  # a pause is no part of an epoch's length
             self._sync_slider()
         elif change.get("previous") == "running":
-            super()._on_state(change)
+            super().on_state(change)
             self._sync_slider()  # the slider was left alone while running: it now spans the stored epochs, at the newest
 
-    def _on_reset(self, payload: dict) -> None:
+    def on_reset(self, payload: dict) -> None:
         with self._draw_lock:
             self.stored.clear()
             self._stride = 1
@@ -433,28 +433,14 @@ class DecisionBoundary(View):
             self._boundary_epoch = None
             self._epoch_end = self._epoch_seconds = None
             self._sync_slider()
-        super()._on_reset(payload)
+        super().on_reset(payload)
 
     # --- View --------------------------------------------------------------------------------------
-    def _snapshot_png(self) -> bytes:
+    def snapshot_png(self) -> bytes:
         return self.frame.png
 
-    def close(self) -> None:
-        """Unsubscribe from the trainer and release the widgets and the figure."""
-        super().close()
-        self.slider.close()
-        self.points_toggle.close()
+    def release(self) -> None:
         self.frame.close()
-
-
-def _split_model(model_or_trainer: Any) -> tuple[Any, nn.Module]:
-    """(trainer or None, model) from what the caller gave, or a TypeError."""
-    if isinstance(model_or_trainer, nn.Module):
-        return None, model_or_trainer
-    model = getattr(model_or_trainer, "model", None)
-    if callable(getattr(model_or_trainer, "on", None)) and isinstance(model, nn.Module):
-        return model_or_trainer, model
-    raise TypeError(f"DecisionBoundary needs an nn.Module or a Trainer, got {type(model_or_trainer).__name__}")
 
 
 def _probe(model: nn.Module, device: torch.device) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 import ipywidgets as ipw
 
-from .base import View
+from .base import View, check_trainer
 from .clock import FrameClock, check_clock
 
 LR_MIN_EXPONENT, LR_MAX_EXPONENT = -5, 1
@@ -29,16 +29,6 @@ STATUS_FPS = 4.0
 
 STATUS_FORMAT = "epoch {epoch} · step {step} · loss {loss} · lr {lr} · {rate} steps/s · {state}"
 """The status line; every field is a plain number or word, so a browser test can parse it."""
-
-
-def _check_trainer(trainer: Any) -> None:
-    needed = ("on", "play", "pause", "step", "reset", "set_lr")
-    missing = [name for name in needed if not callable(getattr(trainer, name, None))]
-    if missing:
-        raise TypeError(
-            f"TrainerControls expects a Trainer (with {', '.join(needed)}), got {type(trainer).__name__} "
-            f"lacking {', '.join(missing)}"
-        )
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -51,6 +41,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class TrainerControls(View):
     """Buttons and a status line that drive a Trainer while it trains.
 
+    Text is not a figure: its updates are not charged to the clock (`charged =
+    False`), and they keep a rate of their own (at most STATUS_FPS); what they
+    cost is in `draw_seconds`.
+
     - Play/Pause (one toggle): `trainer.play()` / `trainer.pause()`; the toggle
       follows the trainer's real state (it flips back when a run ends or fails).
     - Step: one batch (pauses first when playing). Epoch: to the end of the
@@ -62,8 +56,10 @@ class TrainerControls(View):
       and the trainer's state.
     """
 
+    charged = False
+
     def __init__(self, trainer: Any, clock: FrameClock | None = None) -> None:
-        _check_trainer(trainer)
+        check_trainer(trainer, "TrainerControls")
         check_clock(clock)
         self.trainer = trainer
         self._loop = _running_loop()
@@ -72,8 +68,6 @@ class TrainerControls(View):
         self.last_error: str | None = None
         self._syncing_slider = False
         self._status_time = float("-inf")
-        self.status_updates = 0  # status-line updates so far
-        self.status_seconds = 0.0  # and the seconds they took
 
         self.play_button = ipw.ToggleButton(value=False, description="Play", icon="play", tooltip="Play / Pause")
         self.step_button = ipw.Button(description="Step", icon="step-forward", tooltip="one batch")
@@ -110,7 +104,7 @@ class TrainerControls(View):
         self.reset_button.on_click(lambda _: self._dispatch(self._do_reset))
         self.lr_slider.observe(self._on_lr, names="value")
         self.follow(trainer)
-        self.redraw()
+        self.draw_first_frame()
 
     # --- what the status line says ----------------------------------------------------
     def status_text(self) -> str:
@@ -246,20 +240,17 @@ class TrainerControls(View):
         self._after_play_stops(self.trainer.reset)
 
     # --- following the trainer ------------------------------------------------------
-    def _on_step(self, record: dict) -> None:
+    def on_step(self, record: dict) -> None:
         self._recent.append((record["time"], record["step"]))
-        # A line of text is not a figure: it keeps a rate of its own (at most STATUS_FPS) and is
-        # not charged to the clock, whose credit is left to the plots. What it costs (mostly the
-        # message to the browser) is kept in `status_seconds`; it is part of the per-step
-        # bookkeeping a Dashboard's budget leaves room for.
+        # The clock's credit is left to the plots; the status line keeps its own rate.
         now = time.perf_counter()
         if now - self._status_time >= max(self.clock.interval, 1.0 / STATUS_FPS):
             self._status_time = now
             self.redraw()
         else:
-            self._stale = True
+            self.mark_stale()
 
-    def _on_state(self, change: dict) -> None:
+    def on_state(self, change: dict) -> None:
         if self._loop is None:
             self._loop = _running_loop()
         if change.get("state") == "error" and change.get("error"):
@@ -274,7 +265,7 @@ class TrainerControls(View):
         else:
             self.redraw()
 
-    def _on_reset(self, payload: dict) -> None:
+    def on_reset(self, payload: dict) -> None:
         self._recent.clear()
         self.redraw()
 
@@ -298,23 +289,10 @@ class TrainerControls(View):
     def _slider_value(lr: float) -> float:
         return min(max(float(lr), 10.0**LR_MIN_EXPONENT), 10.0**LR_MAX_EXPONENT)
 
-    def redraw(self) -> None:
-        """Update the status line, the toggle and the slider now (text: not charged to the frame clock)."""
-        started = time.perf_counter()
-        with self._draw_lock:
-            self._draw()
-            self._stale = False
-            self.frames_drawn += 1
-        self.status_updates += 1
-        self.status_seconds += time.perf_counter() - started
-
-    def _draw(self) -> None:
+    def draw(self) -> None:
         self._sync_toggle()
         self._sync_slider()
         self.status.value = escape(self.status_text())
-
-    def _snapshot_png(self) -> bytes:
-        raise TypeError("TrainerControls has no image to snapshot; status_text() gives its state as text")
 
     def __str__(self) -> str:
         return self.status_text()

@@ -14,16 +14,10 @@ from .boundary import DecisionBoundary
 from .controls import TrainerControls
 from .inspect import ModuleInspector
 from .loss_curve import LossCurve
-from .base import View, widget_bundle
+from .base import View, check_trainer, widget_bundle
 from .clock import FrameClock
 
 _GAP = 8  # pixels between the pictures of a snapshot
-
-
-def _check_trainer(trainer: Any) -> None:
-    needed = ("on", "play", "pause", "step", "reset", "set_lr")
-    if not all(callable(getattr(trainer, name, None)) for name in needed) or not hasattr(trainer, "history"):
-        raise TypeError(f"Dashboard expects a Trainer, got {type(trainer).__name__}")
 
 
 class Dashboard:
@@ -55,7 +49,7 @@ class Dashboard:
         burst: float = 0.05,
         min_fps: float = 1.0,
     ) -> None:
-        _check_trainer(trainer)
+        check_trainer(trainer, "Dashboard")
         if not isinstance(inspector, bool):
             raise TypeError(f"inspector must be True or False, got {type(inspector).__name__}")
         if x is None and (y is not None or x_valid is not None or y_valid is not None):

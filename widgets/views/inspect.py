@@ -17,20 +17,12 @@ from torch import nn
 from .histogram import HistogramPanel
 from .module_tree import module_rows, shape_text, summary, total_text
 from .param_stats import ParamStats, copy_parameters, parameter_stats
-from .base import View
+from .base import View, model_and_trainer
 from .clock import FrameClock, check_clock
 from .frame import Frame
 from .tables import Cell, html_table
 
 __all__ = ["ModuleInspector", "summary"]
-
-
-def _model_and_trainer(obj: object) -> tuple[nn.Module, Any]:
-    if isinstance(obj, nn.Module):
-        return obj, None
-    if isinstance(getattr(obj, "model", None), nn.Module) and callable(getattr(obj, "on", None)):
-        return obj.model, obj
-    raise TypeError(f"ModuleInspector expects a torch.nn.Module or a Trainer, got {type(obj).__name__}")
 
 
 def _number(value: float | None) -> Cell:
@@ -59,7 +51,7 @@ class ModuleInspector(View):
         parameter: str | None = None,
         figsize: tuple[float, float] = (6.4, 2.2),
     ) -> None:
-        model, trainer = _model_and_trainer(model_or_trainer)
+        model, trainer = model_and_trainer(model_or_trainer, "ModuleInspector")
         check_clock(clock)
         names = [name for name, _ in model.named_parameters()]
         if parameter is not None and parameter not in names:
@@ -90,12 +82,8 @@ class ModuleInspector(View):
         self.refresh_tree()
         if trainer is not None:
             self.follow(trainer)
-            self._handles.append(trainer.on("backward", self._on_backward))
-        # The first frame is drawn before any training: it is not charged to the clock's
-        # training-time budget (a shared clock would otherwise start its first seconds in debt).
-        self._draw()
-        self._stale = False
-        self.frames_drawn += 1
+            self.listen(trainer, "backward", self._on_backward)
+        self.draw_first_frame()
 
     # --- public -----------------------------------------------------------------
     def summary(self) -> str:
@@ -149,10 +137,10 @@ class ModuleInspector(View):
         if self.clock.permit(self, "step"):
             self._pending = (payload["step"], copy_parameters(self.model))
 
-    def _on_step(self, record: dict) -> None:
+    def on_step(self, record: dict) -> None:
         pending, self._pending = self._pending, None
         if pending is None or pending[0] != record["step"]:
-            self._stale = True
+            self.mark_stale()
             return
         self._before = pending[1]
         self._update_step = record["step"]
@@ -161,7 +149,7 @@ class ModuleInspector(View):
         finally:
             self._before = None
 
-    def _on_reset(self, payload: dict) -> None:
+    def on_reset(self, payload: dict) -> None:
         self._pending = None
         self._grads_current = False
         self._updates = {}
@@ -170,7 +158,7 @@ class ModuleInspector(View):
         self._values_panel.forget_limits()
         self._grads_panel.forget_limits()
         self._titles_stale = True
-        super()._on_reset(payload)
+        super().on_reset(payload)
 
     def _on_choice(self, change: dict) -> None:
         self._values_panel.forget_limits()
@@ -179,7 +167,7 @@ class ModuleInspector(View):
         self.redraw()
 
     # --- drawing --------------------------------------------------------------------
-    def _draw(self) -> None:
+    def draw(self) -> None:
         with self._lock:
             stats = parameter_stats(self.model, self._before, with_grads=self._grads_current)
             if self._before is not None:
@@ -224,13 +212,11 @@ class ModuleInspector(View):
             self._frame.draw_background()
         self._frame.blit()
 
-    def _snapshot_png(self) -> bytes:
+    def snapshot_png(self) -> bytes:
         return self._frame.png
 
     def __str__(self) -> str:
         return self.summary()
 
-    def close(self) -> None:
-        """Unsubscribe from the trainer and release the widgets and the figure."""
-        super().close()
+    def release(self) -> None:
         self._frame.close()

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..training.history import History
 from .axes import covers, nice_ceiling, nice_limits
-from .base import View
+from .base import View, check_trainer
 from .clock import FrameClock, check_clock
 from .frame import Frame
 
@@ -313,8 +313,8 @@ class LossCurve(View):
         figsize: tuple[float, float] = (8.0, 3.2),
         dpi: int = 80,
     ) -> None:
-        if trainer is not None and not (callable(getattr(trainer, "on", None)) and hasattr(trainer, "history")):
-            raise TypeError(f"trainer must be a Trainer (with .on() and .history) or None, got {type(trainer).__name__}")
+        if trainer is not None:
+            check_trainer(trainer, "LossCurve")
         check_clock(clock)
         if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= smoothing < 1:
             raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
@@ -343,7 +343,7 @@ class LossCurve(View):
         self.x_toggle.observe(self._on_option, names="value")
         if trainer is not None:
             self.follow(trainer)
-        self.redraw()
+        self.draw_first_frame()
 
     # --- options ---------------------------------------------------------------------
     @property
@@ -404,9 +404,9 @@ class LossCurve(View):
             raise RuntimeError(f"this LossCurve follows a trainer, which logs every step itself; {what}() is for a LossCurve() fed by hand")
 
     # --- trainer events ----------------------------------------------------------------
-    def _on_reset(self, payload: dict) -> None:
+    def on_reset(self, payload: dict) -> None:
         self._forget()
-        super()._on_reset(payload)
+        super().on_reset(payload)
 
     def _forget(self) -> None:
         self._series.reset()
@@ -468,7 +468,7 @@ class LossCurve(View):
         self._limits = {}
         self._placeholder_y = False
 
-    def _draw(self) -> None:
+    def draw(self) -> None:
         history = self.history
         steps = history.steps("step")
         loss = history.steps("loss")
@@ -594,12 +594,8 @@ class LossCurve(View):
         self._limits["metric"] = limits
         return True
 
-    def _snapshot_png(self) -> bytes:
+    def snapshot_png(self) -> bytes:
         return self.frame.png
 
-    def close(self) -> None:
-        """Unsubscribe from the trainer and release the widgets and the figure."""
-        super().close()
-        self.log_toggle.close()
-        self.x_toggle.close()
+    def release(self) -> None:
         self.frame.close()

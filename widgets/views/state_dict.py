@@ -9,6 +9,8 @@ import ipywidgets as ipw
 import torch
 from torch import nn
 
+from ..training.trainer import Trainer
+
 from .state_diff import (
     StateDiff,
     StateEntry,
@@ -37,7 +39,7 @@ class StateDictInspector(ipw.VBox):
 
     def __init__(self, model_or_state_dict: nn.Module | Mapping[str, torch.Tensor] | object) -> None:
         source = model_or_state_dict
-        if not isinstance(source, (nn.Module, Mapping)) and isinstance(getattr(source, "model", None), nn.Module):
+        if isinstance(source, Trainer):
             source = source.model
         if isinstance(source, nn.Module):
             self._model: nn.Module | None = source
