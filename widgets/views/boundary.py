@@ -27,6 +27,7 @@ from torch import nn
 
 from .axes import nice_ceiling
 from .base import View, model_and_trainer
+from .style import class_colours
 from .clock import FrameClock, check_clock
 from .frame import Frame
 
@@ -230,7 +231,7 @@ class DecisionBoundary(View):
         ax.set_title(title, fontsize=10)
         blank = np.zeros((self.resolution, self.resolution, 3), dtype=np.uint8)
         self._field = ax.imshow(blank, extent=self.bounds, origin="lower", interpolation="bilinear", aspect="auto")
-        self._class_colours = _class_colours(self.classes)
+        self._class_colours = class_colours(self.classes)
         self._lut = _lookup_table(self.outputs, self.classes, self._class_colours)
         self._point_lines = []
         self._miss_lines = []
@@ -463,13 +464,6 @@ def _probe(model: nn.Module, device: torch.device) -> int:
 def _are_probabilities(output: torch.Tensor) -> bool:
     """Does every row already hold probabilities (a model ending in softmax)? Then no softmax on top."""
     return bool((output >= 0).all() and (output <= 1).all() and torch.allclose(output.sum(dim=1), torch.ones(len(output)), atol=1e-4))
-
-
-def _class_colours(classes: int) -> list[tuple[float, float, float]]:
-    if classes == 2:
-        return [(0.10, 0.37, 0.71), (0.75, 0.11, 0.16)]  # a saturated blue and red, darker than the field
-    qualitative = colormaps["tab10" if classes <= 10 else "tab20"]
-    return [tuple(qualitative(i % qualitative.N)[:3]) for i in range(classes)]
 
 
 def _lookup_table(outputs: int, classes: int, class_colours: list) -> np.ndarray:

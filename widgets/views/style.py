@@ -1,0 +1,40 @@
+"""One visual language for every view: the colours of the data splits and of the classes, and text sizes.
+
+Train, validation and test data have the same colour and line style in every
+view; class k has the same colour in the decision boundary, its points and the
+Playground.
+"""
+
+from __future__ import annotations
+
+from matplotlib import colormaps
+
+SPLIT_COLOURS = {"train": "#1f77b4", "valid": "#e66100", "test": "#5e3c99"}
+"""Blue for training data, orange for validation, purple for test: told apart also by colour-blind readers."""
+
+SPLIT_LINES = {"train": "o-", "valid": "s--", "test": "^:"}
+"""Marker and line style per split, so print-outs in grey still tell them apart."""
+
+STEP_ALPHA = 0.3  # raw per-step values: faint, under their smoothed line
+FONT_SIZE = 8
+TITLE_SIZE = 9
+
+TWO_CLASS_COLOURS = [(0.10, 0.37, 0.71), (0.75, 0.11, 0.16)]  # a saturated blue and red, darker than the field
+
+
+def split_colour(split: str) -> str:
+    """The colour of 'train', 'valid' or 'test'."""
+    try:
+        return SPLIT_COLOURS[split]
+    except KeyError:
+        raise ValueError(f"split must be one of {sorted(SPLIT_COLOURS)}, got {split!r}") from None
+
+
+def class_colours(classes: int) -> list[tuple[float, float, float]]:
+    """RGB colours (0..1) of classes 0 .. classes-1: blue and red for two, a qualitative map for more."""
+    if classes < 1:
+        raise ValueError(f"classes must be at least 1, got {classes!r}")
+    if classes <= 2:
+        return TWO_CLASS_COLOURS[:classes]
+    qualitative = colormaps["tab10" if classes <= 10 else "tab20"]
+    return [tuple(qualitative(i % qualitative.N)[:3]) for i in range(classes)]
