@@ -388,3 +388,43 @@ def test_the_progress_line_without_validation_or_metrics(capsys):
     assert [re.fullmatch(r"Epoch [12]/2 \| train loss \d\.\d{4} \| \d+\.\ds", line) is not None for line in lines] == [True, True]
     record = {"epoch": 7, "time": 12.345, "train_loss": 0.5, "valid_loss": 0.25}
     assert trainer.format_epoch(record, 12) == "Epoch  7/12 | train loss 0.5000 | valid loss 0.2500 | 12.3s"
+
+
+def test_request_stop_ends_fit_at_the_next_step_and_says_why():
+    trainer = make_trainer(verbose=False)
+    trainer.on("step", lambda record: trainer.request_stop("enough for today") if record["step"] == 9 else None)
+    trainer.fit(5)
+    assert trainer.global_step == 9 and trainer.state == "paused"
+    assert trainer.stop_reason == "enough for today"
+    trainer.fit(1)  # the next run starts afresh and runs to its end
+    assert trainer.stop_reason is None and trainer.state == "idle"
+    with pytest.raises(TypeError, match="request_stop needs the reason as a non-empty string, got ''"):
+        trainer.request_stop("")
+
+
+def test_pause_from_a_subscriber_is_the_stop_reason():
+    trainer = make_trainer(verbose=False)
+    trainer.on("step", lambda record: trainer.pause() if record["step"] == 3 else None)
+    trainer.fit(2)
+    assert trainer.global_step == 3 and trainer.stop_reason == "paused"
+
+
+def test_listeners_lists_the_callbacks_of_an_event_in_order():
+    trainer = make_trainer(verbose=False)
+    first, second = (lambda record: None), (lambda record: None)
+    handle = trainer.on("epoch", first)
+    trainer.on("epoch", second)
+    assert trainer.listeners("epoch") == [first, second] and trainer.listeners("step") == []
+    handle.remove()
+    assert trainer.listeners("epoch") == [second]
+    with pytest.raises(ValueError, match="unknown event 'epochs'"):
+        trainer.listeners("epochs")
+
+
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_auto_device_tries_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
+    from widgets.training import checks
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert checks.best_device() == expected
