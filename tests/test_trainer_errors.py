@@ -369,3 +369,81 @@ def test_a_custom_module_drawing_random_numbers_is_rolled_back():
     x, y = good_batch()
     fails_cleanly(trainer_over([good_batch(), good_batch(seed=1), (x, y.float())], model=Noisy()), ValueError,
                   "cross-entropy expects class indices")
+
+
+def trainer_with(make_optimizer, scheduler=None):
+    model = classifier()
+    optimizer = make_optimizer(model)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, [good_batch()] * 3, verbose=False, device="cpu",
+                      scheduler=scheduler(optimizer) if scheduler else None)
+    trainer.step()
+    return trainer
+
+
+def sgd(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+
+def two_groups(split):
+    def make(model):
+        params = list(model.parameters())
+        return torch.optim.SGD([{"params": params[:split]}, {"params": params[split:]}], lr=0.1, momentum=0.9)
+    return make
+
+
+def without(mapping, *path):
+    """A deep copy of `mapping` with the key at `path` removed."""
+    changed = copy.deepcopy(mapping)
+    inner = changed
+    for key in path[:-1]:
+        inner = inner[key]
+    del inner[path[-1]]
+    return changed
+
+
+def replaced(mapping, value, *path):
+    changed = copy.deepcopy(mapping)
+    inner = changed
+    for key in path[:-1]:
+        inner = inner[key]
+    inner[path[-1]] = value
+    return changed
+
+
+def test_a_refused_checkpoint_leaves_the_trainer_exactly_as_it_was():
+    adam = trainer_with(lambda model: torch.optim.Adam(model.parameters(), lr=0.01)).state_dict()
+    good = trainer_with(sgd).state_dict()
+    grouped = trainer_with(two_groups(2)).state_dict()
+    stepped = trainer_with(sgd, scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, 2)).state_dict()
+    cases = [
+        (adam, r"not a SGD like this one: its group 0 has the settings \[.*'betas'.*\], this SGD has \[.*'momentum'"),
+        (grouped, "the checkpoint's optimizer has 2 parameter groups, this one has 1"),
+        (without(good, "history", "columns", "lr"), r"history state lacks step columns \['lr'\]"),
+        (without(good, "counters", "epoch"), r"the checkpoint's counters lack \['epoch'\]"),
+        (replaced(good, good["rng"]["torch"][:100], "rng", "torch"), "the saved torch random state has 100 bytes"),
+        (stepped, "the checkpoint has a learning-rate scheduler, but this trainer has none"),
+        (replaced(good, [1, 2], "counters", "metric_sums"), "counters hold 2 metric sums for 0 metrics"),
+    ]
+    target = trainer_with(sgd)
+    target.step()
+    before = snapshot(target)
+    for checkpoint, message in cases:
+        with pytest.raises(ValueError, match=message):
+            target.load_state_dict(checkpoint)
+        assert_unchanged(target, before)
+    target.load_state_dict(good)  # and a fitting one still loads
+    assert target.global_step == 1
+    split_differently = trainer_with(two_groups(3))
+    before = snapshot(split_differently)
+    with pytest.raises(ValueError, match="optimizer group 0 holds 2 parameters, this one holds 3"):
+        split_differently.load_state_dict(grouped)
+    assert_unchanged(split_differently, before)
+
+
+def test_a_checkpoint_of_another_schedule_is_refused():
+    cosine = trainer_with(sgd, scheduler=lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5))
+    step = trainer_with(sgd, scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, 2))
+    before = snapshot(step)
+    with pytest.raises(ValueError, match=r"the checkpoint's scheduler does not fit this StepLR: expected keys \["):
+        step.load_state_dict(cosine.state_dict())
+    assert_unchanged(step, before)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from . import rng
+from .history import History
 
 STATE_DICT_FORMAT = 1
 PARTS = ("format", "model", "optimizer", "counters", "loader", "history", "rng", "initial")
@@ -107,15 +108,29 @@ def read_checkpoint(state: object, *, model: nn.Module, optimizer: torch.optim.O
         raise ValueError(f"not a Trainer state dict: missing {sorted(missing)} (use Trainer.state_dict() output)")
     if state["format"] != STATE_DICT_FORMAT:
         raise ValueError(f"unsupported Trainer state format {state['format']!r}; expected {STATE_DICT_FORMAT}")
+    initial = state["initial"]
+    if not isinstance(initial, Mapping) or not {"model", "optimizer_groups", "rng"} <= set(initial):
+        raise ValueError("the checkpoint's 'initial' part lacks 'model', 'optimizer_groups' or 'rng'")
+    saved_scheduler = state.get("scheduler")
+    if (saved_scheduler is None) != (scheduler is None):
+        has = "has a learning-rate scheduler" if saved_scheduler is not None else "has no learning-rate scheduler"
+        mine = "this trainer has one" if scheduler is not None else "this trainer has none"
+        raise ValueError(f"the checkpoint {has}, but {mine}: build the trainer as the checkpoint's was built")
+    if scheduler is not None:
+        for what, saved in (("scheduler", saved_scheduler), ("initial scheduler", initial.get("scheduler"))):
+            check_same_keys(scheduler.state_dict(), saved, f"the checkpoint's {what}", type(scheduler).__name__)
     check_model_state(model, state["model"], "model")
-    check_model_state(model, state["initial"]["model"], "initial model")
-    groups = state["optimizer"].get("param_groups", [])
-    if len(groups) != len(optimizer.param_groups):
-        raise ValueError(f"the checkpoint's optimizer has {len(groups)} parameter groups, this one has {len(optimizer.param_groups)}")
+    check_model_state(model, initial["model"], "initial model")
+    check_optimizer_state(optimizer, state["optimizer"])
+    check_optimizer_state(optimizer, {"state": {}, "param_groups": initial["optimizer_groups"]}, "initial ")
     counters = Counters.from_dict(state["counters"])
     names = state["counters"]["metric_names"]
     if list(names) != list(metric_names):
         raise ValueError(f"the checkpoint was made with metrics {names}, this trainer has {list(metric_names)}")
+    if len(counters.metric_sums) != len(metric_names):
+        raise ValueError(f"the checkpoint's counters hold {len(counters.metric_sums)} metric sums for "
+                         f"{len(metric_names)} metrics")
+    check_history_state(state["history"])
     loader = state["loader"]
     drawn = loader.get("drawn")
     if drawn and loader.get("epoch_rng") is None:
@@ -124,29 +139,23 @@ def read_checkpoint(state: object, *, model: nn.Module, optimizer: torch.optim.O
         raise ValueError(f"the checkpoint had drawn {drawn} batches this epoch; this loader has only {steps_per_epoch}")
     states = [rng.RandomState.from_dict(state["rng"]),
               rng.RandomState.from_dict(loader["epoch_rng"]) if drawn else None,
-              rng.RandomState.from_dict(state["initial"]["rng"])]
+              rng.RandomState.from_dict(initial["rng"])]
     for random_state in states:
-        if random_state is not None and len(random_state.generator_states) != len(generators):
-            raise ValueError(
-                f"the checkpoint's random state holds {len(random_state.generator_states)} data-loader "
-                f"generator(s); this trainer's loader has {len(generators)}"
-            )
-    saved_scheduler = state.get("scheduler")
-    if (saved_scheduler is None) != (scheduler is None):
-        has = "has a learning-rate scheduler" if saved_scheduler is not None else "has no learning-rate scheduler"
-        mine = "this trainer has one" if scheduler is not None else "this trainer has none"
-        raise ValueError(f"the checkpoint {has}, but {mine}: build the trainer as the checkpoint's was built")
+        if random_state is not None:
+            random_state.check_fits(generators)
     saved_callbacks = list(state.get("callbacks", []))
     stateful = [callback for callback in callbacks if callable(getattr(callback, "state_dict", None))]
     if len(saved_callbacks) != len(stateful):
         raise ValueError(f"the checkpoint holds the state of {len(saved_callbacks)} callback(s), "
                          f"this trainer has {len(stateful)} that keep state")
+    for callback, saved in zip(stateful, saved_callbacks):
+        check_same_keys(callback.state_dict(), saved, "the checkpoint's callback state", type(callback).__name__)
     return Checkpoint(
         model=state["model"], optimizer=state["optimizer"], counters=counters, loader=loader,
         history=state["history"], rng=states[0], epoch_rng=states[1],
-        initial_model=state["initial"]["model"],
-        initial_optimizer_groups=state["initial"]["optimizer_groups"], initial_rng=states[2],
-        scheduler=saved_scheduler, initial_scheduler=state["initial"].get("scheduler"),
+        initial_model=initial["model"],
+        initial_optimizer_groups=initial["optimizer_groups"], initial_rng=states[2],
+        scheduler=saved_scheduler, initial_scheduler=initial.get("scheduler"),
         callbacks=saved_callbacks,
     )
 
@@ -162,6 +171,48 @@ def check_model_state(model: nn.Module, theirs: Mapping[str, torch.Tensor], what
     for key, tensor in own.items():
         if tuple(theirs[key].shape) != tuple(tensor.shape):
             raise ValueError(f"the checkpoint's {key!r} has shape {list(theirs[key].shape)}, this model's has {list(tensor.shape)}")
+
+
+def check_optimizer_state(optimizer: torch.optim.Optimizer, saved: Any, what: str = "") -> None:
+    """`saved` must be a state of this kind of optimizer for these parameters: groups, settings, tensor shapes."""
+    name = type(optimizer).__name__
+    if not isinstance(saved, Mapping) or not isinstance(saved.get("param_groups"), list):
+        raise ValueError(f"the checkpoint's {what}optimizer state must be a dict with 'param_groups' and 'state'")
+    groups, own = saved["param_groups"], optimizer.param_groups
+    if len(groups) != len(own):
+        raise ValueError(f"the checkpoint's {what}optimizer has {len(groups)} parameter groups, this one has {len(own)}")
+    shapes = []
+    for index, (theirs, mine) in enumerate(zip(groups, own)):
+        # a scheduler adds "initial_lr" to the groups; whether there is one is checked apart
+        settings, own_settings = set(theirs) - {"params", "initial_lr"}, set(mine) - {"params", "initial_lr"}
+        if settings != own_settings:
+            raise ValueError(
+                f"the checkpoint's {what}optimizer is not a {name} like this one: its group {index} has the settings "
+                f"{sorted(settings)}, this {name} has {sorted(own_settings)}"
+            )
+        if len(theirs.get("params", ())) != len(mine["params"]):
+            raise ValueError(f"the checkpoint's {what}optimizer group {index} holds {len(theirs.get('params', ()))} "
+                             f"parameters, this one holds {len(mine['params'])}")
+        shapes += [tuple(p.shape) for p in mine["params"]]
+    for key, entry in (saved.get("state") or {}).items():
+        if not isinstance(key, int) or not 0 <= key < len(shapes):
+            raise ValueError(f"the checkpoint's {what}optimizer state names parameter {key!r}; this one has {len(shapes)}")
+        for field_name, value in entry.items():
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != shapes[key]:
+                raise ValueError(f"the checkpoint's {what}optimizer state {field_name!r} of parameter {key} has shape "
+                                 f"{list(value.shape)}, the parameter has {list(shapes[key])}")
+
+
+def check_history_state(saved: Any) -> None:
+    """`saved` must load into a History (checked on a throw-away one)."""
+    History().load_state_dict(saved)
+
+
+def check_same_keys(own: Mapping[str, Any], saved: Any, what: str, kind: str) -> None:
+    """A saved state must have the keys this object's own state has."""
+    if not isinstance(saved, Mapping) or set(saved) != set(own):
+        found = sorted(saved) if isinstance(saved, Mapping) else type(saved).__name__
+        raise ValueError(f"{what} does not fit this {kind}: expected keys {sorted(own)}, found {found}")
 
 
 def clone_tensors(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

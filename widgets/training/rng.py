@@ -38,6 +38,26 @@ class RandomState:
         for generator, state in zip(generators, self.generator_states):
             generator.set_state(state)
 
+    def check_fits(self, generators: Sequence[torch.Generator] = ()) -> None:
+        """Raise a ValueError unless `restore(generators)` will work: every state of the right kind and size."""
+        if len(self.generator_states) != len(generators):
+            raise ValueError(
+                f"the checkpoint's random state holds {len(self.generator_states)} data-loader generator(s); "
+                f"this trainer's loader has {len(generators)}"
+            )
+        expected = torch.get_rng_state().numel()
+        if self.torch_state.numel() != expected:
+            raise ValueError(f"the saved torch random state has {self.torch_state.numel()} bytes, expected {expected}")
+        for index, (generator, state) in enumerate(zip(generators, self.generator_states)):
+            if not isinstance(state, torch.Tensor) or state.numel() != generator.get_state().numel():
+                raise ValueError(f"the saved state of data-loader generator {index} does not fit it")
+        if self.python_state is not None and len(self.python_state[1]) != len(random.getstate()[1]):
+            raise ValueError(f"the saved Python random state has {len(self.python_state[1])} words, "
+                             f"expected {len(random.getstate()[1])}")
+        if self.numpy_state is not None and len(self.numpy_state[1]) != len(np.random.get_state()[1]):
+            raise ValueError(f"the saved numpy random state has {len(self.numpy_state[1])} keys, "
+                             f"expected {len(np.random.get_state()[1])}")
+
     def to_dict(self) -> dict[str, Any]:
         """Tensors, lists and numbers only."""
         python = numpy = None
