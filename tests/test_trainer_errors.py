@@ -209,10 +209,25 @@ def test_a_non_finite_loss_stops_before_the_optimizer_step():
     states = []
     trainer.on("state", states.append)
     fails_cleanly(trainer, NonFiniteLossError,
-                  r"training loss became nan at epoch 1, step 3 \(batch 3\); the optimizer step was not taken.* smaller learning rate")
+                  r"training loss became nan at epoch 1, step 3 \(batch 3\); the optimizer step was not taken.* "
+                  r"The batch's inputs hold NaN or infinite values: the data is the cause, not the learning rate")
     assert states[-1]["state"] == "error" and "became nan" in states[-1]["error"]
     with pytest.raises(NonFiniteLossError):  # the same batch again
         trainer.step()
+    skipped = trainer.skip_batch()  # a batch that can never succeed is discarded on purpose
+    assert skipped == {"epoch": 1, "batch": 3, "reason": str(skipped["reason"])} and "became nan" in skipped["reason"]
+    with pytest.raises(RuntimeError, match="there is no failed batch to skip"):
+        trainer.skip_batch()
+    record = trainer.step()  # the next epoch: the loader had 3 batches, one was skipped
+    assert (record["epoch"], record["batch"]) == (2, 1)
+    assert trainer.history.epochs[0]["skipped"] == 1 and trainer.history.epochs[0]["step"] == 2
+
+
+def test_a_loss_that_overflows_on_finite_data_points_to_the_learning_rate():
+    x, _ = good_batch()
+    trainer = trainer_over([(x, torch.randn(8, 3)), (x, torch.randn(8, 3)), (x * 1e38, torch.randn(8, 3))],
+                           loss_fn=nn.MSELoss(), model=nn.Linear(4, 3))
+    fails_cleanly(trainer, NonFiniteLossError, r"became inf .*Try a smaller learning rate \(now 0.01\)")
 
 
 def test_a_model_on_another_device_than_the_data():

@@ -65,8 +65,13 @@ class BatchRunner:
             self.probe = probe
         try:
             output = self.model(x)
-        except Exception:
+        except Exception as error:
             checks.check_devices(probe, x)  # a clearer error when the batch is on another device
+            if "Expected more than 1 value per channel when training" in str(error):
+                raise ValueError(
+                    f"{error}: a batch of one sample cannot go through BatchNorm in training mode; give the "
+                    "DataLoader drop_last=True, or discard this batch with trainer.skip_batch()"
+                ) from error
             raise
         if self.check_ahead is not None and not self.check_ahead(output, y):
             checks.check_output(self.kind, output, y)  # raises the clear error
@@ -97,8 +102,8 @@ def batch_size(y: Any, x: Any) -> int:
     if type(y) is _Tensor:
         try:
             return len(y)
-        except TypeError:  # a 0-d target
-            pass
+        except TypeError:  # a 0-d target: one sample (a DataLoader with batch_size=None)
+            return 1
     for value in (y, x):
         if isinstance(value, torch.Tensor) and value.dim() > 0:
             return value.shape[0]

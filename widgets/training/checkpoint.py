@@ -38,6 +38,7 @@ class Counters:
     train_time: float = 0.0
     epoch_start_time: float = 0.0  # the training time at which the open epoch began
     close_pending: bool = False  # the epoch's last step is done; its validation and record are still to come
+    skipped: int = 0  # batches of the open epoch discarded by skip_batch()
 
     @classmethod
     def fresh(cls, metric_count: int) -> Counters:
@@ -51,6 +52,7 @@ class Counters:
         self.metric_sums = [0.0] * len(self.metric_sums)
         self.epoch_start_time = self.train_time
         self.close_pending = False
+        self.skipped = 0
 
     def to_dict(self, metric_names: Sequence[str]) -> dict[str, Any]:
         return {
@@ -58,7 +60,7 @@ class Counters:
             "last_loss": self.last_loss, "loss_sum": self.loss_sum, "samples": self.samples,
             "metric_sums": list(self.metric_sums), "metric_names": list(metric_names),
             "train_time": self.train_time, "epoch_time": self.train_time - self.epoch_start_time,
-            "close_pending": self.close_pending,
+            "close_pending": self.close_pending, "skipped": self.skipped,
         }
 
     @classmethod
@@ -74,7 +76,7 @@ class Counters:
             loss_sum=float(counters["loss_sum"]), samples=int(counters["samples"]),
             metric_sums=[float(v) for v in counters["metric_sums"]], train_time=train_time,
             epoch_start_time=train_time - float(counters["epoch_time"]),
-            close_pending=bool(counters["close_pending"]),
+            close_pending=bool(counters["close_pending"]), skipped=int(counters.get("skipped", 0)),
         )
 
 

@@ -20,7 +20,7 @@ END = object()  # returned by LoaderCursor.next() when the epoch's iterator has 
 class LoaderCursor:
     """A position in `loader`: the epoch's iterator, batches drawn, a held batch, a deferred error."""
 
-    __slots__ = ("loader", "generators", "iterator", "drawn", "held", "deferred_error", "epoch_rng")
+    __slots__ = ("loader", "generators", "iterator", "drawn", "held", "deferred_error", "epoch_rng", "broken")
 
     def __init__(self, loader: Iterable, generators: Sequence[torch.Generator]) -> None:
         self.loader = loader
@@ -34,6 +34,7 @@ class LoaderCursor:
         self.held: Any = None
         self.deferred_error: BaseException | None = None
         self.epoch_rng: rng.RandomState | None = None
+        self.broken = False  # a draw failed: the iterator may have moved past that batch, or have ended
 
     @property
     def in_epoch(self) -> bool:
@@ -49,6 +50,8 @@ class LoaderCursor:
         if self.deferred_error is not None:
             error, self.deferred_error = self.deferred_error, None
             raise error
+        if self.broken:
+            self.reopen()
         iterator = self.iterator
         if iterator is None:
             # Making the iterator draws the epoch's shuffle: remember the state it starts from.
@@ -59,8 +62,27 @@ class LoaderCursor:
             batch = next(iterator)
         except StopIteration:
             return END
+        except Exception:
+            self.broken = True
+            raise
         self.drawn += 1
         return batch
+
+    def reopen(self) -> None:
+        """After a failed draw: the epoch's iterator made again and moved to the batch that failed.
+
+        The random generators are left as they were, so the retried batch and the rest
+        of the run are those an uninterrupted run would have seen.
+        """
+        now = rng.capture(self.generators)
+        drawn = self.drawn
+        self.epoch_rng.restore(self.generators)
+        self.iterator = iter(self.loader)
+        for _ in range(drawn):
+            next(self.iterator)
+        self.drawn = drawn
+        self.broken = False
+        now.restore(self.generators)
 
     def hold(self, batch: Any) -> None:
         """Give `batch` back: the next `next()` returns it again."""
@@ -86,6 +108,7 @@ class LoaderCursor:
             return True
         except Exception as error:  # noqa: BLE001 - raised again by the next step, where it belongs
             self.deferred_error = error
+            self.broken = True
             return False
         self.drawn += 1
         return False

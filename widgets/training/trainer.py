@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import math
+import numbers
 import threading
 import time
 import warnings
@@ -109,6 +110,8 @@ class Trainer:
         self._uses_cuda = (resolved is not None and resolved.type == "cuda") or self._batches.probe.is_cuda
         self._generators = random_state.loader_generators(train_loader)
         self._cursor = LoaderCursor(train_loader, self._generators)
+        self._parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        self._failed_batch = False  # the held batch is one whose step failed (skip_batch() may discard it)
 
         self._hub = EventHub()
         self._listeners = self._hub.subscribers
@@ -121,6 +124,7 @@ class Trainer:
         self._play_task: asyncio.Task | None = None
         self._play_loop: asyncio.AbstractEventLoop | None = None
         self._state = "idle"
+        self._stepping_thread: int | None = None  # the thread inside _run_step, if any
         self._history = History()
         self._counters = Counters.fresh(len(metrics))
         self.last_error: BaseException | None = None
@@ -212,8 +216,18 @@ class Trainer:
 
     # ------------------------------------------------------------------ run control
 
+    def _refuse_inside_a_step(self, call: str) -> None:
+        """A subscriber runs inside the step that emitted its event: training from there would corrupt the counters."""
+        if self._stepping_thread == threading.get_ident():
+            raise RuntimeError(
+                f"trainer.{call} was called from inside a training step (by an event subscriber or a callback); "
+                "it can only run between steps: use trainer.request_stop(reason) or trainer.pause() to stop, "
+                "and call it afterwards"
+            )
+
     def step(self) -> dict[str, Any]:
         """Exactly one optimizer step on the next batch; returns the step record."""
+        self._refuse_inside_a_step("step()")
         with self._lock, self._interrupts.held_during_steps():
             previous = self._state
             self._set_state("running")
@@ -227,6 +241,7 @@ class Trainer:
 
     def run_epoch(self) -> dict[str, Any]:
         """Step to the end of the current epoch; returns its epoch record."""
+        self._refuse_inside_a_step("run_epoch()")
         target = self.epoch + 1
         self._run_until(target, stoppable=False)
         if self.epoch < target:
@@ -244,6 +259,7 @@ class Trainer:
             raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
         if verbose is not None and not isinstance(verbose, bool):
             raise TypeError(f"verbose must be True, False or None, got {verbose!r}")
+        self._refuse_inside_a_step("fit()")
         target = self.epoch + epochs
         printer = EpochPrinter(self._metrics, target) if (self.verbose if verbose is None else verbose) else None
         self._start_run()
@@ -360,7 +376,7 @@ class Trainer:
 
         With a scheduler, the new rate holds until the schedule's next step.
         """
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
             raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
         self._pending_lr = float(lr)
         if self._lock.acquire(blocking=False):
@@ -388,6 +404,13 @@ class Trainer:
         Returns the step record, or None when `want_record` is False and no one
         listens to "step".
         """
+        self._stepping_thread = threading.get_ident()
+        try:
+            return self._take_step(want_record)
+        finally:
+            self._stepping_thread = None
+
+    def _take_step(self, want_record: bool) -> dict[str, Any] | None:
         if self._pending_lr is not None:
             self._apply_pending_lr()
         started = _perf_counter()
@@ -395,6 +418,7 @@ class Trainer:
         counters, model, optimizer = self._counters, self._model, self._optimizer
         epoch, batch_number, step = counters.epoch + 1, counters.batch_in_epoch + 1, counters.global_step + 1
         undo = self._snapshot_for_undo() if self._snapshot_needed else None
+        last_grads = None
         self._interrupts.in_step = True
         try:
             x, y = self._batches.inputs(batch)
@@ -403,15 +427,12 @@ class Trainer:
             output, loss = self._batches.output_and_loss(x, y)
             loss_value = loss_number(loss)
             if not math.isfinite(loss_value):
-                raise NonFiniteLossError(
-                    f"the training loss became {loss_value} at epoch {epoch}, step {step} (batch {batch_number}); "
-                    f"the optimizer step was not taken and the weights are unchanged. Try a smaller learning rate "
-                    f"(now {self.lr:g}), then trainer.reset()"
-                )
+                raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
             size = batch_size(y, x)
             metric_values = self._metric_values(output, y)
             # Everything that can reject the batch has run: only now are the last step's gradients
-            # cleared, so a step that fails leaves them in place to inspect.
+            # cleared, and kept aside, so a step that fails from here puts them back to inspect.
+            last_grads = [p.grad for p in self._parameters]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self._listeners["backward"]:
@@ -419,10 +440,14 @@ class Trainer:
             optimizer.step()
         except BaseException as error:
             self._interrupts.in_step = False
+            if last_grads is not None:
+                for parameter, grad in zip(self._parameters, last_grads):
+                    parameter.grad = grad
             self._undo_draws(batch, undo)
             if isinstance(error, Exception):
                 self._fail(error)
             raise
+        self._failed_batch = False
         lr = self._record_step(step, epoch, batch_number, loss_value, size, metric_values, started)
         if self._schedule_steps:
             self._scheduler.step()
@@ -465,6 +490,36 @@ class Trainer:
             self._fail(error)
             raise
         return batch
+
+    def _non_finite_message(self, loss_value: float, x: Any, epoch: int, step: int, batch_number: int) -> str:
+        where = f"the training loss became {loss_value} at epoch {epoch}, step {step} (batch {batch_number}); " \
+                "the optimizer step was not taken and the weights are unchanged. "
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            return where + ("The batch's inputs hold NaN or infinite values: the data is the cause, not the "
+                            "learning rate. Fix the data, or discard this batch with trainer.skip_batch()")
+        if not all(bool(torch.isfinite(p).all()) for p in self._parameters):
+            return where + ("The weights already hold NaN or infinite values (an earlier step diverged): "
+                            f"trainer.reset(), then train with a smaller learning rate (now {self.lr:g})")
+        return where + (f"Try a smaller learning rate (now {self.lr:g}), then trainer.reset(); "
+                        "trainer.skip_batch() discards this one batch")
+
+    def skip_batch(self) -> dict[str, Any]:
+        """Discard the batch whose step failed (it is otherwise retried by the next step); returns what was skipped.
+
+        The epoch record counts skipped batches under "skipped".
+        """
+        self._refuse_inside_a_step("skip_batch()")
+        with self._lock:
+            if not self._failed_batch:
+                raise RuntimeError("there is no failed batch to skip: skip_batch() discards the batch of a step that "
+                                   "failed, which the next step would otherwise try again")
+            self._cursor.hold(None)
+            self._failed_batch = False
+            counters = self._counters
+            counters.skipped += 1
+            error = self.last_error
+            return {"epoch": counters.epoch + 1, "batch": counters.batch_in_epoch + 1,
+                    "reason": f"{type(error).__name__}: {error}" if error is not None else ""}
 
     def _metric_values(self, output: Any, y: Any) -> list[float]:
         if not self._metric_fns:
@@ -517,6 +572,7 @@ class Trainer:
                     for live, saved in buffers:
                         live.copy_(saved)
         self._cursor.hold(batch)
+        self._failed_batch = True
 
     def _fail(self, error: Exception) -> None:
         self.last_error = error
@@ -535,6 +591,8 @@ class Trainer:
         if self._valid_loader is not None:
             for name, value in self._evaluate(self._valid_loader, "validation loader").items():
                 record[f"valid_{name}"] = value
+        if counters.skipped:
+            record["skipped"] = counters.skipped
         counters.train_time += _perf_counter() - started
         record["time"] = counters.train_time - counters.epoch_start_time
         counters.epoch += 1
@@ -586,12 +644,17 @@ class Trainer:
         with self._lock, eval_mode(self._model), torch.no_grad():
             x = checks.to_device(x, self._device)
             checks.check_devices(self._batches.live_probe(), x)
-            return self._model(x)
+            saved = random_state.capture((), self._uses_cuda)
+            try:
+                return self._model(x)
+            finally:
+                saved.restore()
 
     # ------------------------------------------------------------------ reset and checkpoints
 
     def reset(self) -> None:
         """Back to the initial weights, a fresh optimizer, the initial lr, schedule and random state; counters and history cleared."""
+        self._refuse_inside_a_step("reset()")
         self._stop_runs()
         with self._lock:
             initial = self._initial
@@ -603,6 +666,7 @@ class Trainer:
             self._pending_lr = None
             self._counters = Counters.fresh(len(self._metrics))
             self._cursor.clear()
+            self._failed_batch = False
             self._history.clear()
             self._set_state("idle")
             self._hub.emit("reset", {})
@@ -644,6 +708,7 @@ class Trainer:
             generators=self._generators, steps_per_epoch=self._steps_per_epoch, scheduler=self._scheduler,
             callbacks=self._callbacks,
         )
+        self._refuse_inside_a_step("load_state_dict()")
         self._stop_runs()
         with self._lock:
             self._model.load_state_dict(saved.model)
@@ -663,6 +728,7 @@ class Trainer:
                 callback.load_state_dict(callback_state)
             self._pending_lr = None
             self._cursor.clear()
+            self._failed_batch = False
             loader = saved.loader
             if loader["drawn"]:
                 self._cursor.replay(saved.epoch_rng, int(loader["drawn"]), bool(loader["held"]), loader.get("held_batch"))
