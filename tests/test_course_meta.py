@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -15,11 +18,26 @@ IPYWIDGETS_AS_WIDGETS = re.compile(r"^\s*import\s+ipywidgets\s+as\s+widgets\b", 
 FORBIDDEN_CALLS = ("clear_output(", "display_id", "update_display(")
 IMPORT_LINE = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)", re.MULTILINE)
 GLOBAL_STATEMENT = re.compile(r"^\s*(global|nonlocal)\s+\w", re.MULTILINE)
-# Standard modules and builtins a lesson uses or a learner will meet; a variable with one of
-# these names hides the real one for the rest of the notebook.
-SHADOWED_NAMES = ("copy", "time", "math", "os", "random", "sum", "min", "max", "input", "id",
-                  "list", "dict", "type", "iter", "next", "len", "abs", "round")
-ASSIGNED_NAME = re.compile(r"^\s*(?:for\s+)?(\w+)(?:\s*,\s*\w+)*\s*(?:=(?!=)|\s+in\b)", re.MULTILINE)
+# A variable named like a standard module or a builtin hides the real one for the rest of the
+# notebook (`copy = ...` and later `copy.deepcopy` fails; `numbers`, `input`, `sum` ...).
+SHADOWED_NAMES = frozenset(sys.stdlib_module_names) | frozenset(dir(builtins))
+ALLOWED_NAMES = frozenset({"_"})
+
+
+def assigned_names(source: str) -> set[str]:
+    """Names a cell binds: assignment and loop targets, functions, classes, `with ... as`, `import ... as`."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.alias) and node.asname:
+            names.add(node.asname)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names - ALLOWED_NAMES
 
 
 def stored_text(output) -> str:
@@ -165,14 +183,13 @@ def test_no_global_statements(notebook):
 
 def test_no_variable_shadows_a_standard_name(notebook):
     for index, cell in enumerate(code_cells(notebook)):
-        assigned = {match.group(1) for match in ASSIGNED_NAME.finditer(cell.source)}
-        shadowed = sorted(assigned & set(SHADOWED_NAMES))
+        shadowed = sorted(assigned_names(cell.source) & SHADOWED_NAMES)
         assert not shadowed, f"code cell {index} assigns to {shadowed}, hiding the standard module or builtin"
 
 
 def test_style_checks_catch_what_they_forbid():
     cells = ["import torch", "x = 1\nfrom widgets import Trainer", "def f():\n    global step",
-             "copy = model\nfor time in range(3):\n    pass", "copy_diff = 1\nif a == b:\n    pass"]
+             "copy = model\nfor time in range(3):\n    pass", "copy_diff = 1\nif a == b:\n    f(\n  input=2)"]
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     assert [bool(IMPORT_LINE.search(source)) for source in cells] == [True, True, False, False, False]
