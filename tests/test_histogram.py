@@ -6,8 +6,8 @@ from matplotlib.figure import Figure
 from widgets.views.histogram import HistogramPanel
 
 
-def panel() -> HistogramPanel:
-    return HistogramPanel(Figure().add_subplot(), color="C0")
+def panel(width: float = 6.4) -> HistogramPanel:
+    return HistogramPanel(Figure(figsize=(width, 2.0)).add_subplot(), color="C0")
 
 
 def test_all_zero_gradients_do_not_relayout_every_frame():
@@ -36,3 +36,13 @@ def test_data_leaving_the_axes_or_filling_a_sliver_moves_them():
     assert hist.update(torch.linspace(-0.01, 0.01, 1000))  # under a tenth of the width: shrink
     low, high = hist.axes.get_xlim()
     assert high - low < 1.0
+
+
+def test_a_narrow_panel_keeps_fewer_ticks():
+    ticks = {}
+    for width in (1.5, 6.4):
+        hist = panel(width)
+        hist.update(torch.linspace(-0.0123, 0.0123, 1000))
+        low, high = hist.axes.get_xlim()
+        ticks[width] = [x for x in hist.axes.get_xticks() if low <= x <= high]
+    assert 2 <= len(ticks[1.5]) <= 3 < len(ticks[6.4]) <= 5

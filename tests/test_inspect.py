@@ -5,11 +5,14 @@ import io
 import numpy as np
 import pytest
 import torch
+from IPython.core.formatters import DisplayFormatter
 from PIL import Image
 from torch import nn
 
-from widgets.views.inspect import ModuleInspector, summary
+from tests.frames import decode
+from widgets.views.inspect import MIN_FIGSIZE, ModuleInspector, summary
 from widgets.views.module_tree import module_rows
+from widgets.views.style import FONT_SIZE, SPLIT_COLOURS, TITLE_SIZE
 
 
 def spiral_mlp() -> nn.Sequential:
@@ -89,7 +92,7 @@ def test_tree_rows_count_own_and_total_parameters_once():
 
 def test_widget_shows_the_tree_and_the_total():
     inspector = ModuleInspector(spiral_mlp())
-    html = inspector._tree_view.value
+    html = inspector.tree_html
     assert "8,642 parameters" in html
     assert html.count("<tr>") == 1 + 8  # header, root and seven layers
     assert "weight [64, 2], bias [64]" in html
@@ -109,7 +112,7 @@ def test_numbers_match_the_tensors():
         assert stats[name].std == pytest.approx(values.std(ddof=1), rel=1e-4)
         assert stats[name].grad_norm == pytest.approx(np.linalg.norm(param.grad.numpy().astype(np.float64)), rel=1e-5)
         assert stats[name].update is None
-    assert f"{stats['3.weight'].std:.4g}" in inspector._stats_view.value
+    assert f"{stats['3.weight'].std:.4g}" in inspector.stats_html
 
 
 def test_histogram_frame_changes_with_the_weights_and_the_choice():
@@ -155,13 +158,76 @@ def test_bad_input_is_a_clear_error():
 def test_repr_stable_and_css_class():
     first, second = ModuleInspector(spiral_mlp()), ModuleInspector(mnist_mlp())
     assert repr(first) == repr(second) == "ModuleInspector()"
-    assert "lt-module-inspector" in first.widget._dom_classes
-    bundle, _ = first._repr_mimebundle_()
+    assert "lt-module-inspector" in first.widget.get_state()["_dom_classes"]  # what the browser gets
+    bundle, _ = DisplayFormatter().format(first)  # what a notebook stores, and nbval compares
     assert bundle["text/plain"] == "ModuleInspector()"
 
 
 def test_a_model_without_parameters_is_shown():
     inspector = ModuleInspector(nn.ReLU())
-    assert "0 parameters" in inspector._tree_view.value
+    assert "0 parameters" in inspector.tree_html
     assert inspector.stats() == {} and inspector.parameter is None
     assert len(inspector.snapshot().data) > 0
+
+
+class LongNames(nn.Module):
+    """A deep path to its weight, and values a thousand times smaller than usual (an offset on the axis)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder_block_with_a_long_name = nn.Sequential(nn.Sequential(nn.Linear(3, 50)))
+        with torch.no_grad():
+            for param in self.parameters():
+                param.mul_(1e-3).add_(1000.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder_block_with_a_long_name(x)
+
+
+def drawn_texts(figure) -> list:
+    """The non-empty text artists a draw of `figure` puts on the canvas (tick labels outside the view are not drawn)."""
+    texts = list(figure.texts)
+    for axes in figure.axes:
+        low, high = sorted(axes.get_xlim())
+        texts += [axes.title, axes.xaxis.get_offset_text(), *axes.texts]
+        texts += [label for label in axes.get_xticklabels() if low <= label.get_position()[0] <= high]
+    return [text for text in texts if text.get_visible() and text.get_text()]
+
+
+def test_every_text_stays_inside_the_smallest_figure():
+    model = LongNames()
+    (model(torch.randn(4, 3)).sum() * 1e-6).backward()  # tiny gradients: an axis with a power of ten
+    inspector = ModuleInspector(model, figsize=MIN_FIGSIZE)
+    figure = inspector.frame.figure
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.canvas.get_width_height()
+    texts = drawn_texts(figure)
+    assert any(text.get_text().startswith("…") for text in texts)  # the long title was cut to fit
+    assert any("1e" in text.get_text() for text in texts)  # the offsets are among the texts checked
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, (text.get_text(), box)
+
+
+def test_a_figure_smaller_than_the_smallest_is_refused():
+    with pytest.raises(ValueError, match=r"figsize must be at least \(3.6, 1.6\) inches.*got \(3.0, 2.2\)"):
+        ModuleInspector(spiral_mlp(), figsize=(3.0, 2.2))
+    with pytest.raises(ValueError, match="figsize must be .width, height. in inches, got 'big'"):
+        ModuleInspector(spiral_mlp(), figsize="big")
+
+
+def test_histograms_use_the_shared_colours_and_text_sizes():
+    model = spiral_mlp()
+    nn.functional.cross_entropy(model(torch.randn(8, 2)), torch.randint(0, 2, (8,))).backward()
+    inspector = ModuleInspector(model)
+    image = decode(inspector.snapshot().data)
+    train = np.array([int(SPLIT_COLOURS["train"][i : i + 2], 16) for i in (1, 3, 5)])
+    is_train = (image == train).all(axis=2)
+    middle = image.shape[1] // 2
+    assert is_train[:, :middle].sum() > 50 and is_train[:, middle:].sum() > 50  # values and gradient bars
+    figure = inspector.frame.figure
+    figure.canvas.draw()
+    for axes in figure.axes:
+        assert axes.title.get_fontsize() == TITLE_SIZE
+        assert {label.get_fontsize() for label in axes.get_xticklabels()} == {FONT_SIZE}

@@ -42,7 +42,7 @@ def pixels(png: bytes) -> np.ndarray:
 def test_update_size_is_the_norm_of_the_optimizer_step():
     trainer = make_trainer(lr=0.2)
     inspector = ModuleInspector(trainer)
-    assert inspector.update_step is None and "not measured yet" in inspector._stats_view.value
+    assert inspector.update_step is None and "not measured yet" in inspector.stats_html
     trainer.step()
     assert inspector.update_step == 1
     stats = inspector.stats()
@@ -54,7 +54,7 @@ def test_update_size_is_the_norm_of_the_optimizer_step():
         values = param.detach().numpy().astype(np.float64)
         assert stats[name].mean == pytest.approx(values.mean(), abs=1e-6)
         assert stats[name].std == pytest.approx(values.std(ddof=1), rel=1e-4)
-    assert "optimizer step 1" in inspector._stats_view.value
+    assert "optimizer step 1" in inspector.stats_html
 
 
 def test_update_size_with_momentum_matches_an_independent_copy():

@@ -55,7 +55,7 @@ def test_total_bytes_and_text():
     text = str(inspector)
     assert text.startswith(f"A state_dict of 8 tensors, {expected:,} B")
     assert "4.weight  [64, 64]" in text and "parameter" in text
-    assert "34,568 B" in inspector._table.value
+    assert "34,568 B" in inspector.table_html
 
 
 def test_diff_after_a_training_step_reports_the_max_abs_change():
@@ -72,7 +72,8 @@ def test_diff_after_a_training_step_reports_the_max_abs_change():
         assert change == pytest.approx(expected, rel=1e-6)
         assert change > 0
     assert result.max_change == pytest.approx(max(result.changed.values()))
-    assert "changed" in inspector._diff_view.value
+    assert inspector.last_diff is result
+    assert "changed" in inspector.diff_html and "8 changed, 0 equal" in str(inspector)
 
 
 def test_load_state_dict_restores_exactly_all_zero_change():
@@ -106,14 +107,14 @@ def test_diff_reports_missing_unexpected_and_mismatched_keys():
     assert not result.identical
     text = str(result)
     assert "missing     extra.weight" in text and "unexpected  6.bias" in text and "mismatch" in text
-    assert "6.bias" in inspector._diff_view.value
+    assert "6.bias" in inspector.diff_html and "unexpected (not in the other state_dict)" in inspector.diff_html
 
 
 def test_diff_without_snapshot_is_a_clear_error_and_changes_nothing():
     inspector = StateDictInspector(spiral_mlp())
     with pytest.raises(RuntimeError, match=r"call snapshot\(\) first"):
         inspector.diff()
-    assert not inspector.has_snapshot
+    assert not inspector.has_snapshot and inspector.last_diff is None and inspector.diff_html == ""
     inspector.snapshot()
     assert inspector.diff().identical
 
@@ -153,4 +154,4 @@ def test_repr_is_stable_and_css_class_set():
     first, second = StateDictInspector(spiral_mlp()), StateDictInspector(spiral_mlp())
     assert repr(first) == repr(second) == "StateDictInspector(model)"
     assert repr(StateDictInspector({"w": torch.ones(1)})) == "StateDictInspector(state_dict)"
-    assert "lt-state-dict" in first._dom_classes
+    assert "lt-state-dict" in first.get_state()["_dom_classes"]  # what the browser gets

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import time
 from collections.abc import Callable
 from html import escape
 from typing import Any
@@ -25,7 +24,7 @@ from .clock import FrameClock, check_clock
 LR_MIN_EXPONENT, LR_MAX_EXPONENT = -5, 1
 
 STATUS_FPS = 4.0
-"""At most this many status-line updates a second while training runs (every state change updates it at once)."""
+"""At most this many status-line updates a second of the clock's time while training runs (every state change updates it at once)."""
 
 STATUS_FORMAT = "epoch {epoch} · step {step} · loss {loss} · lr {lr} · {rate} steps/s · {state}"
 """The status line; every field is a plain number or word, so a browser test can parse it."""
@@ -42,8 +41,8 @@ class TrainerControls(View):
     """Buttons and a status line that drive a Trainer while it trains.
 
     Text is not a figure: its updates are not charged to the clock (`charged =
-    False`), and they keep a rate of their own (at most STATUS_FPS); what they
-    cost is in `draw_seconds`.
+    False`), and they keep a rate of their own (at most STATUS_FPS, measured on
+    the clock's time); what they cost is in `draw_seconds`.
 
     - Play/Pause (one toggle): `trainer.play()` / `trainer.pause()`; the toggle
       follows the trainer's real state (it flips back when a run ends or fails).
@@ -64,6 +63,7 @@ class TrainerControls(View):
         self.trainer = trainer
         self._loop = _running_loop()
         self._task: Any = None
+        self._waiter: Any = None  # the task that runs a press once a playing trainer has paused
         self._recent: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
         self.last_error: str | None = None
         self._syncing_slider = False
@@ -242,8 +242,8 @@ class TrainerControls(View):
     # --- following the trainer ------------------------------------------------------
     def on_step(self, record: dict) -> None:
         self._recent.append((record["time"], record["step"]))
-        # The clock's credit is left to the plots; the status line keeps its own rate.
-        now = time.perf_counter()
+        # The clock's credit is left to the plots; the status line keeps its own rate on the clock's time.
+        now = self.clock.now()
         if now - self._status_time >= max(self.clock.interval, 1.0 / STATUS_FPS):
             self._status_time = now
             self.redraw()
@@ -256,7 +256,7 @@ class TrainerControls(View):
         if change.get("state") == "error" and change.get("error"):
             self.last_error = str(change["error"])
             self.message.value = f"<span style='color:#b00'>{escape(self.last_error)}</span>"
-        self.status.value = escape(self.status_text())
+        self._show_status()
         # A play task reports its new state before it has finished (or, starting, before it
         # exists), so the toggle catches up once the loop has moved on.
         loop = _running_loop()
@@ -267,7 +267,7 @@ class TrainerControls(View):
 
     def on_reset(self, payload: dict) -> None:
         self._recent.clear()
-        self.redraw()
+        super().on_reset(payload)
 
     def _sync_toggle(self) -> None:
         playing = bool(self.trainer.is_playing)
@@ -289,10 +289,13 @@ class TrainerControls(View):
     def _slider_value(lr: float) -> float:
         return min(max(float(lr), 10.0**LR_MIN_EXPONENT), 10.0**LR_MAX_EXPONENT)
 
+    def _show_status(self) -> None:
+        self.status.value = escape(self.status_text())
+
     def draw(self) -> None:
         self._sync_toggle()
         self._sync_slider()
-        self.status.value = escape(self.status_text())
+        self._show_status()
 
     def __str__(self) -> str:
         return self.status_text()

@@ -15,8 +15,11 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from .axes import covers, nice_limits
+from .style import FONT_SIZE
 
 BINS = 40
+TICK_SPACING = 0.6
+"""Inches between two x tick labels at least: wide enough for "−0.025" at the project's font size."""
 
 
 class HistogramPanel:
@@ -26,14 +29,21 @@ class HistogramPanel:
         self.axes = axes
         self.edges = np.linspace(-1.0, 1.0, BINS + 1)
         self.counts = np.zeros(BINS)
-        self.stairs = axes.stairs(self.counts, self.edges, fill=True, color=color, alpha=0.8)
-        self.note = axes.text(0.5, 0.5, "", transform=axes.transAxes, ha="center", va="center", color="0.4")
+        self.stairs = axes.stairs(self.counts, self.edges, fill=True, color=color)
+        self.note = axes.text(
+            0.5, 0.5, "", transform=axes.transAxes, ha="center", va="center", color="0.4", fontsize=FONT_SIZE
+        )
         self._xlim: tuple[float, float] | None = None
         self._ytop = 1.0
         axes.set_ylim(0, self._ytop)
         self._initial_xlim = axes.get_xlim()
-        axes.tick_params(labelsize=8)
-        axes.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        axes.tick_params(labelsize=FONT_SIZE)
+        axes.xaxis.get_offset_text().set_fontsize(FONT_SIZE)
+        axes.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))  # short labels; the power goes in the offset
+        width = axes.get_position().width * axes.figure.get_figwidth()
+        # one tick label per TICK_SPACING inches at most, so labels of a narrow panel do not collide
+        bins = max(2, min(4, int(width / TICK_SPACING)))
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 4, 5, 10], min_n_ticks=2))
         axes.set_yticks([])
 
     def artists(self) -> tuple:

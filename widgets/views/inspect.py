@@ -6,23 +6,31 @@ Also home of the plain-text `summary(model)`, which needs no Jupyter.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from html import escape
 from typing import Any
 
 import ipywidgets as ipw
 import torch
+from matplotlib.axes import Axes
 from torch import nn
 
-from .histogram import HistogramPanel
-from .module_tree import module_rows, shape_text, summary, total_text
-from .param_stats import ParamStats, copy_parameters, parameter_stats
 from .base import View, model_and_trainer
 from .clock import FrameClock, check_clock
 from .frame import Frame
+from .histogram import HistogramPanel
+from .module_tree import module_rows, shape_text, summary, total_text
+from .param_stats import ParamStats, copy_parameters, parameter_stats
+from .style import TITLE_SIZE, split_colour
 from .tables import Cell, html_table
 
-__all__ = ["ModuleInspector", "summary"]
+__all__ = ["MIN_FIGSIZE", "ModuleInspector", "summary"]
+
+MIN_FIGSIZE = (3.6, 1.6)
+"""The smallest histogram figure (inches) whose titles, ticks and notes all stay inside the image."""
+
+# Margins and the gap between the two histograms, in inches: the same at every figure size.
+# A tick label sits centred on the axes' edge, so half of one sticks out on either side.
+_LEFT, _RIGHT, _BOTTOM, _TOP, _GAP = 0.3, 0.3, 0.45, 0.3, 0.6
 
 
 def _number(value: float | None) -> Cell:
@@ -31,6 +39,37 @@ def _number(value: float | None) -> Cell:
 
 def _tensors_text(pairs: tuple[tuple[str, tuple[int, ...]], ...]) -> str:
     return ", ".join(f"{name} {shape_text(shape)}" for name, shape in pairs)
+
+
+def check_figsize(figsize: object) -> tuple[float, float]:
+    """`figsize` as two floats, or a ValueError unless it is (width, height) in inches at least MIN_FIGSIZE."""
+    try:
+        width, height = (float(size) for size in figsize)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"ModuleInspector: figsize must be (width, height) in inches, got {figsize!r}") from None
+    if not (width >= MIN_FIGSIZE[0] and height >= MIN_FIGSIZE[1]):
+        raise ValueError(
+            f"ModuleInspector: figsize must be at least {MIN_FIGSIZE} inches, or its text leaves the image; got {figsize!r}"
+        )
+    return width, height
+
+
+def set_fitted_title(axes: Axes, text: str) -> None:
+    """Title `axes` with `text`, cut at the front ("…0.weight values") where it would be wider than the axes."""
+    renderer = axes.figure.canvas.get_renderer()
+    limit = axes.get_window_extent(renderer).width
+    title = axes.set_title(text, fontsize=TITLE_SIZE)
+    if title.get_window_extent(renderer).width <= limit:
+        return
+    shortest, longest = 0, len(text)  # binary search on the number of characters kept from the end
+    while shortest < longest:
+        keep = (shortest + longest + 1) // 2
+        title.set_text("…" + text[-keep:])
+        if title.get_window_extent(renderer).width <= limit:
+            shortest = keep
+        else:
+            longest = keep - 1
+    title.set_text("…" + text[-shortest:] if shortest else "")
 
 
 class ModuleInspector(View):
@@ -42,6 +81,7 @@ class ModuleInspector(View):
     shows each parameter's mean, std, gradient norm and the size of the update
     the optimizer step made. The parameters are copied after backward only when
     a frame is due, and the change is measured at the step that follows.
+    `figsize` is the histograms' size in inches, at least `MIN_FIGSIZE`.
     """
 
     def __init__(
@@ -53,22 +93,28 @@ class ModuleInspector(View):
     ) -> None:
         model, trainer = model_and_trainer(model_or_trainer, "ModuleInspector")
         check_clock(clock)
+        width, height = check_figsize(figsize)
         names = [name for name, _ in model.named_parameters()]
         if parameter is not None and parameter not in names:
             raise ValueError(f"ModuleInspector: no parameter named {parameter!r}; the model has {names}")
         self.model = model
         self.trainer = trainer
-        self._lock = threading.RLock()
         self._tree_view = ipw.HTML()
         self._stats_view = ipw.HTML()
         self._choice = ipw.Dropdown(options=names, value=parameter or (names[0] if names else None), description="tensor")
         self._choice.add_class("lt-inspector-choice")
-        self._frame = Frame(figsize=figsize)
-        values_axes, grads_axes = self._frame.figure.subplots(1, 2)
-        self._values_panel = HistogramPanel(values_axes, "tab:blue")
-        self._grads_panel = HistogramPanel(grads_axes, "tab:orange")
-        self._frame.animate(*self._values_panel.artists(), *self._grads_panel.artists())
-        self._frame.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.86, wspace=0.25)
+        self.frame = Frame(figsize=(width, height))
+        """The histograms' frame: `frame.figure` (matplotlib) and `frame.image` (the widget shown)."""
+        values_axes, grads_axes = self.frame.figure.subplots(1, 2)
+        axes_width = (width - _LEFT - _RIGHT - _GAP) / 2
+        self.frame.figure.subplots_adjust(
+            left=_LEFT / width, right=1 - _RIGHT / width, bottom=_BOTTOM / height, top=1 - _TOP / height,
+            wspace=_GAP / axes_width,
+        )
+        # Weights and their gradients both belong to training: the training colour, told apart by their titles.
+        self._values_panel = HistogramPanel(values_axes, split_colour("train"))
+        self._grads_panel = HistogramPanel(grads_axes, split_colour("train"))
+        self.frame.animate(*self._values_panel.artists(), *self._grads_panel.artists())
         self._titles_stale = True
         self._stats: dict[str, ParamStats] = {}
         self._updates: dict[str, float] = {}
@@ -76,7 +122,7 @@ class ModuleInspector(View):
         self._pending: tuple[int, dict[str, torch.Tensor]] | None = None
         self._before: dict[str, torch.Tensor] | None = None
         self._grads_current = True  # False after a reset: .grad then belongs to weights that are gone
-        widget = ipw.VBox([self._tree_view, self._stats_view, self._choice, self._frame.image])
+        widget = ipw.VBox([self._tree_view, self._stats_view, self._choice, self.frame.image])
         super().__init__(widget, "module-inspector", clock)
         self._choice.observe(self._on_choice, names="value")
         self.refresh_tree()
@@ -92,8 +138,17 @@ class ModuleInspector(View):
 
     def stats(self) -> dict[str, ParamStats]:
         """The numbers shown in the last frame, by parameter name."""
-        with self._lock:
-            return dict(self._stats)
+        return dict(self._stats)
+
+    @property
+    def tree_html(self) -> str:
+        """The module table as shown: the parameter total, then one row per module (HTML)."""
+        return self._tree_view.value
+
+    @property
+    def stats_html(self) -> str:
+        """The statistics table as shown in the last frame, with the note on which step `update` measured (HTML)."""
+        return self._stats_view.value
 
     @property
     def update_step(self) -> int | None:
@@ -168,17 +223,15 @@ class ModuleInspector(View):
 
     # --- drawing --------------------------------------------------------------------
     def draw(self) -> None:
-        with self._lock:
-            stats = parameter_stats(self.model, self._before, with_grads=self._grads_current)
-            if self._before is not None:
-                self._updates = {name: s.update for name, s in stats.items() if s.update is not None}
-            self._stats = {
-                name: dataclasses.replace(s, update=self._updates.get(name)) for name, s in stats.items()
-            }
-            self._stats_view.value = self._stats_html()
-            self._draw_histograms()
+        stats = parameter_stats(self.model, self._before, with_grads=self._grads_current)
+        if self._before is not None:
+            self._updates = {name: s.update for name, s in stats.items() if s.update is not None}
+        # a new dict, assigned whole: `stats()` on another thread sees the old frame's or the new one's
+        self._stats = {name: dataclasses.replace(s, update=self._updates.get(name)) for name, s in stats.items()}
+        self._stats_view.value = self._render_stats()
+        self._draw_histograms()
 
-    def _stats_html(self) -> str:
+    def _render_stats(self) -> str:
         rows = [
             [s.name, shape_text(s.shape), _number(s.mean), _number(s.std), _number(s.grad_norm), _number(s.update)]
             for s in self._stats.values()
@@ -204,19 +257,19 @@ class ModuleInspector(View):
             else:
                 relayout = self._grads_panel.update(param.grad) or relayout
         if self._titles_stale:
-            self._values_panel.axes.set_title(f"{name} values" if name else "", fontsize=9)
-            self._grads_panel.axes.set_title(f"{name} gradient" if name else "", fontsize=9)
+            set_fitted_title(self._values_panel.axes, f"{name} values" if name else "")
+            set_fitted_title(self._grads_panel.axes, f"{name} gradient" if name else "")
             self._titles_stale = False
             relayout = True
         if relayout:
-            self._frame.draw_background()
-        self._frame.blit()
+            self.frame.draw_background()
+        self.frame.blit()
 
     def snapshot_png(self) -> bytes:
-        return self._frame.png
+        return self.frame.png
 
     def __str__(self) -> str:
         return self.summary()
 
     def release(self) -> None:
-        self._frame.close()
+        self.frame.close()

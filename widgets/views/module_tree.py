@@ -109,7 +109,8 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
-def _dtype_name(dtype: torch.dtype) -> str:
+def dtype_name(dtype: torch.dtype) -> str:
+    """A dtype as "float32" (without "torch.")."""
     return str(dtype).removeprefix("torch.")
 
 
@@ -141,11 +142,11 @@ def summary(model: nn.Module) -> str:
         width = max(len(name) for name, _ in own_params)
         for name, param in own_params:
             frozen_note = "" if param.requires_grad else " (frozen)"
-            lines.append(f"  {name.ljust(width)}  {_dtype_name(param.dtype)} {shape_text(tuple(param.shape))}{frozen_note}")
+            lines.append(f"  {name.ljust(width)}  {dtype_name(param.dtype)} {shape_text(tuple(param.shape))}{frozen_note}")
     own_buffers = [(n, b) for n, b in model.named_buffers(recurse=False) if b is not None]
     if own_buffers:
         lines += ["", "Buffers:"]
         width = max(len(name) for name, _ in own_buffers)
         for name, buffer in own_buffers:
-            lines.append(f"  {name.ljust(width)}  {_dtype_name(buffer.dtype)} {shape_text(tuple(buffer.shape))}")
+            lines.append(f"  {name.ljust(width)}  {dtype_name(buffer.dtype)} {shape_text(tuple(buffer.shape))}")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..training.trainer import Trainer
-
+from .module_tree import shape_text
 from .state_diff import (
     StateDiff,
     StateEntry,
@@ -22,10 +22,6 @@ from .state_diff import (
     model_kinds,
 )
 from .tables import Cell, html_table
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
 class StateDictInspector(ipw.VBox):
@@ -97,17 +93,32 @@ class StateDictInspector(ipw.VBox):
             reference, name = check_state_dict(other, "StateDictInspector.diff"), "other state_dict"
         result = diff_states(self.current_state(), reference, reference_name=name)
         self._last_diff = result
-        self._diff_view.value = self._diff_html(result)
+        self._diff_view.value = self._render_diff(result)
         return result
+
+    @property
+    def last_diff(self) -> StateDiff | None:
+        """The diff shown under the table (None before the first `diff()`); `print()` it for the text."""
+        return self._last_diff
+
+    @property
+    def table_html(self) -> str:
+        """The table as shown: the tensor count and bytes, then one row per key (HTML)."""
+        return self._table.value
+
+    @property
+    def diff_html(self) -> str:
+        """The last diff as shown: its summary line, then one row per key (HTML; empty before `diff()`)."""
+        return self._diff_view.value
 
     def refresh(self) -> None:
         """Read the state again and redraw the table (keys, shapes and dtypes may have changed)."""
-        self._table.value = self._table_html()
+        self._table.value = self._render_table()
 
-    def _table_html(self) -> str:
+    def _render_table(self) -> str:
         entries = self.entries()
         rows = [
-            [e.key, _shape_text(e.shape), e.dtype, e.device, e.kind, Cell(f"{e.nbytes:,}", numeric=True)]
+            [e.key, shape_text(e.shape), e.dtype, e.device, e.kind, Cell(f"{e.nbytes:,}", numeric=True)]
             for e in entries
         ]
         total = sum(e.nbytes for e in entries)
@@ -116,7 +127,7 @@ class StateDictInspector(ipw.VBox):
         return caption + html_table(["key", "shape", "dtype", "device", "kind", "bytes"], rows, "lt-state-dict-table")
 
     @staticmethod
-    def _diff_html(result: StateDiff) -> str:
+    def _render_diff(result: StateDiff) -> str:
         rows = [[key, "changed", Cell(f"{change:.6g}", numeric=True)] for key, change in result.changed.items()]
         rows += [[key, "equal", Cell("0", numeric=True)] for key in result.equal]
         rows += [[key, f"mismatch: {reason}", ""] for key, reason in result.mismatched.items()]
@@ -131,7 +142,7 @@ class StateDictInspector(ipw.VBox):
             max([len(h)] + [len(v) for v in column])
             for h, column in (
                 ("key", [e.key for e in entries]),
-                ("shape", [_shape_text(e.shape) for e in entries]),
+                ("shape", [shape_text(e.shape) for e in entries]),
                 ("dtype", [e.dtype for e in entries]),
                 ("device", [e.device for e in entries]),
                 ("kind", [e.kind for e in entries]),
@@ -141,7 +152,7 @@ class StateDictInspector(ipw.VBox):
         header = ["key", "shape", "dtype", "device", "kind"]
         lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  bytes")
         for e in entries:
-            cells = [e.key, _shape_text(e.shape), e.dtype, e.device, e.kind]
+            cells = [e.key, shape_text(e.shape), e.dtype, e.device, e.kind]
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)) + f"  {e.nbytes:,}")
         if self._last_diff is not None:
             lines += ["", str(self._last_diff)]

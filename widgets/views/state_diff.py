@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .module_tree import dtype_name, shape_text
+
 
 @dataclass(frozen=True)
 class StateEntry:
@@ -25,14 +27,6 @@ class StateEntry:
     kind: str
     """"parameter" or "buffer" when read from a model; "tensor" (kind unknown) from a bare dict."""
     nbytes: int
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
 def bytes_text(nbytes: int) -> str:
@@ -78,7 +72,7 @@ def describe_state(state: Mapping[str, torch.Tensor], kinds: Mapping[str, str] |
             StateEntry(
                 key=key,
                 shape=tuple(tensor.shape),
-                dtype=_dtype_name(tensor.dtype),
+                dtype=dtype_name(tensor.dtype),
                 device=str(tensor.device),
                 kind=kind,
                 nbytes=tensor.numel() * tensor.element_size(),
@@ -173,9 +167,9 @@ def diff_states(
         before = reference[key]
         problems = []
         if tuple(now.shape) != tuple(before.shape):
-            problems.append(f"shape {_shape_text(tuple(now.shape))} now, {_shape_text(tuple(before.shape))} in the {reference_name}")
+            problems.append(f"shape {shape_text(tuple(now.shape))} now, {shape_text(tuple(before.shape))} in the {reference_name}")
         if now.dtype != before.dtype:
-            problems.append(f"dtype {_dtype_name(now.dtype)} now, {_dtype_name(before.dtype)} in the {reference_name}")
+            problems.append(f"dtype {dtype_name(now.dtype)} now, {dtype_name(before.dtype)} in the {reference_name}")
         if problems:
             result.mismatched[key] = "; ".join(problems)
             continue
