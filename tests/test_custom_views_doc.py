@@ -9,7 +9,7 @@ from matplotlib.colors import to_rgb
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from tests.frames import FakeTime, decode
+from frames import FakeTime, decode
 from widgets import FrameClock, Trainer
 from widgets.data import spirals
 
@@ -42,7 +42,7 @@ def small_trainer() -> Trainer:
 def test_the_example_imports_only_public_names():
     example = next(block for block in python_blocks() if "class WeightNorms(View)" in block)
     imports = [line for line in example.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["import torch", "from widgets import FrameClock, Trainer, View", "from widgets.views.frame import Frame"]
+    assert imports == ["import torch", "from widgets import Frame, FrameClock, Trainer, View"]
     assert not re.search(r"\._[a-z]", example), "the example must use only public names of the base and the frame"
 
 

@@ -22,6 +22,7 @@ _PUBLIC = {
     # views
     "View": "widgets.views.base",
     "FrameClock": "widgets.views.clock",
+    "Frame": "widgets.views.frame",
     "LossCurve": "widgets.views.loss_curve",
     "DecisionBoundary": "widgets.views.boundary",
     "ModuleInspector": "widgets.views.inspect",

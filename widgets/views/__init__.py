@@ -3,6 +3,7 @@
 from .base import View
 from .boundary import DecisionBoundary
 from .clock import FrameClock
+from .frame import Frame
 from .controls import TrainerControls
 from .dashboard import Dashboard
 from .inspect import ModuleInspector
@@ -10,5 +11,5 @@ from .loss_curve import LossCurve
 from .module_tree import summary
 from .state_dict import StateDictInspector
 
-__all__ = ["Dashboard", "DecisionBoundary", "FrameClock", "LossCurve", "ModuleInspector",
+__all__ = ["Dashboard", "DecisionBoundary", "Frame", "FrameClock", "LossCurve", "ModuleInspector",
            "StateDictInspector", "TrainerControls", "View", "summary"]
