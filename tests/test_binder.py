@@ -80,7 +80,7 @@ def test_every_pin_satisfies_pyproject():
         for name, requirement in requirements(extra).items():
             allowed.setdefault(name, requirement)
     checked = 0
-    for name, (requirement, version) in binder_pins().items():
+    for name, (_requirement, version) in binder_pins().items():
         if name in allowed:
             assert allowed[name].specifier.contains(version, prereleases=True), (
                 f"binder pins {name}=={version}, outside pyproject's {allowed[name]}"

@@ -8,11 +8,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from widgets.data import spirals
+from widgets.training.trainer import Trainer
 from widgets.views import cells
 from widgets.views.dashboard import Dashboard
-from widgets.data import spirals
 from widgets.views.loss_curve import LossCurve
-from widgets.training.trainer import Trainer
 
 
 class FakeKernel:

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets.views.controls import STATUS_FORMAT, STATUS_FPS, TrainerControls
 from widgets.data import spirals
-from widgets.views.clock import FrameClock
 from widgets.training.trainer import Trainer
+from widgets.views.clock import FrameClock
+from widgets.views.controls import STATUS_FORMAT, STATUS_FPS, TrainerControls
 
 BATCHES_PER_EPOCH = 13  # 400 points in batches of 32
 
@@ -34,7 +34,7 @@ def from_thread(action) -> None:
     def run() -> None:
         try:
             action()
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
+        except BaseException as error:
             errors.append(error)
 
     thread = threading.Thread(target=run)
@@ -109,7 +109,11 @@ def test_pause_from_another_thread_stops_within_one_step():
         assert trainer.is_playing and controls.play_button.value is True
         assert controls.play_button.description == "Pause"
         pressed_at = []
-        thread = threading.Thread(target=lambda: (setattr(controls.play_button, "value", False), pressed_at.append(trainer.global_step)))
+        def press_pause():
+            controls.play_button.value = False
+            pressed_at.append(trainer.global_step)
+
+        thread = threading.Thread(target=press_pause)
         thread.start()
         await wait_for(lambda: not trainer.is_playing)
         thread.join()

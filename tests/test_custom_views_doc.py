@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from frames import FakeTime, decode
 from matplotlib.colors import to_rgb
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from frames import FakeTime, decode
 from widgets import FrameClock, Trainer
 from widgets.data import spirals
 
@@ -26,7 +26,7 @@ def run_guide() -> dict:
     """Run every python block of the guide in one namespace, as a notebook would run its cells."""
     namespace: dict = {"__name__": "custom_views_guide"}
     for block in python_blocks():
-        exec(compile(block, str(GUIDE), "exec"), namespace)  # noqa: S102 - our own documentation
+        exec(compile(block, str(GUIDE), "exec"), namespace)
     return namespace
 
 

@@ -12,9 +12,9 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets.views.dashboard import Dashboard
 from widgets.data import spirals
 from widgets.training.trainer import Trainer
+from widgets.views.dashboard import Dashboard
 
 
 def make_trainer(verbose: bool = False) -> tuple[Trainer, torch.Tensor, torch.Tensor]:

@@ -215,7 +215,10 @@ def test_spawned_workers_load_the_dataset(dataset):
 def test_split(dataset):
     train, valid = dataset.split(400, seed=1)
     assert (len(train), len(valid)) == (400, 100)
-    rows = lambda d: sorted(map(tuple, torch.cat([d.x, d.y[:, None].float()], 1).tolist()))
+
+    def rows(d):
+        return sorted(map(tuple, torch.cat([d.x, d.y[:, None].float()], 1).tolist()))
+
     assert rows(SpiralDataset(torch.cat([train.x, valid.x]), torch.cat([train.y, valid.y]))) == rows(dataset)
     again, _ = dataset.split(400, seed=1)
     other, _ = dataset.split(400, seed=2)

@@ -207,7 +207,7 @@ def test_every_text_stays_inside_the_smallest_figure():
     assert any("1e" in text.get_text() for text in texts)  # the offsets are among the texts checked
     for text in texts:
         box = text.get_window_extent(renderer)
-        assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, (text.get_text(), box)
+        assert box.x0 >= 0 and box.x1 <= width and box.y0 >= 0 and box.y1 <= height, (text.get_text(), box)
 
 
 def test_a_figure_smaller_than_the_smallest_is_refused():

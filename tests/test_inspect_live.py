@@ -11,9 +11,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import widgets.views.inspect as inspect_module
 from widgets.data import spirals
-from widgets.views.inspect import ModuleInspector
-from widgets.views.clock import FrameClock
 from widgets.training.trainer import Trainer
+from widgets.views.clock import FrameClock
+from widgets.views.inspect import ModuleInspector
 
 
 class ManualTime:

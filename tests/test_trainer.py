@@ -2,7 +2,6 @@
 
 import re
 import threading
-import warnings
 
 import pytest
 import torch
@@ -226,7 +225,7 @@ def test_matches_a_hand_written_loop_bitwise():
             losses.append(loss.item())
         model.eval()
         with torch.no_grad():
-            for xb, yb in valid:
+            for xb, _ in valid:
                 model(xb)
     assert same(weights(trainer), [p.detach() for p in model.parameters()])
     assert trainer.history.steps("loss").tolist() == losses

@@ -192,7 +192,11 @@ def test_a_failed_step_keeps_its_batch_and_retries_it():
 
     model = classifier()
     failures = iter([False, False, True])
-    model[1].register_forward_pre_hook(lambda module, args: (_ for _ in ()).throw(RuntimeError("flaky")) if next(failures, False) else None)
+    def fail_while_flaky(module, args):
+        if next(failures, False):
+            raise RuntimeError("flaky")
+
+    model[1].register_forward_pre_hook(fail_while_flaky)
     flaky = trainer_over(batches, model=model)
     fails_cleanly(flaky, RuntimeError, "flaky")
     record = flaky.step()
@@ -315,7 +319,8 @@ def test_bad_constructor_arguments():
         (dict(loss_fn=nn.CrossEntropyLoss), TypeError, r"a loss instance such as CrossEntropyLoss\(\), got the class"),
         (dict(optimizer=model.parameters()), TypeError, "optimizer must be a torch.optim.Optimizer, got generator"),
         (dict(metrics=[accuracy]), TypeError, "metrics must be a dict of name -> fn"),
-        (dict(metrics={"acc": "accuracy"}), TypeError, r"metric 'acc' must be callable as fn\(output, target\) -> float, got str"),
+        (dict(metrics={"acc": "accuracy"}), TypeError,
+         r"metric 'acc' must be callable as fn\(output, target\) -> float, got str"),
         (dict(metrics={"loss": accuracy}), ValueError, "'loss' is reserved"),
         (dict(device="gpu0"), ValueError, r"unknown device 'gpu0'; expected 'auto', 'cpu', 'cuda'"),
         (dict(device=3), TypeError, "device must be 'auto', None, a device string"),

@@ -174,7 +174,7 @@ def test_any_mix_of_step_run_epoch_fit_play_and_reload(references, seed):
             asyncio.run(_play(trainer, 1))
         elif move == "pause_play":
             stop_at = trainer.global_step + rng.randint(1, 4)
-            handle = trainer.on("step", lambda record: trainer.pause() if record["step"] >= stop_at else None)
+            handle = trainer.on("step", pause_at(trainer, stop_at))
             asyncio.run(_play(trainer, None))
             handle.remove()
         else:
@@ -184,6 +184,11 @@ def test_any_mix_of_step_run_epoch_fit_play_and_reload(references, seed):
     assert trainer.epoch == EPOCHS and trainer.global_step == EPOCHS * STEPS_PER_EPOCH, moves
     assert same(weights(trainer), references["shuffle"][0]), moves
     assert trainer.history.steps("loss").tolist() == references["shuffle"][1]
+
+
+def pause_at(trainer, step):
+    """A step subscriber that pauses `trainer` once it reaches `step`."""
+    return lambda record: trainer.pause() if record["step"] >= step else None
 
 
 async def _play(trainer, epochs):

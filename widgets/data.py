@@ -14,9 +14,10 @@ import numbers
 import os
 import socket
 import threading
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
@@ -163,7 +164,7 @@ class SpiralDataset(Dataset):
         self.y = y.to(torch.int64).contiguous()
 
     @classmethod
-    def generate(cls, n: int = 500, cycles: float = 1, sd: float = 0.0, seed: int | None = None) -> "SpiralDataset":
+    def generate(cls, n: int = 500, cycles: float = 1, sd: float = 0.0, seed: int | None = None) -> SpiralDataset:
         """A dataset of ``spirals(n, cycles, sd, seed)``."""
         return cls(*spirals(n, cycles=cycles, sd=sd, seed=seed))
 
@@ -171,9 +172,9 @@ class SpiralDataset(Dataset):
         return len(self.y)
 
     def __getitem__(self, index: Any) -> dict[str, torch.Tensor]:
-        if isinstance(index, numbers.Integral) and not isinstance(index, bool):
-            position = int(index)
-        elif isinstance(index, torch.Tensor) and index.dim() == 0 and not index.is_floating_point():
+        whole_number = isinstance(index, numbers.Integral) and not isinstance(index, bool)
+        integer_scalar = isinstance(index, torch.Tensor) and index.dim() == 0 and not index.is_floating_point()
+        if whole_number or integer_scalar:
             position = int(index)
         else:
             return self.get_batch(index)
@@ -193,7 +194,7 @@ class SpiralDataset(Dataset):
         batch = self.get_batch(indices)
         return [{"x": x, "y": y} for x, y in zip(batch["x"], batch["y"])]
 
-    def split(self, n_train: int, seed: int | None = None) -> tuple["SpiralDataset", "SpiralDataset"]:
+    def split(self, n_train: int, seed: int | None = None) -> tuple[SpiralDataset, SpiralDataset]:
         """A random ``(train, valid)`` split: ``n_train`` items, then the rest."""
         return self._split(n_train, _generator(seed))
 

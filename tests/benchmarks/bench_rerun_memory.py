@@ -17,11 +17,11 @@ import resource
 import sys
 from pathlib import Path
 
+import ipywidgets.widgets.widget as ipywidgets_registry
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-import ipywidgets.widgets.widget as ipywidgets_registry
 from widgets import Dashboard, Trainer, accuracy
 from widgets.data import spiral_datasets
 

@@ -35,10 +35,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import alternate, median, print_table  # noqa: E402
+from timing import alternate, median, print_table
 
-from widgets.training.metrics import accuracy  # noqa: E402
-from widgets.training.trainer import Trainer  # noqa: E402
+from widgets.training.metrics import accuracy
+from widgets.training.trainer import Trainer
 
 
 @dataclass

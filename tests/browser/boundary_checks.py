@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator
-
     from lab_page import NotebookPage
+    from playwright.sync_api import Locator
 
 JS_IMAGE_REPLACED = "([img, old]) => img.getAttribute('src') !== old && img.complete && img.naturalWidth > 0"
 

@@ -23,8 +23,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from jlab_server import LabServer, start_lab_server  # noqa: E402
-from notebook_files import REPO  # noqa: E402
+from jlab_server import LabServer, start_lab_server
+from notebook_files import REPO
 
 SHARED_MNIST = (REPO.parent / "shared" / "data" / "mnist").resolve()
 SCREENSHOTS = REPO / "artifacts" / "screenshots"

@@ -137,7 +137,7 @@ def start_lab_server(base: Path, extra_env: dict[str, str] | None = None, timeou
         command.append("--allow-root")
 
     log_path = base / "jupyter-server.log"
-    log_file = open(log_path, "w")
+    log_file = open(log_path, "w")  # noqa: SIM115 - kept open for the server's life, closed in LabServer.stop
     proc = subprocess.Popen(command, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = LabServer(base=base, url=f"http://127.0.0.1:{port}", token=token, proc=proc,
                        log_path=log_path, _log_file=log_file)

@@ -149,7 +149,8 @@ JS_WIDGET_PROBLEMS = """(failureTexts) => {
         const images = el.tagName === 'IMG' ? [el] : Array.from(el.querySelectorAll('img'));
         for (const img of images) {
             if (!(img.complete && img.naturalWidth > 0)) {
-                problems.push(`image in .${Array.from(el.classList).filter(c => c.startsWith('lt-')).join('.')} not loaded (src ${String(img.getAttribute('src')).slice(0, 40)})`);
+                const where = Array.from(el.classList).filter(c => c.startsWith('lt-')).join('.');
+                problems.push(`image in .${where} not loaded (src ${String(img.getAttribute('src')).slice(0, 40)})`);
             }
         }
     }

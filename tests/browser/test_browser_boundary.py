@@ -9,7 +9,6 @@ byte for byte.
 from __future__ import annotations
 
 import pytest
-
 from boundary_checks import walk_epoch_slider
 from lab_page import NotebookPage
 from notebook_files import spiral_trainer_setup, write_notebook

@@ -18,7 +18,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from boundary_checks import walk_epoch_slider
 from lab_page import LabApp, NotebookPage
 from lesson_runner import LessonRunner

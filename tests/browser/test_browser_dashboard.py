@@ -13,7 +13,6 @@ import math
 import time
 
 import pytest
-
 from lab_page import NotebookPage
 from live_status import PROBE_CELL, StatusWatcher, parse_probe
 from notebook_files import spiral_trainer_setup, write_notebook

@@ -8,7 +8,6 @@ must see all three.
 from __future__ import annotations
 
 import pytest
-
 from lab_page import NotebookPage
 from notebook_files import write_notebook
 

@@ -9,7 +9,6 @@ still open and how many listen to the trainer.
 from __future__ import annotations
 
 import pytest
-
 from lab_page import NotebookPage
 from notebook_files import write_notebook
 

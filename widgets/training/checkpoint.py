@@ -172,7 +172,8 @@ def check_model_state(model: nn.Module, theirs: Mapping[str, torch.Tensor], what
         )
     for key, tensor in own.items():
         if tuple(theirs[key].shape) != tuple(tensor.shape):
-            raise ValueError(f"the checkpoint's {key!r} has shape {list(theirs[key].shape)}, this model's has {list(tensor.shape)}")
+            raise ValueError(f"the checkpoint's {key!r} has shape {list(theirs[key].shape)}, "
+                             f"this model's has {list(tensor.shape)}")
 
 
 def check_optimizer_state(optimizer: torch.optim.Optimizer, saved: Any, what: str = "") -> None:

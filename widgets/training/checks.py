@@ -37,7 +37,8 @@ def may_draw_random(model: nn.Module, loss_fn: Callable, metrics: Mapping[str, C
     for module in model.modules():
         if isinstance(module, _RANDOM_MODULES) or type(module).__module__ not in _DETERMINISTIC_MODULE_FILES:
             return True
-    if loss_kind(loss_fn) == "other" and not (isinstance(loss_fn, nn.Module) and type(loss_fn).__module__ == "torch.nn.modules.loss"):
+    torch_loss = isinstance(loss_fn, nn.Module) and type(loss_fn).__module__ == "torch.nn.modules.loss"
+    if loss_kind(loss_fn) == "other" and not torch_loss:
         return True
     return any(getattr(fn, "__module__", None) != _our_metrics.__name__ for fn in metrics.values())
 
@@ -102,7 +103,8 @@ def resolve_device(device: object) -> torch.device | None:
     if isinstance(device, str) and device == "auto":
         return torch.device(best_device())
     if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be 'auto', None, a device string such as 'cpu' or 'cuda', or a torch.device; got {type(device).__name__}")
+        raise TypeError("device must be 'auto', None, a device string such as 'cpu' or 'cuda', or a torch.device; "
+                        f"got {type(device).__name__}")
     try:
         resolved = torch.device(device)
     except RuntimeError as error:
@@ -156,7 +158,8 @@ def unpack_batch(batch: Any) -> tuple[Any, Any]:
     if type(batch) is tuple or type(batch) is list or isinstance(batch, (tuple, list)):
         if len(batch) == 2:
             return batch[0], batch[1]
-        raise ValueError(f"a batch must be a pair (x, y) or a dict with keys 'x' and 'y'; got a {type(batch).__name__} of {len(batch)} items")
+        raise ValueError("a batch must be a pair (x, y) or a dict with keys 'x' and 'y'; "
+                         f"got a {type(batch).__name__} of {len(batch)} items")
     if isinstance(batch, Mapping):
         if "x" in batch and "y" in batch:
             return batch["x"], batch["y"]

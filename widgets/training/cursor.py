@@ -106,7 +106,7 @@ class LoaderCursor:
             self.held = next(self.iterator)
         except StopIteration:
             return True
-        except Exception as error:  # noqa: BLE001 - raised again by the next step, where it belongs
+        except Exception as error:
             self.deferred_error = error
             self.broken = True
             return False

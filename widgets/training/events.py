@@ -80,7 +80,7 @@ class EventHub:
         for subscription in self.subscribers[event]:
             try:
                 subscription.callback(payload)
-            except Exception as error:  # noqa: BLE001 - a view's bug must not stop training
+            except Exception as error:
                 self._report(event, subscription.callback, error)
 
     def _report(self, event: str, callback: Callable[[dict], Any], error: Exception) -> None:

@@ -1,4 +1,4 @@
-"""Every random state training depends on: captured cheaply, restored, and saved in a form `torch.load(weights_only=True)` accepts."""
+"""Every random state training depends on: captured cheaply, restored, and saved as `torch.load(weights_only=True)` reads it."""
 
 from __future__ import annotations
 

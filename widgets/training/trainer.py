@@ -653,7 +653,7 @@ class Trainer:
     # ------------------------------------------------------------------ reset and checkpoints
 
     def reset(self) -> None:
-        """Back to the initial weights, a fresh optimizer, the initial lr, schedule and random state; counters and history cleared."""
+        """Back to the initial weights, optimizer, lr, schedule and random state; counters and history cleared."""
         self._refuse_inside_a_step("reset()")
         self._stop_runs()
         with self._lock:
@@ -678,7 +678,7 @@ class Trainer:
         self._pause_requested = True
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly here, as tensors, lists and numbers (`torch.load(weights_only=True)` reads it)."""
+        """Everything needed to continue exactly here, as tensors, lists and numbers (`torch.load(weights_only=True)`)."""
         with self._lock:
             self._apply_pending_lr()
             initial = self._initial

@@ -36,7 +36,7 @@ def current_cell() -> tuple[str, str] | None:
         return None
     try:
         parent = get_parent("shell")
-    except Exception:  # noqa: BLE001 - an unusual kernel: behave as outside one
+    except Exception:
         return None
     if not isinstance(parent, dict):
         return None
@@ -69,7 +69,7 @@ def adopt(view: Closable) -> None:
             continue
         try:
             earlier.close()
-        except Exception as error:  # noqa: BLE001 - a view that fails to close must not stop the new one
+        except Exception as error:
             warnings.warn(f"could not close an earlier {type(earlier).__name__} of this cell: {error}",
                           RuntimeWarning, stacklevel=3)
     kept.append((run_id, weakref.ref(view)))

@@ -24,7 +24,7 @@ from .clock import FrameClock, check_clock
 LR_MIN_EXPONENT, LR_MAX_EXPONENT = -5, 1
 
 STATUS_FPS = 4.0
-"""At most this many status-line updates a second of the clock's time while training runs (every state change updates it at once)."""
+"""At most this many status-line updates a second of the clock's time while training runs (a state change: at once)."""
 
 STATUS_FORMAT = "epoch {epoch} · step {step} · loss {loss} · lr {lr} · {rate} steps/s · {state}"
 """The status line; every field is a plain number or word, so a browser test can parse it."""

@@ -87,7 +87,8 @@ class StateDictInspector(ipw.VBox):
         """Compare the current state with the snapshot, or with `other` when given; show and return the result."""
         if other is None:
             if self._snapshot is None:
-                raise RuntimeError("StateDictInspector.diff() has nothing to compare with: call snapshot() first, or pass a state_dict")
+                raise RuntimeError("StateDictInspector.diff() has nothing to compare with: "
+                                   "call snapshot() first, or pass a state_dict")
             reference, name = self._snapshot, "snapshot"
         else:
             reference, name = check_state_dict(other, "StateDictInspector.diff"), "other state_dict"

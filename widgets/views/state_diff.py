@@ -167,7 +167,8 @@ def diff_states(
         before = reference[key]
         problems = []
         if tuple(now.shape) != tuple(before.shape):
-            problems.append(f"shape {shape_text(tuple(now.shape))} now, {shape_text(tuple(before.shape))} in the {reference_name}")
+            now_shape, before_shape = shape_text(tuple(now.shape)), shape_text(tuple(before.shape))
+            problems.append(f"shape {now_shape} now, {before_shape} in the {reference_name}")
         if now.dtype != before.dtype:
             problems.append(f"dtype {dtype_name(now.dtype)} now, {dtype_name(before.dtype)} in the {reference_name}")
         if problems:
