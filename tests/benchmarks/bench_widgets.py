@@ -25,25 +25,27 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import median, print_table, repeat, time_call  # noqa: E402
+from bench_readme import HEADER as README_HEADER
+from bench_readme import readme_overhead
+from timing import median, print_table, repeat, time_call
 
-from widgets.views.boundary import DecisionBoundary  # noqa: E402
-from widgets.views.controls import TrainerControls  # noqa: E402
-from widgets.views.dashboard import Dashboard  # noqa: E402
-from widgets.data import spirals  # noqa: E402
-from widgets.training.history import STEP_COLUMNS, History  # noqa: E402
-from widgets.views.inspect import ModuleInspector  # noqa: E402
-from widgets.views.loss_curve import LossCurve  # noqa: E402
-from widgets.views.clock import FrameClock  # noqa: E402
-from widgets.training.trainer import Trainer  # noqa: E402
+from widgets.data import spirals
+from widgets.training.history import STEP_COLUMNS, History
+from widgets.training.trainer import Trainer
+from widgets.views.boundary import DecisionBoundary
+from widgets.views.clock import FrameClock
+from widgets.views.controls import TrainerControls
+from widgets.views.dashboard import Dashboard
+from widgets.views.inspect import ModuleInspector
+from widgets.views.loss_curve import LossCurve
 
 # A section returns rows matching HEADER; "-" stands in a cell that does not apply to it.
 HEADER = ["view", "case", "median ms", "CPU median ms", "target ms", "baseline median ms", "baseline / ours"]
@@ -136,7 +138,8 @@ def spiral_mlp() -> nn.Module:
 def naive_boundary_frame(model: nn.Module, x: torch.Tensor, y: torch.Tensor, resolution: int) -> bytes:
     """A new figure, the grid through the model, contourf of p(class 1), scatter, savefig."""
     low, high = x.min(0).values - 0.2, x.max(0).values + 0.2
-    gx, gy = torch.meshgrid(torch.linspace(low[0], high[0], resolution), torch.linspace(low[1], high[1], resolution), indexing="xy")
+    xs, ys = torch.linspace(low[0], high[0], resolution), torch.linspace(low[1], high[1], resolution)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
     model.eval()
     with torch.no_grad():
         p = torch.softmax(model(torch.stack([gx.ravel(), gy.ravel()], 1)), 1)[:, 1].reshape(resolution, resolution)
@@ -159,8 +162,14 @@ def boundary_section(frames: int, naive_frames: int) -> list[list[object]]:
     wall, cpu = frame_times(boundary.redraw, frames)
     ours = median(wall) * 1000
     naive = median(repeat(lambda: naive_boundary_frame(model, x, y, 100), naive_frames)) * 1000
+    epoch = iter(range(1, 10 * frames))
+    kept_wall, kept_cpu = frame_times(lambda: boundary.store_epoch(next(epoch)), frames)
     boundary.close()
-    return [["DecisionBoundary", "100 x 100, 2-64-64-64-2, 500 points", ours, median(cpu) * 1000, 30.0, naive, naive / ours]]
+    return [
+        ["DecisionBoundary", "100 x 100, 2-64-64-64-2, 500 points", ours, median(cpu) * 1000, 30.0, naive, naive / ours],
+        ["DecisionBoundary", f"epoch kept, {boundary.stored_resolution} x {boundary.stored_resolution}, no frame",
+         median(kept_wall) * 1000, median(kept_cpu) * 1000, 1.0, "-", "-"],
+    ]
 
 
 def mnist_mlp() -> nn.Module:
@@ -266,7 +275,8 @@ def dashboard_overhead_section(rounds: int, samples: int, min_seconds: float) ->
     ]
 
 
-LATENCY_HEADER = ["presses", "press to paused, median ms", "max ms", "target ms", "steps after the press (median)", "step median ms"]
+LATENCY_HEADER = ["presses", "press to paused, median ms", "max ms", "target ms", "steps after the press (median)",
+                  "step median ms"]
 
 
 def pause_latency_section(presses: int) -> list[list[object]]:
@@ -326,6 +336,11 @@ def main() -> None:
         "Dashboard overhead (alternating runs; controls, loss curve and module inspector on one clock)",
         OVERHEAD_HEADER,
         dashboard_overhead_section(rounds, samples, min_seconds),
+    )
+    print_table(
+        "Dashboard with a decision boundary: the README's spirals, fit(150) (alternating runs)",
+        README_HEADER,
+        readme_overhead(2 if quick else 5),
     )
     print_table(
         "Pause latency (play() on an event loop, Pause pressed from another thread)",

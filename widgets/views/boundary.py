@@ -1,22 +1,32 @@
 """DecisionBoundary: what a model of 2-D inputs predicts over the plane, drawn live, with past epochs.
 
 The model's output over a grid covering the data becomes an RGB image through
-a colour lookup table (no contourf). Outputs of K >= 2 are taken as logits
-(softmax applied) unless every row already holds probabilities:
+a colour lookup table (no contourf); `boundary_field.py` holds that plain data.
+Outputs of K >= 2 are taken as logits (softmax applied) unless every row
+already holds probabilities:
 - 2 classes: p(class 1) on a diverging map (blue: class 0, red: class 1);
 - K > 2 classes: each class's colour, faded towards white where the model is unsure;
-- 1 output: the value on the diverging map, centred on the decision threshold.
+- 1 output: the value on the diverging map, centred on the decision threshold,
+  or, for a model fitted to float targets, on the middle of the targets
+  (the points then take the colour of their target value).
 The points are drawn in their class colour, the misclassified ones crossed out,
-validation points as triangles. With a trainer, the grid of every epoch's end is
-evaluated and kept (uint8, at most `keep` of them, thinned evenly) whether or not
-the clock lets that epoch be drawn, and a slider goes back through them.
+validation points as triangles.
+
+With a trainer, epochs are kept for a slider: the first, then evenly spread
+ones (at most `keep`), and the last one of every run. Evaluating the grid
+counts against the frame clock's budget like drawing does: an epoch drawn
+live is kept at `resolution`, the others are evaluated on a coarser grid of
+`stored_resolution`. The slider follows the live epoch until the learner
+moves it; moving it back to its right end follows the live model again.
+
+Every call of the model the view makes runs in eval and inference mode with
+torch's random state forked, so a run trains the same with or without the view.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as ipw
@@ -24,38 +34,53 @@ import numpy as np
 import torch
 from matplotlib import colormaps
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 
-from .axes import nice_ceiling
 from .base import View, model_and_trainer
-from .style import class_colours
+from .boundary_field import BoundaryFrame, EpochStore, OutputCoder, colour, data_bounds, grid_points, lookup_table, value_codes
 from .clock import FrameClock, check_clock
 from .frame import Frame
+from .style import FONT_SIZE, TITLE_SIZE, class_colours
+
+__all__ = ["MIN_FIGSIZE", "STORED_RESOLUTION", "BoundaryFrame", "DecisionBoundary"]
+
+MIN_FIGSIZE = (3.0, 3.0)
+"""The smallest figure (inches) whose title, tick labels and caption all stay inside the image."""
+
+STORED_RESOLUTION = 32
+"""Default side of the grid evaluated for an epoch kept while no frame is drawn (at most `resolution`)."""
 
 _DIVERGING = "RdBu_r"
-_FIELD_LIGHTNESS = 0.4  # share of white mixed into the field, so the points stand out
-
-
-@dataclass
-class BoundaryFrame:
-    """One drawn state: the grid as uint8 codes and the predicted class of every point."""
-
-    codes: np.ndarray  # [R, R] uint8, or [2, R, R] (class, confidence) for K > 2 classes
-    predicted: np.ndarray  # predicted class of the training points, then the validation points
-    scale: float  # 1 output: the value range shown is threshold +- scale
-    label: str
+# Margins in inches around the axes: room for tick labels (left, bottom) and the title (top).
+_MARGINS = {"left": 0.45, "right": 0.12, "bottom": 0.3, "top": 0.3}
 
 
 @contextmanager
-def evaluation(model: nn.Module) -> Iterator[None]:
-    """Eval mode and no grad inside; every submodule's mode and the grad switch restored after."""
+def untouched(model: nn.Module, device: torch.device) -> Iterator[None]:
+    """Eval and inference mode inside, torch's random state forked: a call of the model leaves no trace.
+
+    Every submodule's mode comes back as it was, and the random state of the
+    CPU and of the model's device too, so a model that draws random numbers
+    even in eval mode trains the same with and without the view.
+    """
     modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for module, training in modes:
-            module.training = training
+    with _forked_rng(device):
+        model.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            for module, training in modes:
+                module.training = training
+
+
+def _forked_rng(device: torch.device) -> Any:
+    if device.type == "cpu" or device.type == "meta":
+        return torch.random.fork_rng(devices=[])
+    index = device.index
+    if index is None:
+        index = torch.cuda.current_device() if device.type == "cuda" else 0
+    return torch.random.fork_rng(devices=[index], device_type=device.type)
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -72,12 +97,57 @@ def _model_dtype(model: nn.Module) -> torch.dtype:
     return torch.float32
 
 
-def _expected_features(model: nn.Module) -> str:
+def first_layer(model: nn.Module) -> nn.Module | None:
+    """The first module, in the order the model lists them, that holds parameters of its own (None if none does)."""
     for module in model.modules():
-        features = getattr(module, "in_features", None)
-        if isinstance(features, int):
-            return f"its first {type(module).__name__} layer expects {features} input features"
-    return "it does not take [N, 2] inputs"
+        if any(True for _ in module.parameters(recurse=False)):
+            return module
+    return None
+
+
+def _refuse_lazy(model: nn.Module) -> None:
+    lazy = [type(m).__name__ for m in model.modules() if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()]
+    if lazy:
+        raise ValueError(
+            f"DecisionBoundary needs a model whose layers know their shapes, but {', '.join(lazy)} is not initialized "
+            "yet: run the model once on a batch of data (model(x), or trainer.step()) before building the view"
+        )
+
+
+def _probe_failure(model: nn.Module, error: Exception) -> ValueError:
+    """Say what really failed when the model refused a [1, 2] tensor of points."""
+    failed = f"calling the model on a [1, 2] tensor failed with {type(error).__name__}: {error}"
+    layer = first_layer(model)
+    if layer is None:
+        return ValueError(f"DecisionBoundary needs a model of 2 input features: {failed}")
+    features = getattr(layer, "in_features", None)
+    if isinstance(features, int) and features != 2:
+        return ValueError(f"DecisionBoundary needs a model of 2 input features, but its first layer, {layer}, "
+                          f"expects {features} input features: {failed}")
+    if isinstance(features, int):
+        return ValueError(
+            f"DecisionBoundary calls the model on one [N, 2] tensor of points, as model(x); its first layer, {layer}, "
+            f"takes 2 input features, but {failed}. A model whose forward takes something else (a tuple, several "
+            "tensors, a dict) needs a small nn.Module around it that takes the [N, 2] points"
+        )
+    return ValueError(f"DecisionBoundary needs a model of 2 input features, but its first layer is {layer}, "
+                      f"which does not take [N, 2] points: {failed}")
+
+
+def _probe(model: nn.Module, device: torch.device) -> int:
+    """The number of outputs of `model` for one 2-D point, or a ValueError if it cannot take one."""
+    probe = torch.zeros(1, 2, device=device, dtype=_model_dtype(model))
+    try:
+        with untouched(model, device):
+            output = model(probe)
+    except Exception as error:  # any failure here means: not a model of 2 input features
+        raise _probe_failure(model, error) from None
+    if not isinstance(output, torch.Tensor) or output.dim() not in (1, 2) or output.shape[0] != 1:
+        shape = list(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+        raise ValueError(
+            f"DecisionBoundary needs an output of shape [N] or [N, K] per batch of N points; a [1, 2] input gave {shape}"
+        )
+    return 1 if output.dim() == 1 else int(output.shape[1])
 
 
 def _points(name: str, value: Any) -> torch.Tensor:
@@ -96,10 +166,10 @@ def _points(name: str, value: Any) -> torch.Tensor:
     return tensor
 
 
-def _labels(name: str, value: Any, count: int, points_name: str) -> np.ndarray:
-    """Class labels as a 1-D int array of `count` entries ([N] or [N, 1]), or a ValueError."""
+def _targets(name: str, value: Any, count: int, points_name: str) -> np.ndarray:
+    """The targets as a 1-D numeric array of `count` entries ([N] or [N, 1]), or a ValueError."""
     if value is None:
-        raise ValueError(f"{name} is needed: the class of every point in {points_name}")
+        raise ValueError(f"{name} is needed: the class (or target value) of every point in {points_name}")
     array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
@@ -109,20 +179,51 @@ def _labels(name: str, value: Any, count: int, points_name: str) -> np.ndarray:
         raise ValueError(f"{name} has {len(array)} labels but {points_name} has {count} points")
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name} must hold class numbers, got {array.dtype}")
-    if not np.all(np.isfinite(array)) or np.any(array != np.round(array)) or np.any(array < 0):
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return array
+
+
+def _are_values(targets: list[np.ndarray], outputs: int) -> bool:
+    """A 1-output model with float targets other than 0 and 1 is fitted to values (a regression)."""
+    return outputs == 1 and any(np.issubdtype(t.dtype, np.floating) and not np.isin(t, (0, 1)).all() for t in targets)
+
+
+def _classes(name: str, targets: np.ndarray) -> np.ndarray:
+    if np.any(targets != np.round(targets)) or np.any(targets < 0):
         raise ValueError(f"{name} must hold whole class numbers counted from 0")
-    return array.astype(np.int64)
+    return targets.astype(np.int64)
+
+
+def _check_figsize(figsize: Any, dpi: Any) -> tuple[float, float]:
+    try:
+        width, height = (float(size) for size in figsize)
+    except (TypeError, ValueError):
+        raise ValueError(f"figsize must be (width, height) in inches, got {figsize!r}") from None
+    if not (width >= MIN_FIGSIZE[0] and height >= MIN_FIGSIZE[1]):
+        raise ValueError(f"figsize must be at least {MIN_FIGSIZE} inches, or its text leaves the image; got {figsize!r}")
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not dpi > 0:
+        raise ValueError(f"dpi must be a positive number, got {dpi!r}")
+    return width, height
+
+
+def _check_side(name: str, value: Any, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= most:
+        raise ValueError(f"{name} must be an int from 2 to {most} (grid points per side), got {value!r}")
+    return value
 
 
 class DecisionBoundary(View):
     """Live decision boundary of a model with 2 input features, over the data's plane.
 
     `DecisionBoundary(trainer, x, y)` follows a Trainer: frames on its clock
-    while it trains and the grid of every epoch kept for the slider.
+    while it trains, past epochs kept for the slider (`epochs` lists them).
     `DecisionBoundary(model, x, y)` with a hand-written loop: call
-    `update(epoch=...)` after each epoch. `resolution` is the grid's side
-    (default 100, so 100 x 100 points); `margin` widens the data's box by
-    that share of its size on every side; `keep` bounds the stored epochs.
+    `update(epoch=...)` after each epoch. `resolution` is the live grid's side
+    (default 100, so 100 x 100 points); `stored_resolution` the side of the
+    grid of an epoch kept while no frame is drawn (default 32); `margin`
+    widens the data's box by that share of its size on every side; `keep`
+    bounds the stored epochs. `figsize` is at least `MIN_FIGSIZE` inches.
     """
 
     def __init__(
@@ -134,6 +235,7 @@ class DecisionBoundary(View):
         y_valid: Any = None,
         resolution: int = 100,
         *,
+        stored_resolution: int | None = None,
         margin: float = 0.1,
         keep: int = 100,
         clock: FrameClock | None = None,
@@ -142,68 +244,68 @@ class DecisionBoundary(View):
     ) -> None:
         model, trainer = model_and_trainer(model_or_trainer, "DecisionBoundary")
         check_clock(clock)
-        if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution <= 1000:
-            raise ValueError(f"resolution must be an int from 2 to 1000 (grid points per side), got {resolution!r}")
+        _check_side("resolution", resolution, 1000)
+        if stored_resolution is None:
+            stored_resolution = min(resolution, STORED_RESOLUTION)
+        _check_side("stored_resolution", stored_resolution, resolution)
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 10:
             raise ValueError(f"margin must be a number from 0 to 10 (share of the data's size), got {margin!r}")
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 2:
-            raise ValueError(f"keep must be an int of at least 2 (stored epochs), got {keep!r}")
+        store = EpochStore(keep)
+        figsize = _check_figsize(figsize, dpi)
         points = _points("x", x)
-        labels = _labels("y", y, len(points), "x")
+        targets = [_targets("y", y, len(points), "x")]
         if (x_valid is None) != (y_valid is None):
             raise ValueError("x_valid and y_valid go together: give both or neither")
-        valid_points, valid_labels = None, np.empty(0, dtype=np.int64)
+        valid_points = None
         if x_valid is not None:
             valid_points = _points("x_valid", x_valid)
-            valid_labels = _labels("y_valid", y_valid, len(valid_points), "x_valid")
+            targets.append(_targets("y_valid", y_valid, len(valid_points), "x_valid"))
         device = model_device(model)
         for name, tensor in (("x", points), ("x_valid", valid_points)):
             if tensor is not None and trainer is None and tensor.device != device:
-                raise ValueError(
-                    f"{name} is on {tensor.device} but the model is on {device}: move one of them, e.g. {name}.to({str(device)!r})"
-                )
+                raise ValueError(f"{name} is on {tensor.device} but the model is on {device}: "
+                                 f"move one of them, e.g. {name}.to({str(device)!r})")
+        _refuse_lazy(model)
         outputs = _probe(model, device)
         classes = max(outputs, 2)
-        seen = int(max(labels.max(), valid_labels.max() if len(valid_labels) else 0))
-        if seen >= classes:
-            what = "1 output (two classes, 0 and 1)" if outputs == 1 else f"{outputs} outputs (classes 0 to {outputs - 1})"
-            raise ValueError(f"the labels hold class {seen} but the model has {what}")
+        regression = _are_values(targets, outputs)
+        if regression:
+            labels = np.concatenate(targets).astype(np.float64)
+        else:
+            labels = np.concatenate([_classes(name, t) for name, t in zip(("y", "y_valid"), targets)])
+            seen = int(labels.max())
+            if seen >= classes:
+                what = "1 output (two classes, 0 and 1)" if outputs == 1 else f"{outputs} outputs (classes 0 to {outputs - 1})"
+                raise ValueError(f"the labels hold class {seen} but the model has {what}")
 
         self.trainer = trainer
         self.model = model
         self.resolution = resolution
+        self.stored_resolution = stored_resolution
         self.outputs = outputs
         self.classes = classes
+        self.regression = regression
         self.keep = keep
-        self.stored: dict[int, BoundaryFrame] = {}
-        self._stride = 1
-        self._labels = np.concatenate([labels, valid_labels])
-        self._train_count = len(labels)
-        self._scale = 0.0
-        self._threshold: float | None = None
-        self._boundary_epoch: int | None = None
+        self.stored = store
+        """The kept epochs: a mapping epoch -> BoundaryFrame, oldest first."""
+        self.shown: BoundaryFrame | None = None  # what the image shows now
+        self._labels = labels
+        self._train_count = len(targets[0])
+        self._coder = OutputCoder(outputs, classes, labels if regression else None)
+        self._live_epoch: int | None = None  # the epoch whose end the model sits at, if it does
+        self._evaluate_next = False
         self._epoch_end: float | None = None
         self._epoch_seconds: float | None = None
         self._selected: int | None = None
         self._syncing = False
-        self.shown: BoundaryFrame | None = None  # what the image shows now
 
-        cpu_points = [points.detach().float().cpu().numpy()]
+        cpu_points = [points.detach().float().cpu()]
         if valid_points is not None:
-            cpu_points.append(valid_points.detach().float().cpu().numpy())
-        all_points = np.concatenate(cpu_points)
-        low, high = all_points.min(axis=0), all_points.max(axis=0)
-        pad = np.maximum((high - low) * margin, 1e-3)
-        self.bounds = (float(low[0] - pad[0]), float(high[0] + pad[0]), float(low[1] - pad[1]), float(high[1] + pad[1]))
-        gx = np.linspace(self.bounds[0], self.bounds[1], resolution)
-        gy = np.linspace(self.bounds[2], self.bounds[3], resolution)
-        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)  # row 0 is the bottom (origin="lower")
-        data = [torch.from_numpy(grid.astype(np.float32)), points.detach().float().cpu()]
-        if valid_points is not None:
-            data.append(valid_points.detach().float().cpu())
-        self._inputs_cpu = torch.cat(data)
-        self._inputs = self._inputs_cpu
-        self._point_xy = all_points
+            cpu_points.append(valid_points.detach().float().cpu())
+        self._point_tensor = torch.cat(cpu_points)
+        self._point_xy = self._point_tensor.numpy()
+        self.bounds = data_bounds(self._point_xy, margin)
+        self._inputs: dict[int, torch.Tensor] = {}
 
         self.frame = Frame(figsize=figsize, dpi=dpi)
         self.slider = ipw.IntSlider(value=0, min=0, max=0, description="epoch", disabled=True, continuous_update=True)
@@ -219,102 +321,144 @@ class DecisionBoundary(View):
             self.follow(trainer)
         self.draw_first_frame()
 
+    # --- what a learner can read ------------------------------------------------------------
+    @property
+    def epochs(self) -> list[int]:
+        """The epochs the slider can show, oldest first."""
+        return self.stored.epochs
+
+    @property
+    def caption(self) -> str:
+        """The text written on the plot now, e.g. "epoch 12" (with the value range for 1 output)."""
+        return self._caption.get_text() if self._caption.get_visible() else ""
+
+    @property
+    def field_image(self) -> np.ndarray:
+        """The field as shown: an RGB uint8 array [R, R, 3], row 0 at the bottom (a copy)."""
+        return np.array(self._field.get_array())
+
+    @property
+    def palette(self) -> np.ndarray:
+        """The colour of every code: uint8 RGB [256, 3], or [K, 256, 3] (class, confidence) for K > 2 classes."""
+        table = self._table.view()
+        table.flags.writeable = False
+        return table
+
+    @property
+    def misclassified(self) -> np.ndarray:
+        """Which points the shown frame crosses out (training points, then validation points)."""
+        if self.shown is None:
+            return np.zeros(len(self._labels), dtype=bool)
+        return self._wrong(self.shown)
+
+    @property
+    def class_colours(self) -> list[tuple[float, float, float]]:
+        """The RGB colour (0..1) of each class's points, as in every view (`style.class_colours`)."""
+        return list(self._class_colours)
+
     # --- figure ----------------------------------------------------------------------------
     def _build(self) -> None:
-        ax = self.frame.figure.add_subplot()
-        self.frame.figure.subplots_adjust(left=0.12, right=0.97, bottom=0.1, top=0.92)
-        self._ax = ax
+        figure = self.frame.figure
+        width, height = figure.get_size_inches()
+        figure.subplots_adjust(left=_MARGINS["left"] / width, right=1 - _MARGINS["right"] / width,
+                               bottom=_MARGINS["bottom"] / height, top=1 - _MARGINS["top"] / height)
+        ax = figure.add_subplot()
         ax.set_xlim(self.bounds[0], self.bounds[1])
         ax.set_ylim(self.bounds[2], self.bounds[3])
         ax.set_aspect("auto")
+        ax.tick_params(labelsize=FONT_SIZE)
         title = {1: "model output", 2: "p(class 1)"}.get(self.outputs, "predicted class (faded: unsure)")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=TITLE_SIZE)
         blank = np.zeros((self.resolution, self.resolution, 3), dtype=np.uint8)
         self._field = ax.imshow(blank, extent=self.bounds, origin="lower", interpolation="bilinear", aspect="auto")
         self._class_colours = class_colours(self.classes)
-        self._lut = _lookup_table(self.outputs, self.classes, self._class_colours)
-        self._point_lines = []
+        diverging = colormaps[_DIVERGING](np.linspace(0.15, 0.85, 256))[:, :3]  # the dark ends are for the points
+        self._table = lookup_table(self.outputs, self._class_colours, diverging)
+        self._point_table = lookup_table(2, [], colormaps[_DIVERGING](np.linspace(0, 1, 256))[:, :3], lightness=0.0)
+        self._point_artists: list[Any] = []
         self._miss_lines = []
         train = np.arange(len(self._labels)) < self._train_count
         for part, marker, edge in ((train, "o", "white"), (~train, "^", "black")):
+            if self.regression:
+                if part.any():
+                    self._point_artists.append(ax.scatter(*self._point_xy[part].T, s=16, marker=marker,
+                                                          edgecolors=edge, linewidths=0.5))
+                continue
             for cls in range(self.classes):
                 chosen = part & (self._labels == cls)
                 if chosen.any():
                     (line,) = ax.plot(*self._point_xy[chosen].T, marker, color=self._class_colours[cls],
                                       markersize=4, markeredgecolor=edge, markeredgewidth=0.5, linestyle="none")
-                    self._point_lines.append(line)
+                    self._point_artists.append(line)
             (miss,) = ax.plot([], [], "x", color="black", markersize=5, markeredgewidth=1.2, linestyle="none")
             self._miss_lines.append(miss)
-        self._label = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", ha="left", fontsize=9,
-                              bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1.5})
-        self.frame.animate(self._field, *self._point_lines, *self._miss_lines, self._label)
+        self._caption = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", ha="left", fontsize=FONT_SIZE,
+                                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1.5})
+        self.frame.animate(self._field, *self._point_artists, *self._miss_lines, self._caption)
 
-    # --- evaluation -----------------------------------------------------------------------------
-    def evaluate(self, label: str = "") -> BoundaryFrame:
-        """The model's output over the grid and on the points now (eval mode, no grad; modes restored)."""
-        device = model_device(self.model)
-        dtype = _model_dtype(self.model)
-        if self._inputs.device != device or self._inputs.dtype != dtype:
-            self._inputs = self._inputs_cpu.to(device=device, dtype=dtype)
-        with evaluation(self.model):
-            output = self.model(self._inputs)
-        output = output.detach().float().cpu().reshape(len(self._inputs), -1)
-        cells = self.resolution * self.resolution
-        side = (self.resolution, self.resolution)
-        if self.outputs == 1:
-            values = output[:, 0].numpy()
-            if self._threshold is None:
-                self._threshold = 0.5 if values.min() >= 0 and values.max() <= 1 else 0.0
-            spread = float(np.abs(values[:cells] - self._threshold).max())
-            if spread > self._scale or self._scale == 0:
-                self._scale = nice_ceiling(max(spread, 1e-6))
-            codes = np.clip((values[:cells] - self._threshold) / self._scale * 127.5 + 127.5, 0, 255)
-            codes = codes.round().astype(np.uint8).reshape(side)
-            predicted = (values[cells:] > self._threshold).astype(np.uint8)
-        else:
-            probabilities = output if _are_probabilities(output) else torch.softmax(output, dim=1)
-            predicted = probabilities[cells:].argmax(dim=1).numpy().astype(np.uint8 if self.classes <= 256 else np.int64)
-            grid = probabilities[:cells]
-            if self.outputs == 2:
-                codes = (grid[:, 1] * 255).round().to(torch.uint8).numpy().reshape(side)
-            else:
-                confidence, winner = grid.max(dim=1)
-                floor = 1.0 / self.classes
-                shade = ((confidence - floor) / (1 - floor)).clamp(0, 1) * 255
-                codes = np.stack([winner.numpy().astype(np.uint8).reshape(side), shade.round().to(torch.uint8).numpy().reshape(side)])
-        return BoundaryFrame(codes=codes, predicted=predicted, scale=self._scale, label=label)
-
-    def _colours(self, frame: BoundaryFrame) -> np.ndarray:
-        if frame.codes.ndim == 3:
-            return self._lut[frame.codes[0], frame.codes[1]]
-        return self._lut[frame.codes]
+    def _wrong(self, frame: BoundaryFrame) -> np.ndarray:
+        if self.regression:
+            return np.zeros(len(self._labels), dtype=bool)
+        return frame.predicted != self._labels
 
     def _render(self, frame: BoundaryFrame) -> None:
-        self._field.set_data(self._colours(frame))
-        wrong = frame.predicted != self._labels
-        train = np.arange(len(wrong)) < self._train_count
+        self._field.set_data(colour(frame.codes, self._table))
+        train = np.arange(len(self._labels)) < self._train_count
+        if self.regression:
+            for artist, part in zip(self._point_artists, (train, ~train)):
+                artist.set_facecolor(self._point_table[value_codes(self._labels[part], frame.centre, frame.scale)] / 255)
+        wrong = self._wrong(frame)
         for miss, part in zip(self._miss_lines, (train, ~train)):
             miss.set_data(*self._point_xy[wrong & part].T)
         show = self.points_toggle.value
-        for line in (*self._point_lines, *self._miss_lines):
-            line.set_visible(show)
+        for artist in (*self._point_artists, *self._miss_lines):
+            artist.set_visible(show)
         text = frame.label
         if self.outputs == 1:
-            text = f"{text}  ({self._threshold:g} ± {frame.scale:g})".strip()
-        self._label.set_text(text)
-        self._label.set_visible(bool(text))
+            text = f"{text}  ({frame.centre:g} ± {frame.scale:g})".strip()
+        self._caption.set_text(text)
+        self._caption.set_visible(bool(text))
         self.shown = frame
         self.frame.blit()
+
+    # --- evaluation -----------------------------------------------------------------------------
+    def evaluate(self, label: str = "", resolution: int | None = None) -> BoundaryFrame:
+        """The model's output over the grid (of `resolution`, default the view's) and on the points, now.
+
+        The model runs in eval and inference mode with torch's random state
+        forked; its modes and the random state are as before afterwards.
+        """
+        side = self.resolution if resolution is None else _check_side("resolution", resolution, 1000)
+        device = model_device(self.model)
+        inputs = self._inputs_on(side, device, _model_dtype(self.model))
+        with untouched(self.model, device):
+            output = self.model(inputs)
+            return self._coder.code(output, side, label)
+
+    def _inputs_on(self, side: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """The grid of `side` and the points as one tensor on the model's device, built once per side."""
+        inputs = self._inputs.get(side)
+        if inputs is None or inputs.device != device or inputs.dtype != dtype:
+            cpu = torch.cat([grid_points(self.bounds, side), self._point_tensor])
+            inputs = self._inputs[side] = cpu.to(device=device, dtype=dtype)
+        return inputs
 
     def draw(self) -> None:
         if self._selected is not None and self._selected in self.stored:
             self._render(self.stored[self._selected])
             return
-        epoch = self._boundary_epoch
-        if epoch is not None and epoch in self.stored:
-            self._render(self.stored[epoch])  # evaluated when the epoch ended; only the drawing was left
-            return
-        self._render(self.evaluate(self._live_label(epoch)))
+        self._selected = None
+        epoch = self._live_epoch
+        kept = self.stored.get(epoch) if epoch is not None else None
+        if kept is not None and kept.resolution == self.resolution and not self._evaluate_next:
+            self._render(kept)  # evaluated when the epoch ended; only the drawing was left
+        else:
+            frame = self.evaluate(self._live_label(epoch))
+            self._evaluate_next = False
+            if epoch is not None and (kept is not None or self.stored.wants(epoch) or not self._running()):
+                self.stored.add(epoch, frame)  # drawn live at an epoch's end: kept at full resolution
+            self._render(frame)
+        self._sync_slider()
 
     def _live_label(self, epoch: int | None) -> str:
         if epoch is not None:
@@ -325,54 +469,51 @@ class DecisionBoundary(View):
 
     # --- stored epochs --------------------------------------------------------------------------
     def store_epoch(self, epoch: int) -> BoundaryFrame:
-        """Evaluate the model now and keep the grid as `epoch`'s frame, without drawing anything."""
+        """Evaluate the model now on the `stored_resolution` grid and keep it as `epoch`'s frame, drawing nothing."""
         with self._draw_lock:
-            frame = self.evaluate(f"epoch {epoch}")
-            self._store(epoch, frame)
+            frame = self.evaluate(f"epoch {epoch}", self.stored_resolution)
+            self.stored.add(epoch, frame)
         return frame
 
-    def _store(self, epoch: int, frame: BoundaryFrame) -> None:
-        """Keep the frame of `epoch`: epochs on the stride, plus the newest; thinned evenly past `keep`."""
-        newest = max(self.stored, default=None)
-        if newest is not None and newest % self._stride and newest != epoch:
-            del self.stored[newest]  # the previous newest was kept only for being the newest
-        self.stored[epoch] = frame
-        while len(self.stored) > self.keep:
-            self._stride *= 2
-            for kept in [e for e in self.stored if e % self._stride and e != epoch]:
-                del self.stored[kept]
-        if not self._running():
-            self._sync_slider(epoch)  # while training the slider is disabled; leaving "running" syncs it
+    def stored_epoch(self, value: int) -> int | None:
+        """The stored epoch a slider value shows: the latest stored one at or before it."""
+        return self.stored.at_or_before(value)
 
-    def _sync_slider(self, value: int | None = None) -> None:
+    def _current_epoch(self) -> int:
+        if self.trainer is not None:
+            return self.trainer.epoch
+        return self._live_epoch if self._live_epoch is not None else (self.stored.newest or 0)
+
+    def _sync_slider(self) -> None:
+        """The slider spans the stored epochs up to the live one; while following, it sits at the live end."""
         self._syncing = True
         try:
-            if self.stored:
-                first, last = min(self.stored), max(self.stored)
-                self.slider.max = max(last, self.slider.min)
-                self.slider.min = first
-                self.slider.max = last
-                self.slider.step = 1
-                self.slider.value = last if value is None else value
-            else:
-                self.slider.min, self.slider.max, self.slider.value = 0, 0, 0
-            self.slider.disabled = self._running() or len(self.stored) < 2
+            epochs = self.stored.epochs
+            if not epochs:
+                self.slider.min = self.slider.max = self.slider.value = 0
+                self.slider.disabled = True
+                return
+            low, high = epochs[0], max(epochs[-1], self._current_epoch())
+            if low > self.slider.max:
+                self.slider.max = high
+            self.slider.min = low
+            self.slider.max = high
+            if self._selected is None:
+                self.slider.value = high
+            self.slider.disabled = high == low
         finally:
             self._syncing = False
 
     def _running(self) -> bool:
         return self.trainer is not None and self.trainer.state == "running"
 
-    def stored_epoch(self, value: int) -> int | None:
-        """The stored epoch a slider value shows: the latest stored one at or before it."""
-        candidates = [e for e in self.stored if e <= value]
-        return max(candidates) if candidates else None
-
     def _on_slider(self, change: dict) -> None:
         if self._syncing:
             return
+        value = int(change["new"])
         with self._draw_lock:
-            self._selected = self.stored_epoch(int(change["new"]))
+            # the right end follows the live model again; any other value shows a stored epoch
+            self._selected = None if value >= self.slider.max else self.stored.at_or_before(value)
         self.request_frame("final")
 
     def _on_points(self, change: dict) -> None:
@@ -382,23 +523,20 @@ class DecisionBoundary(View):
 
     # --- hand-written loops ---------------------------------------------------------------------
     def update(self, epoch: int | None = None) -> None:
-        """Draw the model's boundary now; with `epoch`, also store it as that epoch's frame."""
+        """Draw the model's boundary now; with `epoch`, also keep it as that epoch's frame."""
         if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
             raise ValueError(f"epoch must be a non-negative int or None, got {epoch!r}")
         with self._draw_lock:
             self._selected = None
-            if epoch is not None:
-                self.store_epoch(epoch)
-            self._boundary_epoch = epoch
+            self._live_epoch = epoch
+            self._evaluate_next = True
         self.request_frame("final")
-        with self._draw_lock:
-            self._boundary_epoch = None
 
     # --- trainer events --------------------------------------------------------------------------
     def on_step(self, record: dict) -> None:
-        self._boundary_epoch = None
+        self._live_epoch = None
         if self._epochs_are_short():
-            self.mark_stale()  # epochs end faster than the clock ticks: their frames (kept for the slider) suffice
+            self.mark_stale()  # epochs end faster than the clock ticks: their frames suffice
             return
         self.request_frame("step")
 
@@ -411,27 +549,37 @@ class DecisionBoundary(View):
             self._epoch_seconds = now - self._epoch_end
         self._epoch_end = now
         epoch = int(record["epoch"])
-        self.store_epoch(epoch)  # every epoch is kept for the slider; drawing it waits for the clock
         with self._draw_lock:
-            self._boundary_epoch = epoch
-        self.request_frame("epoch")
+            self._live_epoch = epoch
+        if not self.request_frame("epoch") and self.stored.wants(epoch):
+            self._store_on_the_clock(epoch)
+
+    def _store_on_the_clock(self, epoch: int) -> None:
+        """Keep `epoch` on the coarser grid; the evaluation is charged to the clock as drawing is."""
+        start = self.clock.now()
+        self.store_epoch(epoch)
+        self.clock.charge_work(self.clock.now() - start)
 
     def on_state(self, change: dict) -> None:
         if change.get("state") == "running":
             with self._draw_lock:
                 self._selected = None
                 self._epoch_end = None  # a pause is no part of an epoch's length
-            self._sync_slider()
+                self._sync_slider()
         elif change.get("previous") == "running":
+            epoch = self._live_epoch
+            if epoch is not None and (epoch not in self.stored or self.stored[epoch].resolution != self.resolution):
+                self.mark_stale()  # the run's last epoch is kept, drawn at full resolution
             super().on_state(change)
-            self._sync_slider()  # the slider was left alone while running: it now spans the stored epochs, at the newest
+            with self._draw_lock:
+                self._sync_slider()
 
     def on_reset(self, payload: dict) -> None:
         with self._draw_lock:
             self.stored.clear()
-            self._stride = 1
+            self._coder.reset()
             self._selected = None
-            self._boundary_epoch = None
+            self._live_epoch = None
             self._epoch_end = self._epoch_seconds = None
             self._sync_slider()
         super().on_reset(payload)
@@ -442,36 +590,3 @@ class DecisionBoundary(View):
 
     def release(self) -> None:
         self.frame.close()
-
-
-def _probe(model: nn.Module, device: torch.device) -> int:
-    """The number of outputs of `model` for one 2-D point, or a ValueError if it cannot take one."""
-    probe = torch.zeros(1, 2, device=device, dtype=_model_dtype(model))
-    try:
-        with evaluation(model):
-            output = model(probe)
-    except Exception as error:  # any failure here means: not a model of 2 input features
-        raise ValueError(
-            f"DecisionBoundary needs a model of 2 input features, but {_expected_features(model)}: "
-            f"a [1, 2] input failed with {type(error).__name__}: {error}"
-        ) from None
-    if not isinstance(output, torch.Tensor) or output.dim() not in (1, 2) or output.shape[0] != 1:
-        shape = list(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-        raise ValueError(f"DecisionBoundary needs an output of shape [N] or [N, K] per batch of N points; a [1, 2] input gave {shape}")
-    return 1 if output.dim() == 1 else int(output.shape[1])
-
-
-def _are_probabilities(output: torch.Tensor) -> bool:
-    """Does every row already hold probabilities (a model ending in softmax)? Then no softmax on top."""
-    return bool((output >= 0).all() and (output <= 1).all() and torch.allclose(output.sum(dim=1), torch.ones(len(output)), atol=1e-4))
-
-
-def _lookup_table(outputs: int, classes: int, class_colours: list) -> np.ndarray:
-    """uint8 RGB per code: [256, 3] for 1 or 2 outputs, [K, 256, 3] (class, confidence) for more."""
-    white = np.ones(3)
-    if outputs <= 2:
-        colours = colormaps[_DIVERGING](np.linspace(0.15, 0.85, 256))[:, :3]  # the dark ends are for the points
-        return ((colours * (1 - _FIELD_LIGHTNESS) + _FIELD_LIGHTNESS) * 255).round().astype(np.uint8)
-    shade = np.linspace(0, 1, 256)[None, :, None] * (1 - _FIELD_LIGHTNESS)
-    colours = np.asarray(class_colours)[:, None, :]
-    return ((colours * shade + white * (1 - shade)) * 255).round().astype(np.uint8)

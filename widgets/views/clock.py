@@ -64,7 +64,7 @@ class FrameClock:
         self.min_fps = float(min_fps)
         self.time_fn = time_fn
         self.frames = 0  # frames drawn under this clock, every kind
-        self.spent = 0.0  # seconds those frames cost
+        self.spent = 0.0  # seconds those frames cost, with the work charged for them (`charge_work`)
         self._credit = float(burst)
         self._credit_time = time_fn()
         self._tick = 0
@@ -121,6 +121,15 @@ class FrameClock:
         self._tick_spent += seconds
         self.spent += seconds
         self.frames += 1
+
+    def charge_work(self, seconds: float) -> None:
+        """Account `seconds` of work a view did for later frames without drawing (a model evaluated and kept).
+
+        It costs credit as a frame does and counts in `spent`, not in `frames`.
+        """
+        self.credit()
+        self._credit -= seconds
+        self.spent += seconds
 
     def _join_tick(self, owner: object) -> None:
         try:

@@ -10,12 +10,12 @@ from IPython.display import Image as StaticImage
 from PIL import Image as PILImage
 
 from . import cells
+from .base import View, check_trainer, widget_bundle
 from .boundary import DecisionBoundary
+from .clock import FrameClock
 from .controls import TrainerControls
 from .inspect import ModuleInspector
 from .loss_curve import LossCurve
-from .base import View, check_trainer, widget_bundle
-from .clock import FrameClock
 
 _GAP = 8  # pixels between the pictures of a snapshot
 

@@ -1,0 +1,143 @@
+"""The boundary's plain data, driven directly: grid, codes, colour lookup, epoch store."""
+
+import numpy as np
+import pytest
+import torch
+
+from widgets.views.boundary_field import (
+    BoundaryFrame,
+    EpochStore,
+    OutputCoder,
+    are_probabilities,
+    colour,
+    data_bounds,
+    grid_points,
+    lookup_table,
+    to_codes,
+    value_codes,
+)
+
+
+def frame(epoch: int = 0) -> BoundaryFrame:
+    return BoundaryFrame(codes=np.full((3, 3), epoch, dtype=np.uint8), predicted=np.zeros(1), scale=0.0, label=f"epoch {epoch}")
+
+
+def test_bounds_widen_the_data_box_and_the_grid_runs_from_the_bottom_row():
+    points = np.array([[0.0, 0.0], [2.0, 1.0]])
+    assert data_bounds(points, 0.1) == pytest.approx((-0.2, 2.2, -0.1, 1.1))
+    assert data_bounds(np.array([[1.0, 1.0]]), 0.5) == pytest.approx((0.999, 1.001, 0.999, 1.001))  # never empty
+    grid = grid_points((0.0, 2.0, -1.0, 1.0), 3)
+    assert grid.dtype == torch.float32 and grid.shape == (9, 2)
+    assert grid[0].tolist() == [0.0, -1.0] and grid[2].tolist() == [2.0, -1.0]  # row 0: the bottom, left to right
+    assert grid[-1].tolist() == [2.0, 1.0]
+    with pytest.raises(ValueError, match=r"\[N, 2\]"):
+        data_bounds(np.zeros((3, 3)), 0.1)
+    with pytest.raises(ValueError, match="side"):
+        grid_points((0, 1, 0, 1), 1)
+
+
+def test_codes_round_and_clamp_and_probabilities_are_recognised():
+    assert to_codes(torch.tensor([0.0, 0.5, 1.0, 1.5, -1.0])).tolist() == [0, 128, 255, 255, 0]
+    assert are_probabilities(torch.tensor([[0.2, 0.8], [1.0, 0.0]]))
+    assert not are_probabilities(torch.tensor([[0.2, 0.9]]))  # rows must sum to 1
+    assert not are_probabilities(torch.tensor([[-1.0, 2.0]]))
+
+
+def test_two_classes_code_p_class_1_as_softmax_does():
+    logits = torch.randn(4 * 4 + 5, 2, generator=torch.Generator().manual_seed(0)) * 3
+    coded = OutputCoder(2, 2).code(logits, 4, "epoch 1")
+    p1 = torch.softmax(logits, dim=1)[:, 1]
+    expected = (p1[:16] * 255).round().to(torch.uint8).reshape(4, 4).numpy()
+    assert coded.codes.dtype == np.uint8 and coded.codes.shape == (4, 4) and coded.resolution == 4
+    assert np.abs(coded.codes.astype(int) - expected).max() <= 1  # sigmoid(o1 - o0) is softmax's p1, up to rounding
+    assert coded.predicted.tolist() == logits[16:].argmax(dim=1).tolist() and coded.label == "epoch 1"
+    probabilities = torch.softmax(logits, dim=1)
+    assert np.abs(OutputCoder(2, 2).code(probabilities, 4).codes.astype(int) - expected).max() <= 1
+
+
+def test_more_classes_code_the_winner_and_its_confidence():
+    output = torch.tensor([[5.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 9.0], [0.0, 4.0, 0.0], [0.0, 0.0, 3.0]])
+    coded = OutputCoder(3, 3).code(output, 2)
+    assert coded.codes.shape == (2, 2, 2)
+    assert coded.codes[0].ravel().tolist() == [0, 0, 2, 1]
+    assert coded.codes[1].ravel()[1] == 0 and coded.codes[1].ravel()[2] > 250  # unsure: 0; sure: near 255
+    assert coded.predicted.tolist() == [2]
+
+
+def test_one_output_is_centred_on_its_threshold_and_its_scale_only_grows():
+    logit = OutputCoder(1, 2)
+    first = logit.code(torch.tensor([[-1.0], [0.0], [1.0], [2.0], [0.5]]), 2)
+    assert first.centre == 0.0 and first.scale == 2.0  # logits: threshold 0, scale a nice ceiling of the spread
+    assert first.codes.ravel().tolist() == [64, 128, 191, 255] and first.predicted.tolist() == [1]
+    smaller = logit.code(torch.full((5, 1), 0.1), 2)
+    assert smaller.scale == 2.0  # the scale never shrinks, so epochs compare
+    logit.reset()
+    assert logit.code(torch.full((5, 1), 0.1), 2).scale == pytest.approx(0.5)  # 0.1 - 0: the spread; threshold 0.5 now
+    assert OutputCoder(1, 2).code(torch.tensor([[0.2], [0.9], [0.5], [0.6], [0.4]]), 2).centre == 0.5  # probabilities
+
+
+def test_a_regression_is_centred_on_its_targets_and_keeps_the_values():
+    coder = OutputCoder(1, 2, targets=np.array([1.0, 3.0, 5.0]))
+    assert coder.regression and coder.centre == 3.0 and coder.scale == 2.0
+    coded = coder.code(torch.tensor([[3.0], [3.0], [3.0], [7.0], [4.25]]), 2)
+    assert coded.scale == 5.0 and coded.codes.ravel()[3] == round(4 / 10 * 255 + 127.5)
+    assert coded.predicted.dtype.kind == "f" and coded.predicted.tolist() == [4.25]  # the value, not a class
+    assert value_codes(np.array([3.0, 8.0, -100.0]), 3.0, 5.0).tolist() == [128, 255, 0]
+    with pytest.raises(ValueError, match="scale"):
+        value_codes(np.zeros(1), 0.0, 0.0)
+
+
+def test_lookup_tables_lighten_the_diverging_map_and_fade_classes_to_white():
+    diverging = np.linspace(0, 1, 256)[:, None].repeat(3, axis=1)
+    table = lookup_table(2, [], diverging, lightness=0.4)
+    assert table.shape == (256, 3) and table.dtype == np.uint8
+    assert table[0].tolist() == [102, 102, 102] and table[255].tolist() == [255, 255, 255]
+    colours = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)]
+    classes = lookup_table(3, colours, diverging, lightness=0.4)
+    assert classes.shape == (3, 256, 3)
+    assert classes[1, 0].tolist() == [255, 255, 255] and classes[1, 255].tolist() == [102, 255, 102]
+    codes = np.array([[[0, 2]], [[255, 255]]], dtype=np.uint8)  # (class, confidence)
+    assert colour(codes, classes)[0, 0].tolist() == classes[0, 255].tolist()
+    assert colour(codes, classes)[0, 1].tolist() == classes[2, 255].tolist()
+    assert colour(np.array([[0, 255]], dtype=np.uint8), table).tolist() == [[table[0].tolist(), table[255].tolist()]]
+    with pytest.raises(ValueError, match="256 RGB rows"):
+        lookup_table(2, [], diverging[:10])
+
+
+def test_epoch_store_keeps_the_first_every_stride_th_and_the_newest():
+    store = EpochStore(keep=8)
+    evaluated = []
+    for epoch in range(1, 33):
+        if store.wants(epoch):
+            evaluated.append(epoch)
+            store.add(epoch, frame(epoch))
+        assert len(store) <= 8
+    assert store.epochs == [1, 8, 16, 24, 32] and store.stride == 8
+    assert len(evaluated) < 32 and 9 not in evaluated  # epochs off the stride are not worth evaluating
+    assert store[16].label == "epoch 16" and list(store) == store.epochs and 16 in store
+    assert store.at_or_before(23) == 16 and store.at_or_before(0) is None and store.newest == 32
+    store.add(35, frame(35))  # a run that stopped off the stride keeps its last epoch...
+    assert store.epochs == [1, 8, 16, 24, 32, 35]
+    store.add(36, frame(36))  # ...until a newer one comes
+    assert store.epochs == [1, 8, 16, 24, 32, 36]
+    store.clear()
+    assert len(store) == 0 and store.stride == 1 and store.wants(7)
+
+
+def test_a_long_run_keeps_between_half_and_all_of_keep_spread_over_it():
+    store = EpochStore(keep=100)
+    for epoch in range(1, 151):
+        if store.wants(epoch):
+            store.add(epoch, frame(0))
+    if 150 not in store:
+        store.add(150, frame(0))  # the last epoch, kept when the run stops
+    epochs = store.epochs
+    assert 50 <= len(epochs) <= 100 and epochs[0] == 1 and epochs[-1] == 150
+    assert max(np.diff(epochs)) <= 2  # evenly spread, no hole
+
+
+def test_epoch_store_refuses_bad_input():
+    with pytest.raises(ValueError, match="keep must be an int of at least 2"):
+        EpochStore(1)
+    with pytest.raises(ValueError, match="epoch must be a non-negative int"):
+        EpochStore(4).add(-1, frame())

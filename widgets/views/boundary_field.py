@@ -1,0 +1,243 @@
+"""The decision boundary's plain data: the grid over the data's plane, the model's output coded as uint8,
+the colour lookup, and the store of past epochs.
+
+Numbers in, arrays out: no ipywidgets, no matplotlib. `boundary.py` draws what this module computes.
+The codes are made in torch on the model's device, so only a small uint8 array crosses to numpy:
+- 2 outputs: p(class 1) as 0..255;
+- K > 2 outputs: [2, R, R], the winning class and its confidence (0: as unsure as 1/K, 255: sure);
+- 1 output: the value, 127.5 at `centre`, 0 and 255 at `centre` -+ `scale`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .axes import nice_ceiling
+
+FIELD_LIGHTNESS = 0.4  # share of white mixed into the field, so the points stand out
+
+
+@dataclass
+class BoundaryFrame:
+    """One state of the boundary: the grid as uint8 codes and the model's answer on every point."""
+
+    codes: np.ndarray  # [R, R] uint8, or [2, R, R] (class, confidence) for K > 2 classes; row 0 is the bottom
+    predicted: np.ndarray  # per point (training, then validation): the predicted class, or the value for a regression
+    scale: float  # 1 output: the values shown span centre -+ scale
+    label: str
+    centre: float = 0.0  # 1 output: the value in the middle of the colour map
+
+    @property
+    def resolution(self) -> int:
+        """Grid points per side."""
+        return int(self.codes.shape[-1])
+
+
+def data_bounds(points: np.ndarray, margin: float) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1): the box of `points` [N, 2] widened by `margin` of its size on every side."""
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"points must be a non-empty [N, 2] array, got shape {list(points.shape)}")
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = np.maximum((high - low) * margin, 1e-3)
+    return float(low[0] - pad[0]), float(high[0] + pad[0]), float(low[1] - pad[1]), float(high[1] + pad[1])
+
+
+def grid_points(bounds: Sequence[float], side: int) -> torch.Tensor:
+    """The `side` x `side` grid over `bounds` as a float32 [side * side, 2] tensor, row by row from the bottom."""
+    if isinstance(side, bool) or not isinstance(side, int) or side < 2:
+        raise ValueError(f"side must be an int of at least 2, got {side!r}")
+    x0, x1, y0, y1 = bounds
+    gx = torch.linspace(x0, x1, side, dtype=torch.float64)
+    gy = torch.linspace(y0, y1, side, dtype=torch.float64)
+    rows, cols = torch.meshgrid(gy, gx, indexing="ij")
+    return torch.stack([cols, rows], dim=-1).reshape(-1, 2).float()
+
+
+def are_probabilities(output: torch.Tensor) -> bool:
+    """Does every row already hold probabilities (a model ending in softmax)? Then no softmax on top."""
+    if not bool(((output >= 0) & (output <= 1)).all()):
+        return False
+    return bool(((output.sum(dim=1) - 1).abs() <= 1e-4).all())
+
+
+def to_codes(values: torch.Tensor) -> torch.Tensor:
+    """Numbers in [0, 1] as uint8 codes 0..255 (rounded, clamped), in torch."""
+    return (values * 255).round_().clamp_(0, 255).to(torch.uint8)
+
+
+class OutputCoder:
+    """Turns a model's output over the grid and the points into a `BoundaryFrame`.
+
+    `outputs`: the model's outputs per point. `targets`: for a 1-output model
+    fitted to values (a regression), the target values; the colour map is then
+    centred on their middle. A 1-output classifier is centred on its decision
+    threshold: 0.5 if its first outputs lie in [0, 1] (probabilities), else 0
+    (logits). The value scale only grows (until `reset()`), so epochs compare.
+    """
+
+    def __init__(self, outputs: int, classes: int, targets: np.ndarray | None = None) -> None:
+        if outputs < 1 or classes < max(outputs, 2):
+            raise ValueError(f"a model of {outputs} outputs cannot have {classes} classes")
+        self.outputs = outputs
+        self.classes = classes
+        self.targets = None if targets is None else np.asarray(targets, dtype=np.float64)
+        self.reset()
+
+    @property
+    def regression(self) -> bool:
+        """True when the single output is compared with target values, not classes."""
+        return self.targets is not None
+
+    def reset(self) -> None:
+        """Forget the value scale and threshold (a new run starts from scratch)."""
+        self.scale = 0.0
+        self.centre: float | None = None
+        if self.targets is not None:
+            self.centre = float(self.targets.min() + self.targets.max()) / 2
+            self._widen(float(np.abs(self.targets - self.centre).max()))
+
+    def _widen(self, spread: float) -> None:
+        if spread > self.scale or self.scale == 0:
+            self.scale = nice_ceiling(max(spread, 1e-6))
+
+    def code(self, output: torch.Tensor, side: int, label: str = "") -> BoundaryFrame:
+        """A frame from `output`: the model's answer on side * side grid points, then on the points."""
+        output = output.detach().reshape(output.shape[0], -1)
+        cells = side * side
+        if output.shape[0] < cells or output.shape[1] != self.outputs:
+            raise ValueError(f"expected {cells} grid rows and more of {self.outputs} outputs, got {list(output.shape)}")
+        if self.outputs == 1:
+            return self._code_values(output[:, 0].float(), cells, side, label)
+        if self.outputs == 2:
+            # p(class 1) = softmax(o)[1] = sigmoid(o1 - o0): one subtraction, cheaper than a softmax over rows of 2
+            p1 = output[:, 1].float() if are_probabilities(output) else torch.sigmoid((output[:, 1] - output[:, 0]).float())
+            predicted = (p1[cells:] > 0.5).to(torch.int64).cpu().numpy()
+            codes = to_codes(p1[:cells]).reshape(side, side).cpu().numpy()
+        else:
+            probabilities = output if are_probabilities(output) else torch.softmax(output.float(), dim=1)
+            predicted = probabilities[cells:].argmax(dim=1).to(torch.int64).cpu().numpy()
+            field = probabilities[:cells]
+            confidence, winner = field.max(dim=1)
+            floor = 1.0 / self.classes
+            shade = to_codes((confidence - floor) / (1 - floor))
+            codes = torch.stack([winner.to(torch.uint8), shade]).reshape(2, side, side).cpu().numpy()
+        return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, label=label)
+
+    def _code_values(self, values: torch.Tensor, cells: int, side: int, label: str) -> BoundaryFrame:
+        field = values[:cells]
+        if self.centre is None:
+            self.centre = 0.5 if bool(((field >= 0) & (field <= 1)).all()) else 0.0
+        self._widen(float((field - self.centre).abs().max()))
+        codes = to_codes((field - self.centre) / (2 * self.scale) + 0.5).reshape(side, side).cpu().numpy()
+        points = values[cells:]
+        predicted = points.cpu().numpy() if self.regression else (points > self.centre).to(torch.int64).cpu().numpy()
+        return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, label=label, centre=self.centre)
+
+
+
+def value_codes(values: np.ndarray, centre: float, scale: float) -> np.ndarray:
+    """Values as codes of the 1-output map (127.5 at `centre`, 0 and 255 at `centre` -+ `scale`), e.g. to colour points."""
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    return np.clip(np.round((np.asarray(values, dtype=np.float64) - centre) / (2 * scale) * 255 + 127.5), 0, 255).astype(np.uint8)
+
+
+def lookup_table(outputs: int, class_colours: Sequence[Sequence[float]], diverging: np.ndarray,
+                 lightness: float = FIELD_LIGHTNESS) -> np.ndarray:
+    """uint8 RGB per code: [256, 3] for 1 or 2 outputs (from `diverging`, 256 RGB rows in 0..1),
+    [K, 256, 3] (class, confidence) for more, fading each class colour towards white where unsure."""
+    diverging = np.asarray(diverging, dtype=np.float64)
+    if diverging.shape != (256, 3):
+        raise ValueError(f"diverging must be 256 RGB rows, got shape {list(diverging.shape)}")
+    if outputs <= 2:
+        return ((diverging * (1 - lightness) + lightness) * 255).round().astype(np.uint8)
+    shade = np.linspace(0, 1, 256)[None, :, None] * (1 - lightness)
+    colours = np.asarray(class_colours, dtype=np.float64)[:, None, :]
+    return ((colours * shade + (1 - shade)) * 255).round().astype(np.uint8)
+
+
+def colour(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The RGB image [R, R, 3] of a frame's codes through a `lookup_table`."""
+    if codes.ndim == 3:
+        return table[codes[0], codes[1]]
+    return table[codes]
+
+
+class EpochStore(Mapping):
+    """Frames of past epochs, epoch -> BoundaryFrame, at most `keep` of them, spread evenly.
+
+    Kept: the first epoch stored, every `stride`-th epoch, and the newest. When
+    more than `keep` would be kept, the stride doubles and the epochs off it
+    go, so a long run keeps between about `keep / 2` and `keep` epochs over its
+    whole length. `wants(epoch)` says whether an epoch would stay: only those
+    are worth evaluating while a run goes on.
+    """
+
+    def __init__(self, keep: int) -> None:
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 2:
+            raise ValueError(f"keep must be an int of at least 2 (stored epochs), got {keep!r}")
+        self.keep = keep
+        self.stride = 1
+        self._frames: dict[int, BoundaryFrame] = {}
+        self._first: int | None = None
+
+    def __getitem__(self, epoch: int) -> BoundaryFrame:
+        return self._frames[epoch]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(self._frames))
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @property
+    def epochs(self) -> list[int]:
+        """The stored epochs, oldest first."""
+        return sorted(self._frames)
+
+    @property
+    def newest(self) -> int | None:
+        """The latest stored epoch (None when empty)."""
+        return max(self._frames, default=None)
+
+    def wants(self, epoch: int) -> bool:
+        """Would `epoch` be kept if stored now (and is it not stored yet)?"""
+        if epoch in self._frames:
+            return False
+        if self._first is None:
+            return True
+        stride = self.stride if len(self._frames) < self.keep else 2 * self.stride  # a full store thins on the next add
+        return epoch % stride == 0
+
+    def add(self, epoch: int, frame: BoundaryFrame) -> None:
+        """Keep `frame` as `epoch`'s (replacing one stored for it); thin evenly past `keep`."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
+        newest = self.newest
+        if newest is not None and epoch > newest and not self._on_stride(newest):
+            del self._frames[newest]  # kept only for being the newest
+        if self._first is None or epoch < self._first:
+            self._first = epoch
+        self._frames[epoch] = frame
+        while len(self._frames) > self.keep:
+            self.stride *= 2
+            for kept in [e for e in self._frames if e != epoch and not self._on_stride(e)]:
+                del self._frames[kept]
+
+    def _on_stride(self, epoch: int) -> bool:
+        return epoch == self._first or epoch % self.stride == 0
+
+    def at_or_before(self, value: int) -> int | None:
+        """The stored epoch a slider value shows: the latest stored one at or before it."""
+        candidates = [e for e in self._frames if e <= value]
+        return max(candidates) if candidates else None
+
+    def clear(self) -> None:
+        """Forget every epoch and the stride."""
+        self._frames.clear()
+        self._first = None
+        self.stride = 1
