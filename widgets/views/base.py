@@ -53,9 +53,18 @@ def model_and_trainer(obj: object, who: str) -> tuple[nn.Module, Trainer | None]
 
 
 def close_tree(widget: ipw.Widget) -> None:
-    """Close `widget` and every widget inside it (a closed box leaves its children open otherwise)."""
+    """Close `widget`, every widget inside it, and their layout and style widgets.
+
+    ipywidgets' own close() closes only the widget itself: its children, its
+    Layout and its Style stay in ipywidgets' registry, and their observers keep
+    what they point to (the view, its figure) alive.
+    """
     for child in getattr(widget, "children", ()):
         close_tree(child)
+    for part in ("layout", "style"):
+        value = getattr(widget, part, None)
+        if isinstance(value, ipw.Widget):
+            value.close()
     widget.close()
 
 

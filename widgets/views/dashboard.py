@@ -10,7 +10,7 @@ from IPython.display import Image as StaticImage
 from PIL import Image as PILImage
 
 from . import cells
-from .base import View, check_trainer, widget_bundle
+from .base import View, check_trainer, close_tree, widget_bundle
 from .boundary import DecisionBoundary
 from .clock import FrameClock
 from .controls import TrainerControls
@@ -58,26 +58,23 @@ class Dashboard:
         self.trainer = trainer
         views: list[View] = []
         try:
-            # The first frames are drawn on a clock of their own: they happen before training.
-            setup_clock = FrameClock(max_fps=max_fps, budget=1.0, burst=3600.0)
-            self.controls = TrainerControls(trainer, clock=setup_clock)
+            # Every view draws its first frame outside the budget (View.draw_first_frame).
+            self.controls = TrainerControls(trainer, clock=self.clock)
             views.append(self.controls)
-            self.loss_curve = LossCurve(trainer, clock=setup_clock)
+            self.loss_curve = LossCurve(trainer, clock=self.clock)
             views.append(self.loss_curve)
             self.boundary: DecisionBoundary | None = None
             if x is not None:
-                self.boundary = DecisionBoundary(trainer, x, y, x_valid, y_valid, clock=setup_clock)
+                self.boundary = DecisionBoundary(trainer, x, y, x_valid, y_valid, clock=self.clock)
                 views.append(self.boundary)
             self.inspector: ModuleInspector | None = None
             if inspector:
-                self.inspector = ModuleInspector(trainer, clock=setup_clock)
+                self.inspector = ModuleInspector(trainer, clock=self.clock)
                 views.append(self.inspector)
         except BaseException:
             for view in views:  # nothing half-built stays subscribed to the trainer
                 view.close()
             raise
-        for view in views:
-            view.clock = self.clock
         self.views: tuple[View, ...] = tuple(views)
 
         plots = [self.loss_curve.widget] + ([self.boundary.widget] if self.boundary is not None else [])
@@ -117,7 +114,7 @@ class Dashboard:
         """Unsubscribe every view from the trainer and release the widgets and figures."""
         for view in self.views:
             view.close()
-        self.widget.close()
+        close_tree(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return widget_bundle(self.widget, repr(self), **kwargs)

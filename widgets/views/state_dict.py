@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..training.trainer import Trainer
+from .base import close_tree
 from .module_tree import shape_text
 from .state_diff import (
     StateDiff,
@@ -55,6 +56,13 @@ class StateDictInspector(ipw.VBox):
         super().__init__(children=[self._table, self._diff_view])
         self.add_class("lt-state-dict")
         self.refresh()
+
+    def close(self) -> None:
+        """Close the box with its tables and their layouts (ipywidgets' close() leaves those open)."""
+        for child in self.children:
+            close_tree(child)
+        self.layout.close()
+        super().close()
 
     def current_state(self) -> dict[str, torch.Tensor]:
         """The state as it is now (a model's state_dict is read again; tensors are not copied)."""
