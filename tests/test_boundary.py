@@ -513,7 +513,7 @@ def test_lazy_layers_are_refused_without_drawing_random_numbers():
     x, y = spirals(20, seed=1)
     model = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, 2))
     state = torch.get_rng_state()
-    with pytest.raises(ValueError, match="LazyLinear is not initialized yet: run the model once"):
+    with pytest.raises(ValueError, match=r"0 \(LazyLinear\) is not initialized yet: run the model once"):
         DecisionBoundary(model, x, y)
     assert torch.equal(torch.get_rng_state(), state)
     assert model[0].has_uninitialized_params()  # the view initialized nothing

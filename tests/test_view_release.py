@@ -12,7 +12,16 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets import Dashboard, DecisionBoundary, LossCurve, ModuleInspector, StateDictInspector, Trainer, TrainerControls
+from widgets import (
+    Dashboard,
+    DecisionBoundary,
+    LossCurve,
+    ModuleInspector,
+    StateDictInspector,
+    Trainer,
+    TrainerControls,
+    summary,
+)
 from widgets.data import spirals
 
 EVENTS = ("step", "epoch", "state", "reset", "backward")
@@ -85,3 +94,15 @@ def test_closing_one_view_closes_every_widget_it_made(make):
     view.close()
     assert open_widgets() == before and listening(trainer) == subscribed
     view.close()  # closing twice is harmless
+
+
+def test_views_refuse_a_model_with_uninitialized_lazy_layers_clearly():
+    model = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.Linear(4, 2))
+    state = torch.get_rng_state()
+    for make in (ModuleInspector, StateDictInspector, summary):
+        with pytest.raises(ValueError, match=r"needs a model whose layers know their shapes, but 0 \(LazyLinear\) is "
+                                             r"not initialized yet: run the model once"):
+            make(model)
+    assert torch.equal(torch.get_rng_state(), state)
+    model(torch.zeros(1, 3))  # initialized: now every view takes it
+    assert "parameters" in summary(model) and ModuleInspector(model).tree_html

@@ -34,12 +34,12 @@ import numpy as np
 import torch
 from matplotlib import colormaps
 from torch import nn
-from torch.nn.modules.lazy import LazyModuleMixin
 
 from .base import View, model_and_trainer
 from .boundary_field import BoundaryFrame, EpochStore, OutputCoder, colour, data_bounds, grid_points, lookup_table, value_codes
 from .clock import FrameClock, check_clock
 from .frame import Frame
+from .module_tree import require_initialized
 from .style import FONT_SIZE, TITLE_SIZE, class_colours
 
 __all__ = ["MIN_FIGSIZE", "STORED_RESOLUTION", "BoundaryFrame", "DecisionBoundary"]
@@ -103,15 +103,6 @@ def first_layer(model: nn.Module) -> nn.Module | None:
         if any(True for _ in module.parameters(recurse=False)):
             return module
     return None
-
-
-def _refuse_lazy(model: nn.Module) -> None:
-    lazy = [type(m).__name__ for m in model.modules() if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()]
-    if lazy:
-        raise ValueError(
-            f"DecisionBoundary needs a model whose layers know their shapes, but {', '.join(lazy)} is not initialized "
-            "yet: run the model once on a batch of data (model(x), or trainer.step()) before building the view"
-        )
 
 
 def _probe_failure(model: nn.Module, error: Exception) -> ValueError:
@@ -265,7 +256,7 @@ class DecisionBoundary(View):
             if tensor is not None and trainer is None and tensor.device != device:
                 raise ValueError(f"{name} is on {tensor.device} but the model is on {device}: "
                                  f"move one of them, e.g. {name}.to({str(device)!r})")
-        _refuse_lazy(model)
+        require_initialized(model, "DecisionBoundary")
         outputs = _probe(model, device)
         classes = max(outputs, 2)
         regression = _are_values(targets, outputs)

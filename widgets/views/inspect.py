@@ -18,7 +18,7 @@ from .base import View, model_and_trainer
 from .clock import FrameClock, check_clock
 from .frame import Frame
 from .histogram import HistogramPanel
-from .module_tree import module_rows, shape_text, summary, total_text
+from .module_tree import module_rows, require_initialized, shape_text, summary, total_text
 from .param_stats import ParamStats, copy_parameters, parameter_stats
 from .style import TITLE_SIZE, split_colour
 from .tables import Cell, html_table
@@ -92,6 +92,7 @@ class ModuleInspector(View):
         figsize: tuple[float, float] = (6.4, 2.2),
     ) -> None:
         model, trainer = model_and_trainer(model_or_trainer, "ModuleInspector")
+        require_initialized(model, "ModuleInspector")
         check_clock(clock)
         width, height = check_figsize(figsize)
         names = [name for name, _ in model.named_parameters()]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,17 @@ def require_module(obj: object, who: str) -> nn.Module:
     if not isinstance(obj, nn.Module):
         raise TypeError(f"{who} expects a torch.nn.Module, got {type(obj).__name__}")
     return obj
+
+
+def require_initialized(model: nn.Module, who: str) -> None:
+    """Raise a ValueError naming the lazy layers of `model` whose shapes are not known yet (before any forward)."""
+    lazy = [f"{name or '(model)'} ({type(module).__name__})" for name, module in model.named_modules()
+            if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params()]
+    if lazy:
+        raise ValueError(
+            f"{who} needs a model whose layers know their shapes, but {', '.join(lazy)} is not initialized yet: "
+            "run the model once on a batch of data (model(x), or trainer.step()) first"
+        )
 
 
 def count_text(count: int) -> str:
@@ -83,6 +95,7 @@ def _trainable_flag(params: list[nn.Parameter]) -> str:
 def module_rows(model: nn.Module) -> list[ModuleRow]:
     """The tree of `model`, depth first, the root first (each module once, as `named_modules`)."""
     require_module(model, "module_rows")
+    require_initialized(model, "module_rows")
     rows = []
     for name, module in model.named_modules():
         own = list(module.named_parameters(recurse=False))
@@ -121,6 +134,7 @@ def summary(model: nn.Module) -> str:
     directly, like a hand-written linear layer) get a section of their own.
     """
     require_module(model, "summary")
+    require_initialized(model, "summary")
     lines = [f"An nn.Module containing {total_text(model)}."]
     children = list(model.named_children())
     if children:

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..training.trainer import Trainer
 from .base import close_tree
-from .module_tree import shape_text
+from .module_tree import require_initialized, shape_text
 from .state_diff import (
     StateDiff,
     StateEntry,
@@ -39,6 +39,7 @@ class StateDictInspector(ipw.VBox):
         if isinstance(source, Trainer):
             source = source.model
         if isinstance(source, nn.Module):
+            require_initialized(source, "StateDictInspector")
             self._model: nn.Module | None = source
             self._state: dict[str, torch.Tensor] | None = None
         elif isinstance(source, Mapping):
