@@ -57,14 +57,14 @@ def same(a, b):
 def test_an_epoch_schedule_steps_after_each_epoch_and_the_step_records_show_it():
     trainer = build(every="epoch")
     trainer.fit(5)
-    per_epoch = [trainer.history.steps("lr")[trainer.history.steps("epoch") == e][0] for e in range(1, 6)]
+    per_epoch = [trainer.history.step_column("lr")[trainer.history.step_column("epoch") == e][0] for e in range(1, 6)]
     assert per_epoch == pytest.approx([0.05, 0.05, 0.025, 0.025, 0.0125])
 
 
 def test_a_step_schedule_steps_after_every_optimizer_step():
     trainer = build(every="step")
     trainer.fit(3)
-    rates = trainer.history.steps("lr")
+    rates = trainer.history.step_column("lr")
     assert len(set(rates.tolist())) == len(rates) == 18, "OneCycleLR changes the rate on every step"
     assert (rates[1:] > rates[:-1]).all(), "the first 18 of OneCycleLR's 60 steps ramp the rate up"
     assert rates[0] == pytest.approx(0.2 / 25) and rates[-1] < 0.2 + 1e-12
@@ -87,13 +87,13 @@ def test_a_scheduled_run_resumes_bitwise_from_a_mid_epoch_checkpoint_in_a_new_pr
         trainer.load_state_dict(torch.load({str(path)!r}, weights_only=True))
         trainer.fit(4 - trainer.epoch)
         torch.save({{"weights": list(trainer.model.state_dict().values()),
-                     "lr": trainer.history.steps("lr").tolist()}}, {str(out)!r})
+                     "lr": trainer.history.step_column("lr").tolist()}}, {str(out)!r})
     '''))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     result = torch.load(out, weights_only=True)
     assert same(result["weights"], expected)
-    assert result["lr"] == reference.history.steps("lr").tolist()
+    assert result["lr"] == reference.history.step_column("lr").tolist()
 
 
 def test_without_its_schedule_a_checkpoint_would_resume_differently():
@@ -114,11 +114,11 @@ def test_without_its_schedule_a_checkpoint_would_resume_differently():
 def test_reset_rewinds_the_schedule():
     trainer = build("epoch")
     trainer.fit(3)
-    first = (weights(trainer), trainer.history.steps("lr").tolist())
+    first = (weights(trainer), trainer.history.step_column("lr").tolist())
     trainer.reset()
     assert trainer.lr == 0.05
     trainer.fit(3)
-    assert same(weights(trainer), first[0]) and trainer.history.steps("lr").tolist() == first[1]
+    assert same(weights(trainer), first[0]) and trainer.history.step_column("lr").tolist() == first[1]
 
 
 def test_a_slider_rate_holds_until_the_schedules_next_step():
@@ -126,7 +126,7 @@ def test_a_slider_rate_holds_until_the_schedules_next_step():
     trainer.step()
     trainer.set_lr(0.3)
     trainer.run_epoch()
-    assert trainer.history.steps("lr")[1:].tolist() == [0.3] * 5, "the learner's rate is used for the rest of the epoch"
+    assert trainer.history.step_column("lr")[1:].tolist() == [0.3] * 5, "the learner's rate is used for the rest of the epoch"
     trainer.run_epoch()  # the schedule's step at the end of epoch 2 halves the rate it finds
     assert trainer.lr == pytest.approx(0.15)
 

@@ -203,7 +203,7 @@ def test_lr_slider_sets_the_trainer_lr_from_any_thread():
         await wait_for(lambda: "lr 0.01 " in controls.status.value)
         step_seen = trainer.global_step
         await wait_for(lambda: trainer.global_step >= step_seen + 2)
-        assert trainer.history.steps("lr")[-1] == pytest.approx(0.01)
+        assert trainer.history.step_column("lr")[-1] == pytest.approx(0.01)
         controls.play_button.value = False
         await wait_for(lambda: not trainer.is_playing)
 

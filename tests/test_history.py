@@ -15,25 +15,25 @@ def test_logged_steps_come_back_as_columns():
     for step in range(1, 2001):
         history.log_step(step, 1.0 / step, epoch=1 + step // 1000, lr=0.1, time=step * 0.01)
     assert len(history) == 2000
-    assert np.array_equal(history.steps("step"), np.arange(1, 2001))
-    assert history.steps("loss")[9] == pytest.approx(0.1)
-    assert history.steps("epoch")[-1] == 3
-    assert history.steps("lr").dtype == np.float64 and np.all(history.steps("lr") == 0.1)
-    assert history.steps("time")[-1] == pytest.approx(20.0)
+    assert np.array_equal(history.step_column("step"), np.arange(1, 2001))
+    assert history.step_column("loss")[9] == pytest.approx(0.1)
+    assert history.step_column("epoch")[-1] == 3
+    assert history.step_column("lr").dtype == np.float64 and np.all(history.step_column("lr") == 0.1)
+    assert history.step_column("time")[-1] == pytest.approx(20.0)
 
 
 def test_columns_are_read_only_views():
     history = History()
     history.log_step(1, 0.5)
-    column = history.steps("loss")
+    column = history.step_column("loss")
     with pytest.raises(ValueError):
         column[0] = 2.0
-    assert math.isnan(history.steps("lr")[0])
+    assert math.isnan(history.step_column("lr")[0])
 
 
 def test_unknown_column_names_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown step column 'acc'.*'step', 'epoch', 'loss', 'lr', 'time'"):
-        History().steps("acc")
+        History().step_column("acc")
 
 
 def test_version_moves_on_every_change():
@@ -65,21 +65,21 @@ def test_a_million_steps_fit_in_under_100_mb():
         history._append(step, 1, loss, 0.1, 0.0)
     assert len(history) == 1_000_000
     assert history.nbytes < 100 * 2**20, history.nbytes
-    assert np.array_equal(history.steps("loss"), losses)
+    assert np.array_equal(history.step_column("loss"), losses)
 
 
 def test_rows_beyond_the_cap_thin_the_oldest_half():
     history = History(max_rows=1000)
     for step in range(1, 5001):
         history.log_step(step, float(step))
-    steps = history.steps("step")
+    steps = history.step_column("step")
     assert len(history) <= 1000
     assert history.nbytes <= 1000 * 36
     assert steps[-1] == 5000 and np.all(np.diff(steps) > 0)
     # the newest rows are all there, the oldest ones sparser
     assert np.array_equal(steps[-250:], np.arange(4751, 5001))
     assert np.diff(steps[:50]).min() > 1
-    assert np.array_equal(history.steps("loss"), steps.astype(float))
+    assert np.array_equal(history.step_column("loss"), steps.astype(float))
 
 
 def test_state_dict_round_trips_through_weights_only_load():
@@ -93,7 +93,7 @@ def test_state_dict_round_trips_through_weights_only_load():
     restored = History()
     restored.load_state_dict(torch.load(buffer, weights_only=True))
     for name in ("step", "epoch", "loss", "lr", "time"):
-        assert np.array_equal(restored.steps(name), history.steps(name)), name
+        assert np.array_equal(restored.step_column(name), history.step_column(name)), name
     assert restored.epochs == history.epochs
     restored.log_step(1500, 0.0)
     assert len(restored) == 1500
@@ -123,9 +123,9 @@ def test_rows_logged_in_blocks_read_back_exactly_at_any_moment():
         history.log_step(i, 1.0 / i, epoch=1 + i // 100, lr=0.1, time=i * 0.01)
         if i in (1, 511, 512, 513, 1300):
             assert len(history) == i
-            assert history.steps("step")[-1] == i
-            assert history.steps("loss")[-1] == 1.0 / i
-            assert history.steps("epoch")[-1] == 1 + i // 100
+            assert history.step_column("step")[-1] == i
+            assert history.step_column("loss")[-1] == 1.0 / i
+            assert history.step_column("epoch")[-1] == 1 + i // 100
     assert history.version == version + 1300
-    assert list(history.steps("step")) == list(range(1, 1301))
-    assert history.steps("time")[99] == 100 * 0.01
+    assert list(history.step_column("step")) == list(range(1, 1301))
+    assert history.step_column("time")[99] == 100 * 0.01

@@ -51,7 +51,7 @@ def test_step_returns_its_record_and_logs_one_row():
     assert (record["step"], record["epoch"], record["batch"], record["batch_size"]) == (1, 1, 1, 16)
     assert isinstance(record["loss"], float) and record["lr"] == 0.05 and record["time"] > 0
     assert trainer.global_step == 1 and trainer.epoch == 0 and trainer.last_loss == record["loss"]
-    assert len(trainer.history) == 1 and trainer.history.steps("loss")[0] == record["loss"]
+    assert len(trainer.history) == 1 and trainer.history.step_column("loss")[0] == record["loss"]
     assert not same(before, weights(trainer))
     assert trainer.state == "idle"
 
@@ -65,7 +65,7 @@ def test_run_epoch_ends_with_validation_and_sample_weighted_means():
     assert sizes == [16] * 6 + [4]
     assert trainer.epoch == 1 and trainer.global_step == 7 and trainer.batch_in_epoch == 0
     assert set(record) == {"epoch", "step", "time", "train_loss", "train_acc", "valid_loss", "valid_acc"}
-    losses = trainer.history.steps("loss")
+    losses = trainer.history.step_column("loss")
     weighted = sum(loss * size for loss, size in zip(losses.tolist(), sizes)) / 100
     assert record["train_loss"] == pytest.approx(weighted, rel=1e-12)
     assert record["train_loss"] != pytest.approx(losses.mean(), rel=1e-6)
@@ -228,7 +228,7 @@ def test_matches_a_hand_written_loop_bitwise():
             for xb, _ in valid:
                 model(xb)
     assert same(weights(trainer), [p.detach() for p in model.parameters()])
-    assert trainer.history.steps("loss").tolist() == losses
+    assert trainer.history.step_column("loss").tolist() == losses
 
 
 def test_evaluate_averages_over_samples_and_restores_modes():
@@ -338,7 +338,7 @@ def test_reset_repeats_the_first_run_exactly():
     initial = weights(trainer)
     trainer.fit(2, verbose=False)
     first = weights(trainer)
-    losses = trainer.history.steps("loss").copy()
+    losses = trainer.history.step_column("loss").copy()
     trainer.set_lr(0.3)
     trainer.step()
     trainer.reset()
@@ -348,7 +348,7 @@ def test_reset_repeats_the_first_run_exactly():
     assert trainer.last_loss is None and trainer.state == "idle"
     trainer.fit(2, verbose=False)
     assert same(weights(trainer), first)
-    assert trainer.history.steps("loss").tolist() == losses.tolist()
+    assert trainer.history.step_column("loss").tolist() == losses.tolist()
 
 
 def test_read_only_attributes_and_a_stable_repr():

@@ -37,7 +37,7 @@ def snapshot(trainer):
         "tensors": [t.detach().clone() for t in trainer.model.state_dict().values()],
         "optimizer": copy.deepcopy(trainer.optimizer.state_dict()),
         "counters": (trainer.global_step, trainer.epoch, trainer.batch_in_epoch, trainer.last_loss),
-        "history": (len(trainer.history), trainer.history.steps("loss").tolist(), list(trainer.history.epochs)),
+        "history": (len(trainer.history), trainer.history.step_column("loss").tolist(), list(trainer.history.epochs)),
         "rng": torch.get_rng_state(),
         "grads": [None if p.grad is None else p.grad.clone() for p in trainer.model.parameters()],
     }

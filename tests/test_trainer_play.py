@@ -38,7 +38,7 @@ def reference():
     """Weights and losses after 3 uninterrupted epochs (6 steps each)."""
     trainer = make_trainer()
     trainer.fit(3)
-    return weights(trainer), trainer.history.steps("loss").tolist()
+    return weights(trainer), trainer.history.step_column("loss").tolist()
 
 
 def test_play_without_a_running_loop_says_to_use_fit():
@@ -65,7 +65,7 @@ def test_play_for_some_epochs_gives_the_same_numbers_as_fit(reference):
     assert trainer.epoch == 3 and trainer.global_step == 18 and not trainer.is_playing
     assert states == ["running", "idle"]
     assert same(weights(trainer), reference[0])
-    assert trainer.history.steps("loss").tolist() == reference[1]
+    assert trainer.history.step_column("loss").tolist() == reference[1]
 
 
 def test_play_yields_to_the_loop_between_steps():
@@ -114,7 +114,7 @@ def test_pausing_at_random_steps_changes_nothing(reference, seed):
     assert [step for step, state in stops[:-1]] == sorted(pause_at)
     assert all(state == "paused" for _, state in stops[:-1]) and stops[-1] == (18, "idle")
     assert same(weights(trainer), reference[0])
-    assert trainer.history.steps("loss").tolist() == reference[1]
+    assert trainer.history.step_column("loss").tolist() == reference[1]
 
 
 def test_pause_from_another_thread_stops_play_at_a_step_boundary(reference):
@@ -252,7 +252,7 @@ def test_keyboard_interrupt_before_the_optimizer_step_rolls_back(reference):
     assert trainer.global_step == 7 and len(trainer.history) == 7 and trainer.state == "paused"
     trainer.fit(3 - trainer.epoch)
     assert same(weights(trainer), reference[0])
-    assert trainer.history.steps("loss").tolist() == reference[1]
+    assert trainer.history.step_column("loss").tolist() == reference[1]
 
 
 def test_keyboard_interrupt_after_the_optimizer_step_keeps_the_step(reference):
@@ -300,7 +300,7 @@ def test_set_lr_from_another_thread_during_fit_takes_effect_from_a_later_step():
     thread.start()
     trainer.fit(1)
     thread.join()
-    lrs = trainer.history.steps("lr").tolist()
+    lrs = trainer.history.step_column("lr").tolist()
     assert lrs == [0.01] * 3 + [0.001] * 3
     assert trainer.lr == 0.001 and all(group["lr"] == 0.001 for group in trainer.optimizer.param_groups)
 

@@ -88,7 +88,7 @@ def references():
     result = {}
     for kind in ("shuffle", "own_generator", "stream"):
         trainer = finish(build(kind))
-        result[kind] = (weights(trainer), trainer.history.steps("loss").tolist(), trainer.history.epochs)
+        result[kind] = (weights(trainer), trainer.history.step_column("loss").tolist(), trainer.history.epochs)
     return result
 
 
@@ -126,7 +126,7 @@ def test_a_checkpoint_at_any_step_resumes_exactly_in_a_new_process(tmp_path, ref
             assert trainer.global_step == stop, (trainer.global_step, stop)
             trainer.fit({EPOCHS} - trainer.epoch)
             torch.save({{"weights": list(trainer.model.state_dict().values()),
-                         "losses": trainer.history.steps("loss").tolist(),
+                         "losses": trainer.history.step_column("loss").tolist(),
                          "epochs": trainer.history.epochs}}, out)
     '''))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
@@ -183,7 +183,7 @@ def test_any_mix_of_step_run_epoch_fit_play_and_reload(references, seed):
             trainer.load_state_dict(checkpoint)
     assert trainer.epoch == EPOCHS and trainer.global_step == EPOCHS * STEPS_PER_EPOCH, moves
     assert same(weights(trainer), references["shuffle"][0]), moves
-    assert trainer.history.steps("loss").tolist() == references["shuffle"][1]
+    assert trainer.history.step_column("loss").tolist() == references["shuffle"][1]
 
 
 def pause_at(trainer, step):

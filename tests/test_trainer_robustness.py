@@ -89,7 +89,7 @@ def test_a_transient_loader_error_retries_the_same_batch(dataset, batch_size, ba
     assert flaky.global_step == clean.global_step == 12, "no batch may be lost"
     assert [r["step"] for r in flaky.history.epochs] == [6, 12]
     assert same(weights(flaky), weights(clean))
-    assert flaky.history.steps("loss").tolist() == clean.history.steps("loss").tolist()
+    assert flaky.history.step_column("loss").tolist() == clean.history.step_column("loss").tolist()
 
 
 def test_skip_batch_gets_past_a_batch_that_can_never_succeed():
@@ -122,7 +122,7 @@ def test_training_calls_from_inside_a_step_are_refused_and_the_counters_stay_rig
             trainer.run_epoch()
         handle.remove()
     assert trainer.epoch == 3 and trainer.global_step == 18
-    assert trainer.history.steps("step").tolist() == list(range(1, 19)), "one record per optimizer step"
+    assert trainer.history.step_column("step").tolist() == list(range(1, 19)), "one record per optimizer step"
     assert "trainer.reset() was called from inside a training step" in str(trainer.callback_errors[-2].error)
 
 

@@ -92,7 +92,7 @@ def naive_loss_frame(history: History) -> bytes:
     figure = Figure(figsize=(8.0, 3.2), dpi=80)
     FigureCanvasAgg(figure)
     loss_ax, metric_ax = figure.subplots(1, 2, width_ratios=[3, 2])
-    steps, losses = history.steps("step"), history.steps("loss")
+    steps, losses = history.step_column("step"), history.step_column("loss")
     smoothed = np.convolve(losses, np.ones(20) / 20, mode="same")
     loss_ax.plot(steps, losses, alpha=0.3)
     loss_ax.plot(steps, smoothed)

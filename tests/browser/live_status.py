@@ -48,7 +48,7 @@ PROBE_PATTERN = re.compile(
 )
 
 PROBE_CELL = '''
-lr_used = trainer.history.steps("lr")[-1] if len(trainer.history) else float("nan")
+lr_used = trainer.history.step_column("lr")[-1] if len(trainer.history) else float("nan")
 print(f"probe step={trainer.global_step} epoch={trainer.epoch} lr={trainer.lr:.6g} lr_used={lr_used:.6g} state={trainer.state}")
 '''
 

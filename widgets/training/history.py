@@ -128,7 +128,7 @@ class History:
         self.epochs.append(dict(record))
         self._changes += 1
 
-    def steps(self, name: str) -> np.ndarray:
+    def step_column(self, name: str) -> np.ndarray:
         """A read-only 1-D view of one step column: step, epoch, loss, lr or time.
 
         The view shares memory with the history; copy it to keep values past
@@ -157,7 +157,7 @@ class History:
         """The history as tensors, lists and numbers (loadable with `torch.load(weights_only=True)`)."""
         return {
             "max_rows": self.max_rows,
-            "columns": {name: torch.from_numpy(self.steps(name).copy()) for name in STEP_COLUMNS},
+            "columns": {name: torch.from_numpy(self.step_column(name).copy()) for name in STEP_COLUMNS},
             "epochs": [dict(record) for record in self.epochs],
         }
 

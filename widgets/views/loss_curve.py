@@ -196,7 +196,7 @@ class LossCurve(View):
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
             raise TypeError(f"step must be an int, got {type(step).__name__}")
         value = _number("loss", loss)
-        steps = self.history.steps("step")
+        steps = self.history.step_column("step")
         if len(steps) and step <= steps[-1]:
             raise ValueError(f"steps must increase: got step {step} after step {int(steps[-1])}")
         if epoch is None:
@@ -212,7 +212,7 @@ class LossCurve(View):
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 1:
             raise TypeError(f"epoch must be an int counted from 1, got {epoch!r}")
         record: dict[str, float] = {"epoch": int(epoch)}
-        steps = self.history.steps("step")
+        steps = self.history.step_column("step")
         record["step"] = int(steps[-1]) if len(steps) else 0
         for name, value in (("train_loss", train_loss), ("valid_loss", valid_loss), *metrics.items()):
             if value is not None:
@@ -353,7 +353,7 @@ class LossCurve(View):
 
     def draw(self) -> None:
         data = self._data
-        data.update(self.history.steps("step"), self.history.steps("loss"), self.history.epochs)
+        data.update(self.history.step_column("step"), self.history.step_column("loss"), self.history.epochs)
         metrics = metric_series(data.epochs.keys(), *self._metric_names())
         show_valid = "valid_loss" in data.epochs.low or getattr(self.trainer, "valid_loader", None) is not None
         layout = (tuple(metrics), show_valid)
