@@ -19,11 +19,11 @@ from pathlib import Path
 
 import ipywidgets.widgets.widget as ipywidgets_registry
 import torch
-from torch import nn
-from torch.utils.data import DataLoader
 
-from widgets import Dashboard, Trainer, accuracy
-from widgets.data import spiral_datasets
+from widgets import Dashboard, Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_readme import readme_trainer
 
 
 def open_widgets() -> int:
@@ -38,17 +38,6 @@ def resident_mib() -> float:
     return kib / 1024
 
 
-def build() -> tuple[Trainer, torch.Tensor, torch.Tensor]:
-    torch.manual_seed(0)
-    train_set, valid_set = spiral_datasets(n=500, sd=0.1, n_train=400, seed=0)
-    model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                          nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
-    trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.3),
-                      DataLoader(train_set, batch_size=64, shuffle=True),
-                      valid_loader=DataLoader(valid_set, batch_size=100), metrics={"acc": accuracy}, verbose=False)
-    return trainer, train_set.x, train_set.y
-
-
 def rerun(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> None:
     dashboard = Dashboard(trainer, x, y)
     trainer.run_epoch()
@@ -60,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, nargs="+", default=[30, 100], help="checkpoints in re-runs (default 30 100)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    trainer, x, y = build()
+    trainer, x, y = readme_trainer()
     rerun(trainer, x, y)  # the first run loads and caches what every later one shares
     gc.collect()
     start_mib, start_widgets = resident_mib(), open_widgets()
