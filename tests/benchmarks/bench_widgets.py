@@ -206,9 +206,9 @@ class TimedInspector(ModuleInspector):
         super()._on_backward(payload)
         self._at_backward = (time.perf_counter() - wall, time.process_time() - cpu)
 
-    def _on_step(self, record: dict) -> None:
+    def on_step(self, record: dict) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
-        super()._on_step(record)
+        super().on_step(record)
         self.wall.append(self._at_backward[0] + time.perf_counter() - wall)
         self.cpu.append(self._at_backward[1] + time.process_time() - cpu)
 
