@@ -43,6 +43,21 @@ class LoaderCursor:
 
     def next(self) -> Any:
         """The next batch: the held one, else one drawn from the epoch's iterator (opened here), else END."""
+        iterator = self.iterator
+        if iterator is None or self.held is not None or self.deferred_error is not None or self.broken:
+            return self._next_unusual()
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return END
+        except Exception:
+            self.broken = True
+            raise
+        self.drawn += 1
+        return batch
+
+    def _next_unusual(self) -> Any:
+        """`next()` when a batch is held, an error is due, the iterator must be remade, or the epoch opens."""
         held = self.held
         if held is not None:
             self.held = None

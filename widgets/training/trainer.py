@@ -15,6 +15,7 @@ import asyncio
 import copy
 import math
 import numbers
+import operator
 import threading
 import time
 import warnings
@@ -37,6 +38,7 @@ from .interrupts import StepInterrupts
 
 SCHEDULE_EVERY = ("epoch", "step")
 _perf_counter = time.perf_counter  # read on every step
+_grad_of = operator.attrgetter("grad")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -432,7 +434,7 @@ class Trainer:
             metric_values = self._metric_values(output, y)
             # Everything that can reject the batch has run: only now are the last step's gradients
             # cleared, and kept aside, so a step that fails from here puts them back to inspect.
-            last_grads = [p.grad for p in self._parameters]
+            last_grads = list(map(_grad_of, self._parameters))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self._listeners["backward"]:
@@ -465,7 +467,8 @@ class Trainer:
             except Exception as error:
                 self._fail(error)
                 raise
-        self._interrupts.raise_held()
+        if self._interrupts.received:
+            self._interrupts.raise_held()
         return record
 
     def _next_batch(self) -> Any:
