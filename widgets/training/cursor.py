@@ -67,21 +67,12 @@ class LoaderCursor:
             raise error
         if self.broken:
             self.reopen()
-        iterator = self.iterator
-        if iterator is None:
+        if self.iterator is None:
             # Making the iterator draws the epoch's shuffle: remember the state it starts from.
             self.epoch_rng = rng.capture_torch(self.generators)
-            iterator = self.iterator = iter(self.loader)
+            self.iterator = iter(self.loader)
             self.drawn = 0
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            return END
-        except Exception:
-            self.broken = True
-            raise
-        self.drawn += 1
-        return batch
+        return self.next()  # the usual draw, now that the iterator is ready
 
     def reopen(self) -> None:
         """After a failed draw: the epoch's iterator made again and moved to the batch that failed.
