@@ -166,7 +166,7 @@ def count_model_calls(model: nn.Module) -> list[int]:
 
 @pytest.mark.parametrize(("epochs", "keep", "expected"), [
     (6, 8, [1, 2, 3, 4, 5, 6]),  # fewer epochs than `keep`: every one
-    (32, 8, [1, 8, 16, 24, 32]),  # thinned evenly, the first and the last included
+    (32, 8, [1, 5, 10, 15, 20, 25, 30, 32]),  # a run of known length: strided from its start, first and last included
 ])
 def test_spread_epochs_are_kept_even_when_the_clock_allows_no_drawing(epochs, keep, expected):
     trainer, x, y = spiral_trainer(n=80, batch_size=40)
@@ -444,7 +444,7 @@ def test_a_long_fast_run_keeps_at_least_fifty_spread_epochs():
     trainer.fit(150)
     epochs = dashboard.boundary.epochs
     assert len(epochs) >= 50 and epochs[0] == 1 and epochs[-1] == 150
-    assert max(np.diff(epochs)) <= 2  # spread over the whole run
+    assert max(np.diff(epochs)) <= 150 // 50  # spread evenly over the whole run
     assert dashboard.boundary.slider.value == 150
 
 

@@ -136,6 +136,18 @@ def test_a_long_run_keeps_between_half_and_all_of_keep_spread_over_it():
     assert max(np.diff(epochs)) <= 2  # evenly spread, no hole
 
 
+def test_a_planned_run_is_strided_from_its_start_and_evaluates_only_what_it_keeps():
+    store = EpochStore(keep=64)
+    store.plan(1, 150)  # fit(150) from a fresh trainer
+    evaluated = [epoch for epoch in range(1, 151) if store.wants(epoch) and not store.add(epoch, frame(epoch))]
+    assert store.epochs == evaluated  # nothing evaluated was thinned away later
+    assert len(evaluated) == 51 and evaluated[:3] == [1, 3, 6] and evaluated[-1] == 150
+    store.plan(151, 160)  # a short run after it keeps the stride: the store never grows denser than it was
+    assert store.stride == 3
+    with pytest.raises(TypeError, match="first and last must be ints"):
+        store.plan(1, 150.0)
+
+
 def test_epoch_store_refuses_bad_input():
     with pytest.raises(ValueError, match="keep must be an int of at least 2"):
         EpochStore(1)

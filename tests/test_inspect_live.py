@@ -41,7 +41,7 @@ def pixels(png: bytes) -> np.ndarray:
 
 def test_update_size_is_the_norm_of_the_optimizer_step():
     trainer = make_trainer(lr=0.2)
-    inspector = ModuleInspector(trainer)
+    inspector = ModuleInspector(trainer, clock=FrameClock(time_fn=ManualTime()))  # frames cost nothing: every step draws
     assert inspector.update_step is None and "not measured yet" in inspector.stats_html
     trainer.step()
     assert inspector.update_step == 1

@@ -75,6 +75,31 @@ def test_floor_keeps_views_alive_when_frames_overspend_the_budget():
     assert 9 <= granted[id(floored)] <= 11
 
 
+def test_a_round_is_paid_for_before_it_is_drawn_and_priced_by_the_first_frames():
+    now = FakeTime()
+    clock = FrameClock(max_fps=10, budget=0.04, burst=0.1, time_fn=now, min_fps=0)
+    view = type("V", (), {})()
+    clock.note_free_frame(0.05)  # the views' first frames, drawn as they were built, cost 50 ms
+    assert clock.frames == 0 and clock.spent == 0.0  # not charged
+    now.t = 0.5
+    assert not clock.permit(view)  # a fresh clock has no credit: 0.5 s earned 20 ms of the 50 a round costs
+    now.t = 1.3
+    assert clock.permit(view)  # 52 ms earned
+    clock.charge(0.06)  # this round cost 60 ms: credit -8 ms, and the next round is priced at 60
+    now.t += 1.0
+    assert not clock.permit(view)  # 32 ms of credit
+    now.t += 0.8
+    assert clock.permit(view)  # 64 ms
+
+
+def test_time_spent_idle_before_a_run_buys_its_first_frames():
+    now = FakeTime()
+    clock = FrameClock(max_fps=10, budget=0.04, burst=0.1, time_fn=now)
+    clock.note_free_frame(0.08)
+    now.t = 30.0  # the learner built the views, read, then pressed Play
+    assert clock.permit(type("V", (), {})())  # the saved burst covers the first round at once
+
+
 def test_floor_must_lie_between_zero_and_max_fps():
     with pytest.raises(ValueError, match="min_fps must be a number from 0 to max_fps"):
         FrameClock(max_fps=10, min_fps=20)

@@ -351,6 +351,20 @@ def test_reset_repeats_the_first_run_exactly():
     assert trainer.history.step_column("loss").tolist() == losses.tolist()
 
 
+def test_target_epoch_is_where_the_running_fit_or_epoch_stops():
+    trainer = make_trainer(valid=False, metrics=False)
+    seen = []
+    trainer.on("state", lambda change: seen.append((change["state"], trainer.target_epoch)))
+    trainer.on("epoch", lambda record: seen.append(("epoch", trainer.target_epoch)))
+    assert trainer.target_epoch is None
+    trainer.fit(2, verbose=False)
+    assert seen[:3] == [("running", 2), ("epoch", 2), ("epoch", 2)] and trainer.target_epoch is None
+    seen.clear()
+    trainer.run_epoch()
+    trainer.step()
+    assert seen[0] == ("running", 3) and ("running", None) in seen[1:] and trainer.target_epoch is None
+
+
 def test_read_only_attributes_and_a_stable_repr():
     trainer = make_trainer()
     assert trainer.metric_names == ["acc"] and trainer.metrics["acc"] is accuracy

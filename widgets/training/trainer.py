@@ -123,6 +123,7 @@ class Trainer:
         self._stop_reason: str | None = None
         self._pending_lr: float | None = None
         self._run_id = 0
+        self._run_target: int | None = None  # the epoch the current fit, run_epoch or play stops at
         self._play_task: asyncio.Task | None = None
         self._play_loop: asyncio.AbstractEventLoop | None = None
         self._state = "idle"
@@ -158,6 +159,8 @@ class Trainer:
     global_step = property(lambda self: self._counters.global_step, doc="Optimizer steps done since construction or reset.")
     epoch = property(lambda self: self._counters.epoch, doc="Epochs completed since construction or reset.")
     batch_in_epoch = property(lambda self: self._counters.batch_in_epoch, doc="Batches trained on in the open epoch.")
+    target_epoch = property(lambda self: self._run_target if self._state == "running" else None,
+                            doc="The epoch the running fit, run_epoch or play stops at; None otherwise or without a limit.")
     stop_reason = property(lambda self: self._stop_reason,
                            doc="Why the last fit or play stopped early ('paused', or a callback's reason); None otherwise.")
 
@@ -232,6 +235,8 @@ class Trainer:
         self._refuse_inside_a_step("step()")
         with self._lock, self._interrupts.held_during_steps():
             previous = self._state
+            if previous != "running":
+                self._run_target = None
             self._set_state("running")
             try:
                 record = self._run_step()
@@ -277,6 +282,7 @@ class Trainer:
         with self._interrupts.held_during_steps():
             self._run_id += 1
             run_id = self._run_id
+            self._run_target = target_epoch
             self._set_state("running")
             printing = self._hub.on("epoch", printer.on_epoch) if printer is not None else None
             try:
@@ -322,6 +328,7 @@ class Trainer:
         self._run_id += 1
         run_id = self._run_id
         target = None if epochs is None else self.epoch + epochs
+        self._run_target = target
         self._set_state("running")
         task = loop.create_task(self._play(run_id, target))
         task.add_done_callback(self._play_done)

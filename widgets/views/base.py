@@ -164,6 +164,8 @@ class View:
             self.draw_seconds += time.perf_counter() - started
             if self.charged if charge is None else charge:
                 self.clock.charge(self.clock.now() - start)
+            elif self.charged:
+                self.clock.note_free_frame(self.clock.now() - start)
 
     def draw_first_frame(self) -> None:
         """Draw the view as built, outside the clock's budget (call once, at the end of `__init__`)."""

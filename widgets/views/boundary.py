@@ -13,7 +13,8 @@ The points are drawn in their class colour, the misclassified ones crossed out,
 validation points as triangles.
 
 With a trainer, epochs are kept for a slider: the first, then evenly spread
-ones (at most `keep`), and the last one of every run. Evaluating the grid
+ones (at most `keep`), and the last one of every run. A run of known length
+(`fit(150)`, `play(50)`) is spread over `keep` from its start: fit(150) keeps 51. Evaluating the grid
 counts against the frame clock's budget like drawing does: an epoch drawn
 live is kept at `resolution`, the others are evaluated on a coarser grid of
 `stored_resolution`. The slider follows the live epoch until the learner
@@ -47,7 +48,7 @@ __all__ = ["MIN_FIGSIZE", "STORED_RESOLUTION", "BoundaryFrame", "DecisionBoundar
 MIN_FIGSIZE = (3.0, 3.0)
 """The smallest figure (inches) whose title, tick labels and caption all stay inside the image."""
 
-STORED_RESOLUTION = 32
+STORED_RESOLUTION = 24
 """Default side of the grid evaluated for an epoch kept while no frame is drawn (at most `resolution`)."""
 
 _DIVERGING = "RdBu_r"
@@ -214,7 +215,7 @@ class DecisionBoundary(View):
     (default 100, so 100 x 100 points); `stored_resolution` the side of the
     grid of an epoch kept while no frame is drawn (default 32); `margin`
     widens the data's box by that share of its size on every side; `keep`
-    bounds the stored epochs. `figsize` is at least `MIN_FIGSIZE` inches.
+    bounds the stored epochs (default 64). `figsize` is at least `MIN_FIGSIZE` inches.
     """
 
     def __init__(
@@ -228,7 +229,7 @@ class DecisionBoundary(View):
         *,
         stored_resolution: int | None = None,
         margin: float = 0.1,
-        keep: int = 100,
+        keep: int = 64,
         clock: FrameClock | None = None,
         figsize: tuple[float, float] = (4.4, 4.4),
         dpi: int = 80,
@@ -553,7 +554,10 @@ class DecisionBoundary(View):
 
     def on_state(self, change: dict) -> None:
         if change.get("state") == "running":
+            target = getattr(self.trainer, "target_epoch", None)
             with self._draw_lock:
+                if target is not None:
+                    self.stored.plan(self.trainer.epoch + 1, target)
                 self._selected = None
                 self._epoch_end = None  # a pause is no part of an epoch's length
                 self._sync_slider()

@@ -174,7 +174,9 @@ class EpochStore(Mapping):
     more than `keep` would be kept, the stride doubles and the epochs off it
     go, so a long run keeps between about `keep / 2` and `keep` epochs over its
     whole length. `wants(epoch)` says whether an epoch would stay: only those
-    are worth evaluating while a run goes on.
+    are worth evaluating while a run goes on. A run whose length is known
+    (`plan`) takes from its start the smallest stride that fits its epochs in
+    `keep`, so no epoch is evaluated only to be thinned away later.
     """
 
     def __init__(self, keep: int) -> None:
@@ -212,6 +214,15 @@ class EpochStore(Mapping):
             return True
         stride = self.stride if len(self._frames) < self.keep else 2 * self.stride  # a full store thins on the next add
         return epoch % stride == 0
+
+    def plan(self, first: int, last: int) -> None:
+        """Widen the stride for a run from epoch `first` to `last` so that its epochs fit in `keep`."""
+        if isinstance(first, bool) or isinstance(last, bool) or not isinstance(first, int) or not isinstance(last, int):
+            raise TypeError(f"first and last must be ints, got {first!r} and {last!r}")
+        start = first if self._first is None else self._first
+        span = last - start
+        if span > 0:
+            self.stride = max(self.stride, -(-span // (self.keep - 1)))
 
     def add(self, epoch: int, frame: BoundaryFrame) -> None:
         """Keep `frame` as `epoch`'s (replacing one stored for it); thin evenly past `keep`."""

@@ -23,11 +23,17 @@ class FrameClock:
     views sharing a clock draw together. Drawing costs credit: credit grows by
     `budget` seconds per second of wall time (capped at `burst` seconds) and
     every frame's cost is charged to it, so over a run drawing takes at most
-    about `budget` of the time.
+    about `budget` of the time. Drawing is paid for before it happens: a new
+    tick opens only once the credit covers what the last round of frames cost
+    (at most `burst`). A new clock has no credit, and the views' first frames,
+    drawn outside the budget (`note_free_frame`), price its first round: a short
+    run is not slowed by frames that show little more than its start, and the
+    frame when training stops ("final") is always drawn.
 
     A floor keeps the views alive when frames are expensive (a loaded machine,
-    a large figure): once `1 / min_fps` seconds have passed since the last tick,
-    a new tick opens whatever the credit, and the debt is forgiven. Drawing then
+    a large figure): once `1 / min_fps` seconds have passed since the last tick
+    (or since the clock was made), a new tick opens whatever the credit, and
+    the debt is forgiven. Drawing then
     costs at most about max(`budget`, one tick's cost x `min_fps`) of the time.
     `min_fps=0` turns the floor off. A tick stays open for the views that ask
     during it for `1 / max_fps` seconds plus the time already spent drawing in
@@ -65,11 +71,12 @@ class FrameClock:
         self.time_fn = time_fn
         self.frames = 0  # frames drawn under this clock, every kind
         self.spent = 0.0  # seconds those frames cost, with the work charged for them (`charge_work`)
-        self._credit = float(burst)
+        self._credit = 0.0
         self._credit_time = time_fn()
         self._tick = 0
         self._tick_start = float("-inf")
         self._tick_spent = 0.0
+        self._floor_start = self._credit_time  # the floor counts from the last tick, or from here
         self._drawn_in_tick: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
 
     @property
@@ -96,23 +103,22 @@ class FrameClock:
             self._join_tick(owner)
             return True
         now = self.time_fn()
-        since_tick = now - self._tick_start
-        in_tick = since_tick < self.interval + self._tick_spent
+        in_tick = now - self._tick_start < self.interval + self._tick_spent
         if in_tick and self._drawn_in_tick.get(owner) != self._tick:
             # The tick's opener paid for entry; its cost, every view's frame included, delays the next tick.
             self._join_tick(owner)
             return True
-        if self.credit() < 0:
-            if not (self.min_fps > 0 and since_tick >= 1.0 / self.min_fps):
+        if in_tick and kind != "epoch":
+            return False
+        if self.credit() < min(self._tick_spent, self.burst):  # a round is priced at what the last one cost
+            if not (self.min_fps > 0 and now - self._floor_start >= 1.0 / self.min_fps):
                 return False
-            self._credit = 0.0  # the floor's tick: forgive the debt instead of starving the views
-        if not in_tick or kind == "epoch":
-            self._tick += 1
-            self._tick_start = now
-            self._tick_spent = 0.0
-            self._join_tick(owner)
-            return True
-        return False
+            self._credit = min(self._credit, 0.0)  # the floor's tick: forgive the debt instead of starving the views
+        self._tick += 1
+        self._tick_start = self._floor_start = now
+        self._tick_spent = 0.0
+        self._join_tick(owner)
+        return True
 
     def charge(self, seconds: float) -> None:
         """Account a drawn frame that took `seconds`."""
@@ -121,6 +127,10 @@ class FrameClock:
         self._tick_spent += seconds
         self.spent += seconds
         self.frames += 1
+
+    def note_free_frame(self, seconds: float) -> None:
+        """Account a frame drawn outside the budget (a view's first): not charged or counted, it prices the next round."""
+        self._tick_spent += seconds
 
     def charge_work(self, seconds: float) -> None:
         """Account `seconds` of work a view did for later frames without drawing (a model evaluated and kept).

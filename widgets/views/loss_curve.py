@@ -15,13 +15,13 @@ from typing import Any
 
 import ipywidgets as ipw
 import numpy as np
+from matplotlib import rcParams
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.cbook import is_math_text
 from matplotlib.font_manager import FontProperties
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..training.history import History
 from .axes import covers
@@ -65,6 +65,11 @@ def _check_figsize(figsize: Any) -> tuple[float, float]:
     if not (width >= MIN_FIGSIZE[0] and height >= MIN_FIGSIZE[1]):
         raise ValueError(f"figsize must be at least {MIN_FIGSIZE} inches (width, height) so every label fits, got {figsize!r}")
     return width, height
+
+
+def _few_ticks() -> MaxNLocator:
+    """At most about five labelled ticks: enough to read a value, and text is what a redrawn background spends on."""
+    return MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10])
 
 
 def _tick_labels(axis: Axis, low: float, high: float) -> tuple[str, ...]:
@@ -124,7 +129,6 @@ class LossCurve(View):
         widget = ipw.VBox([ipw.HBox([self.x_toggle, self.log_toggle]), self.frame.image])
         super().__init__(widget, "loss-curve", clock)
         self._data = CurveData(float(smoothing))
-        self._layout_engine = ConstrainedLayoutEngine()
         self._layout: tuple | None = None  # the series the axes were built for
         self._arranged: tuple | None = None  # (texts, widths) the layout was computed for
         self._limits: dict[str, tuple[float, float]] = {}
@@ -290,6 +294,8 @@ class LossCurve(View):
             panel.grid(True, alpha=0.3)
             panel.tick_params(labelsize=FONT_SIZE)
             panel.xaxis.set_major_formatter(FuncFormatter(lambda value, _: tick_text(value)))
+            panel.xaxis.set_major_locator(_few_ticks())
+            panel.yaxis.set_major_locator(_few_ticks())
         self._add_legend(list(legend.values()), list(legend))
         self._limits = {}
         self._arranged = None
@@ -311,19 +317,43 @@ class LossCurve(View):
         return [ax for ax in (self._loss_ax, self._metric_ax) if ax is not None]
 
     def _arrange(self) -> None:
-        """Fit the axes around every label, tick label and the legend.
+        """Place the axes so that every label, tick label and the legend fits around them.
 
-        The layout (about as costly as a background) runs again only when a text
-        changes or needs more room than the layout gave it: growing limits mostly
-        change tick labels to others of the same width.
+        The layout runs again only when a text changes or needs more room than
+        the layout gave it: growing limits mostly change tick labels to others
+        of the same width.
         """
         texts, widths = self._texts()
         if self._arranged is not None:
             arranged_texts, arranged_widths = self._arranged
             if texts == arranged_texts and all(now <= before for now, before in zip(widths, arranged_widths, strict=True)):
                 return
-        self._layout_engine.execute(self.frame.figure)
+        self._place_axes(widths[0], widths[1:])
         self._arranged = texts, widths
+
+    def _place_axes(self, x_end_width: float, y_tick_widths: tuple[float, ...]) -> None:
+        """Set each panel's position from the measured text sizes (pixels): legend on top, labels left and below."""
+        figure = self.frame.figure
+        renderer = self.frame.canvas.get_renderer()
+        pixels_per_point = figure.dpi / 72
+        _, text_height, _ = renderer.get_text_width_height_descent("Eg0", FontProperties(size=FONT_SIZE), ismath=False)
+        tick = (rcParams["ytick.major.size"] + rcParams["ytick.major.pad"]) * pixels_per_point
+        label = text_height + rcParams["axes.labelpad"] * pixels_per_point
+        edge = 3 * pixels_per_point
+        width, height = figure.bbox.width, figure.bbox.height
+        legend = max((legend.get_window_extent(renderer).height for legend in figure.legends), default=0.0)
+        top = height - legend - edge
+        bottom = edge + label + text_height + tick  # x label, then the tick labels
+        overhang = x_end_width / 2  # the last x tick label is centred on the right end
+        margins = [edge + label + tick_width + tick for tick_width in y_tick_widths]
+        shares = (3, 2) if len(margins) == 2 else (1,)
+        room = width - sum(margins) - len(margins) * overhang - edge
+        left = 0.0
+        for panel, margin, share in zip(self._panels(), margins, shares, strict=True):
+            left += margin
+            panel_width = room * share / sum(shares)
+            panel.set_position([left / width, bottom / height, panel_width / width, (top - bottom) / height])
+            left += panel_width + overhang
 
     def _texts(self) -> tuple[tuple, tuple[float, ...]]:
         """What the layout depends on: the labels and scales, and the widths of the tick labels at the margins."""
@@ -408,7 +438,10 @@ class LossCurve(View):
         if extremes is None:
             # No data yet: placeholder limits, not kept, so the first losses choose their own scale.
             changed = self._loss_ax.get_yscale() != scale or "y" in self._limits or not self._placeholder_y
-            self._loss_ax.set_yscale(scale)
+            if self._loss_ax.get_yscale() != scale:
+                self._loss_ax.set_yscale(scale)
+                if not log:
+                    self._loss_ax.yaxis.set_major_locator(_few_ticks())
             self._loss_ax.set_ylim(*((0.1, 1.0) if log else (0.0, 1.0)))
             self._limits.pop("y", None)
             self._placeholder_y = True
@@ -417,7 +450,10 @@ class LossCurve(View):
         if self._loss_ax.get_yscale() == scale and covers(self._limits.get("y"), *extremes):
             return False
         limits = loss_limits(*extremes, log=log)
-        self._loss_ax.set_yscale(scale)
+        if self._loss_ax.get_yscale() != scale:
+            self._loss_ax.set_yscale(scale)  # a scale comes with its own locator
+            if not log:
+                self._loss_ax.yaxis.set_major_locator(_few_ticks())
         self._loss_ax.set_ylim(*limits)
         self._limits["y"] = limits
         return True
