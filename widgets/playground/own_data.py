@@ -23,8 +23,8 @@ def _as_tensor(label: str, value: Any) -> torch.Tensor:
         except (ValueError, TypeError) as error:  # ragged lists, objects numpy cannot hold
             raise TypeError(f"{label} must be numbers in a rectangular array, got {shown(value)} ({error})") from None
         if array.dtype.kind not in "biuf":
-            example = shown(array.flat[0] if array.size else value)
-            raise TypeError(f"{label} must hold numbers, got {array.dtype} values such as {example}")
+            example = repr(array.flat[0].item()) if array.size else "none"
+            raise TypeError(f"{label} must hold numbers, got values of dtype {array.dtype} such as {example}")
         tensor = torch.from_numpy(array.copy())
     if tensor.is_complex():
         raise TypeError(f"{label} must hold real numbers, got {tensor.dtype}")
