@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,8 +82,15 @@ def _number(value: float | int) -> str:
 
 
 def _tensor_lines(name: str, items: list[str], dtype: str) -> list[str]:
-    body = textwrap.wrap(", ".join(items), width=WIDTH - 4, break_on_hyphens=False, break_long_words=False)
-    return [f"{name} = torch.tensor([", *("    " + line for line in body), f"], dtype={dtype})"]
+    """`name = torch.tensor([...])` with as many whole items a line as fit in `WIDTH`."""
+    lines, line = [], ""
+    for item in items:
+        if line and len(line) + len(item) + 2 > WIDTH - 4:
+            lines.append(line + ",")
+            line = ""
+        line = f"{line}, {item}" if line else item
+    lines.append(line)
+    return [f"{name} = torch.tensor([", *("    " + text for text in lines), f"], dtype={dtype})"]
 
 
 def _model_lines(config: Mapping[str, Any], classes: int | None) -> list[str]:
