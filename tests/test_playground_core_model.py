@@ -32,6 +32,14 @@ def test_features_compute_their_columns_in_the_order_given():
     assert list(one.parameters()) == []
 
 
+def test_a_whole_model_saves_and_loads_with_torch_save(tmp_path):
+    model = build_model(["x1", "sin(x2)"], [3], seed=2)
+    torch.save(model, tmp_path / "model.pt")
+    loaded = torch.load(tmp_path / "model.pt", weights_only=False)
+    x = torch.randn(5, 2)
+    assert torch.equal(loaded(x), model(x))
+
+
 def test_features_repr_names_them_and_reads_back():
     features = Features(["x2", "sin(x1)"])
     text = repr(features)

@@ -49,14 +49,14 @@ class Features(nn.Module):
     def __init__(self, names: Sequence[str]) -> None:
         super().__init__()
         self.names: tuple[str, ...] = tuple(check_features(names))
-        self._columns = [_COLUMNS[name] for name in self.names]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != 2:
             got = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"Features expects points as a tensor of shape [N, 2] (x1, x2), got {got}")
         x1, x2 = x[:, 0], x[:, 1]
-        return torch.stack([column(x1, x2) for column in self._columns], dim=1)
+        # looked up by name on each call: the module holds only its names, so it pickles with torch.save
+        return torch.stack([_COLUMNS[name](x1, x2) for name in self.names], dim=1)
 
     def extra_repr(self) -> str:
         return repr(list(self.names))
