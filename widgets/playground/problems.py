@@ -46,8 +46,9 @@ def make_problem(name: str, n: int = 500, noise: float = 0.0, seed: int = 0,
     number of blobs for "blobs" (2 to 6, default 3) and must stay None for the
     other problems. What the noise does is the Playground's: circle, xor and
     the regressions take each label at a point moved by a random offset
-    (labels near the border flip); gauss and blobs widen their spread; spiral
-    moves its points off the arms.
+    (labels near the border flip, the points stay where the same seed puts
+    them without noise); gauss and blobs widen their spread; spiral moves its
+    points off the arms.
     """
     name = checks.choice("problem", name, PROBLEMS)
     n = checks.integer("n", n, *POINTS)
