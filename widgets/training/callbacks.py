@@ -1,7 +1,8 @@
 """Callbacks: behaviour that hooks into a trainer's events.
 
 A callback is any object with some of the methods `on_step(record)`,
-`on_epoch(record)`, `on_state(change)` and `on_reset(payload)` (a plain
+`on_epoch(record)`, `on_state(change)`, `on_reset(payload)` and
+`on_backward(payload)` (gradients ready, before the optimizer step; a plain
 function subscribed with `trainer.on(event, fn)` works too). It may also have
 `attach(trainer)`, called once when the trainer takes it, and
 `state_dict()` / `load_state_dict(state)`, saved and restored with the
@@ -21,7 +22,8 @@ import torch
 
 from .events import Subscription
 
-HOOKS = {"on_step": "step", "on_epoch": "epoch", "on_state": "state", "on_reset": "reset"}
+HOOKS = {"on_step": "step", "on_epoch": "epoch", "on_state": "state", "on_reset": "reset", "on_backward": "backward"}
+"""Each callback method and the trainer event it is subscribed to."""
 
 
 def attach(trainer: Any, callback: object) -> list[Subscription]:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import metrics as _our_metrics
+from .callbacks import HOOKS
 
 CLASSIFICATION_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
 CLASSIFICATION_FUNCTIONS = (F.cross_entropy, F.nll_loss)
@@ -128,7 +129,7 @@ def check_callbacks(callbacks: object) -> list:
     """A list of callbacks, each with at least one `on_<event>` method."""
     if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks must be a list of callback objects, got {type(callbacks).__name__}")
-    hooks = ("on_step", "on_epoch", "on_state", "on_reset")
+    hooks = tuple(HOOKS)
     for callback in callbacks:
         if not any(callable(getattr(callback, hook, None)) for hook in hooks):
             raise TypeError(
