@@ -30,6 +30,8 @@ _PUBLIC = {
     "StateDictInspector": "widgets.views.state_dict",
     "TrainerControls": "widgets.views.controls",
     "Dashboard": "widgets.views.dashboard",
+    "GradientFlow": "widgets.views.gradient_flow",
+    "lr_find": "widgets.views.lr_plot",
     # data
     "SpiralDataset": "widgets.data",
     "spirals": "widgets.data",
