@@ -18,6 +18,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from .axes import covers, nice_limits
 from .base import View, check_trainer
 from .clock import FrameClock, check_clock
+from .compare import check_figsize
 from .curve_data import Decimator, axis_end
 from .frame import Frame
 from .gradient_flow_data import GROUPINGS, GradNorms, layer_groups
@@ -49,7 +50,7 @@ class GradientFlow(View):
             raise ValueError(f"every must be a positive int (record every k-th step), got {every!r}")
         if by not in GROUPINGS:
             raise ValueError(f"by must be one of {GROUPINGS}, got {by!r}")
-        width, height = _check_figsize(figsize)
+        width, height = check_figsize(figsize, MIN_FIGSIZE)
         names, parameters, groups = layer_groups(trainer.model, by)
         self.trainer = trainer
         self.every = every
@@ -193,13 +194,3 @@ def _short(name: str) -> str:
     """A layer name cut from the left to fit the colour key ("…layers.3 Linear")."""
     return name if len(name) <= _NAME_LENGTH else "…" + name[-(_NAME_LENGTH - 1):]
 
-
-def _check_figsize(figsize: Any) -> tuple[float, float]:
-    try:
-        width, height = (float(value) for value in figsize)
-    except (TypeError, ValueError):
-        raise TypeError(f"figsize must be (width, height) in inches, got {figsize!r}") from None
-    if not (width >= MIN_FIGSIZE[0] and height >= MIN_FIGSIZE[1]):
-        raise ValueError(f"figsize must be at least {MIN_FIGSIZE} inches (width, height) so every label fits, "
-                         f"got {figsize!r}")
-    return width, height
