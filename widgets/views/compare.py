@@ -25,6 +25,7 @@ from ..training.trainer import Trainer
 from .axes import covers
 from .base import View
 from .clock import FrameClock, check_clock
+from .compare_layout import Relayout
 from .curve_data import X_AXES, CurveData, axis_end, loss_limits, metric_limits, tick_text
 from .frame import Frame
 from .style import FONT_SIZE, SPLIT_LINES, run_colours
@@ -88,7 +89,7 @@ class Compare(View):
         self._data = {name: CurveData(float(smoothing)) for name in runs}
         self._smoothing = float(smoothing)
         self.frame = Frame(figsize=figsize, dpi=dpi)
-        self.frame.figure.set_layout_engine("constrained")
+        self._relayout = Relayout(self.frame.figure)
         self.log_toggle = ipw.ToggleButton(value=log_scale, description="log scale", tooltip="log scale on the loss axis")
         self.x_toggle = ipw.ToggleButtons(options=list(X_AXES), value=x_axis, tooltip="what x counts")
         widget = ipw.VBox([ipw.HBox([self.x_toggle, self.log_toggle]), self.frame.image])
@@ -244,6 +245,7 @@ class Compare(View):
         self._legend = figure.legend(handles, labels, loc="outside right upper", fontsize=FONT_SIZE, frameon=False,
                                      ncols=math.ceil(len(handles) / rows), handlelength=2.4, borderaxespad=0.2)
         self._limits = {}
+        self._relayout.forget()
 
     # --- drawing ------------------------------------------------------------------------------
     def draw(self) -> None:
@@ -262,6 +264,7 @@ class Compare(View):
         lines = self._line_data(by_epoch)
         changed |= self._set_y_limits(lines, metrics)
         if changed or self.frame.needs_background:
+            self._relayout.arrange()
             self.frame.draw_background()
         for key, (x, y) in lines.items():
             line = self._lines[key]

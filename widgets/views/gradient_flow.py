@@ -19,6 +19,7 @@ from .axes import covers, nice_limits
 from .base import View, check_trainer
 from .clock import FrameClock, check_clock
 from .compare import check_figsize
+from .compare_layout import Relayout
 from .curve_data import Decimator, axis_end
 from .frame import Frame
 from .gradient_flow_data import GROUPINGS, GradNorms, layer_groups
@@ -112,7 +113,6 @@ class GradientFlow(View):
     # --- drawing -----------------------------------------------------------------------------
     def _build(self) -> None:
         figure = self.frame.figure
-        figure.set_layout_engine("constrained")
         self._ax = ax = figure.add_subplot()
         self._lines = [ax.plot([], [], color=self.colours[name], linewidth=1.2)[0] for name in self.layers]
         self.frame.animate(*self._lines)
@@ -126,10 +126,12 @@ class GradientFlow(View):
                              cmap=ListedColormap(list(self.colours.values())))
         every = max(1, math.ceil(count / _MAX_LABELLED))
         ticks = sorted(set(range(0, count, every)) | {count - 1})
-        bar = figure.colorbar(key, ax=ax, ticks=ticks, fraction=0.06, pad=0.02, aspect=30)
+        bar = figure.colorbar(key, ax=ax, ticks=ticks, fraction=0.06, pad=0.02, aspect=30,
+                           use_gridspec=False)
         bar.ax.set_yticklabels([_short(self.layers[i]) for i in ticks], fontsize=FONT_SIZE)
         bar.ax.invert_yaxis()  # the input layer on top, as a model is printed
         bar.set_label("layer", fontsize=FONT_SIZE)
+        self._relayout = Relayout(figure)
         self._limits: dict[str, tuple[float, float]] = {}
         self._seen = (0, math.inf, -math.inf)  # rows looked at, their smallest and largest positive norm
 
@@ -137,6 +139,7 @@ class GradientFlow(View):
         steps, norms = self._recorder.columns()
         changed = self._set_limits(steps, norms)
         if changed or self.frame.needs_background:
+            self._relayout.arrange()
             self.frame.draw_background()
         x_low, x_high = self._ax.get_xlim()
         width = self._ax.get_window_extent().width
