@@ -30,6 +30,9 @@ _PUBLIC = {
     "StateDictInspector": "widgets.views.state_dict",
     "TrainerControls": "widgets.views.controls",
     "Dashboard": "widgets.views.dashboard",
+    "Compare": "widgets.views.compare",
+    "GradientFlow": "widgets.views.gradient_flow",
+    "lr_find": "widgets.views.lr_plot",
     # data
     "SpiralDataset": "widgets.data",
     "spirals": "widgets.data",

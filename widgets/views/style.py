@@ -8,6 +8,7 @@ Playground.
 from __future__ import annotations
 
 from matplotlib import colormaps
+from matplotlib.colors import to_hex
 
 SPLIT_COLOURS = {"train": "#1f77b4", "valid": "#e66100", "test": "#5e3c99"}
 """Blue for training data, orange for validation, purple for test: told apart also by colour-blind readers."""
@@ -38,3 +39,27 @@ def class_colours(classes: int) -> list[tuple[float, float, float]]:
         return TWO_CLASS_COLOURS[:classes]
     qualitative = colormaps["tab10" if classes <= 10 else "tab20"]
     return [tuple(qualitative(i % qualitative.N)[:3]) for i in range(classes)]
+
+RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#882255"]
+"""One colour per run where runs are compared (Okabe and Ito's palette without its yellow, then grey and wine)."""
+
+MARK_COLOUR = "#222222"
+"""Marks drawn over data (a suggested value, a threshold): near black, apart from every data colour."""
+
+
+def run_colours(runs: int) -> list[str]:
+    """Colours of `runs` compared runs: `RUN_COLOURS` in order, a qualitative map beyond eight."""
+    if runs < 0:
+        raise ValueError(f"runs must be at least 0, got {runs!r}")
+    if runs <= len(RUN_COLOURS):
+        return RUN_COLOURS[:runs]
+    qualitative = colormaps["tab20"]
+    return [to_hex(qualitative(i % qualitative.N)) for i in range(runs)]
+
+
+def layer_colours(layers: int) -> list[tuple[float, float, float]]:
+    """A sequential scale from the input layer (dark purple) to the output layer (green-yellow), for `layers` lines."""
+    if layers < 1:
+        raise ValueError(f"layers must be at least 1, got {layers!r}")
+    scale = colormaps["viridis"]
+    return [tuple(scale(0.85 * i / max(layers - 1, 1))[:3]) for i in range(layers)]
