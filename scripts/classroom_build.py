@@ -88,7 +88,10 @@ def generate_one(app, name: str) -> None:
 def check_no_solution_left(copy, lesson: Lesson) -> None:
     """Raise if a solution cell of the student copy holds anything but the placeholder."""
     for exercise in lesson.exercises:
-        cell = next(c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == exercise.answer_id)
+        cells = [c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == exercise.answer_id]
+        if not cells:
+            raise RuntimeError(f"{lesson.notebook}: the student copy lacks the answer cell of {exercise.title}")
+        cell = cells[0]
         if body(cell).strip() != PLACEHOLDER:
             raise RuntimeError(f"{lesson.notebook}: the student copy of {exercise.title} still holds code: {cell.source!r}")
 
