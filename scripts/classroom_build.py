@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 from classroom_files import fresh_folder
-from execute_course import kernel_environment
 from classroom_source import Graded, body, to_nbgrader_source
+from execute_course import kernel_environment
 
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 STUDENTS = "students"

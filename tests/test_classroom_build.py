@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from classroom_helpers import COURSE_DIR, exercise_cells, write_lesson
-
 from classroom import main
 from classroom_build import build, read_manifest
 from classroom_files import fresh_folder
 from classroom_grade import find_submissions
+from classroom_helpers import COURSE_DIR, exercise_cells, needs_nbgrader, write_lesson
 from classroom_source import PatternError, body, find_exercises
 
 
@@ -31,6 +30,7 @@ def solution_lines(notebook, exercise) -> list[str]:
     return [line for line in lines if line and not line.startswith("#") and line not in elsewhere]
 
 
+@needs_nbgrader
 def test_no_student_copy_holds_a_reference_solution(course_build):
     lessons = sorted(COURSE_DIR.glob("[0-9][0-9]_*.ipynb"))
     assert [lesson.name for lesson in read_manifest(course_build)] == [path.stem for path in lessons]
@@ -50,12 +50,14 @@ def test_no_student_copy_holds_a_reference_solution(course_build):
     assert checked > 50, f"only {checked} solution lines were looked for"
 
 
+@needs_nbgrader
 def test_the_teachers_notebooks_are_not_changed(course_build):
     for path in COURSE_DIR.glob("[0-9][0-9]_*.ipynb"):
         notebook = nbformat.read(path, as_version=4)
         assert not any("nbgrader" in cell.metadata for cell in notebook.cells), path.name
 
 
+@needs_nbgrader
 def test_an_existing_folder_needs_force_and_is_replaced_whole(tmp_path):
     course = tmp_path / "course"
     write_lesson(course, "01_probe.ipynb", exercise_cells(1, "y = 2", "assert 'y' in globals(), 'store y'"))
@@ -109,7 +111,8 @@ def test_each_break_of_the_pattern_is_named_with_its_cell():
         "03_x.ipynb, cell 1: a solution cell ('# Your turn') outside an exercise")
     assert pattern_error([*ok, code("z = 1"), code("# Hidden check\nassert y, 'y'")]).startswith(
         "03_x.ipynb, cell 4: a hidden check cell ('# Hidden check') outside an exercise; it belongs right after a check")
-    assert pattern_error([*ok, *exercise_cells(1, "y = 2", "assert y == 2, 'y'")]) == "03_x.ipynb, cell 3: a second exercise titled 'Exercise 1'; number them apart"
+    again = exercise_cells(1, "y = 2", "assert y == 2, 'y'")
+    assert pattern_error([*ok, *again]) == "03_x.ipynb, cell 3: a second exercise titled 'Exercise 1'; number them apart"
     weighed = [md("**Exercise 1.** Do."), code("# Your turn\ny = 2"), code("# Check (two points)\nassert y, 'y'")]
     assert pattern_error(weighed) == ("03_x.ipynb, cell 2: the first line of a check must be '# Check' or "
                                       "'# Check (N points)', got '# Check (two points)'")
@@ -124,6 +127,7 @@ def test_points_and_hidden_checks_are_read_from_the_cells():
     assert (second.title, second.points, second.check_index) == ("Exercise 2", 3, 7)
 
 
+@needs_nbgrader
 def test_missing_folders_and_bad_submissions_get_clear_errors(tmp_path, course_build):
     with pytest.raises(FileNotFoundError, match="course folder not found"):
         build(tmp_path / "nowhere", tmp_path / "out")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from classroom_helpers import answer, copy_lessons, reference_answers
-
 from classroom_build import build
 from classroom_grade import grade, read_scores
+from classroom_helpers import answer, copy_lessons, needs_nbgrader, reference_answers
 
 LESSONS = ["00", "01"]
+
+pytestmark = needs_nbgrader
 
 
 @pytest.mark.slow

@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from classroom_helpers import copy_lessons
-
 from classroom_build import build
 from classroom_grade import grade, read_scores
+from classroom_helpers import copy_lessons, needs_nbgrader
 
 LESSONS = ["00", "01"]
+
+pytestmark = needs_nbgrader
 
 
 @pytest.mark.slow
