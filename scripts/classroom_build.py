@@ -1,0 +1,142 @@
+"""Build the student copies of every lesson with nbgrader, keeping the gradebook for grading.
+
+The build folder holds:
+
+- ``students/NN_name.ipynb``: the copies to hand out (solutions replaced by a
+  placeholder, hidden checks and every output removed);
+- ``gradebook/``: nbgrader's course folder (the converted lessons in ``source/``
+  and ``gradebook.db``, which holds the checks and hidden checks grading restores);
+- ``manifest.json``: the lessons, their exercises and points.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from classroom_files import fresh_folder
+from classroom_source import Graded, body, to_nbgrader_source
+from execute_course import kernel_environment
+
+LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+STUDENTS = "students"
+GRADEBOOK = "gradebook"
+MANIFEST = "manifest.json"
+# What a learner finds in place of the reference solution. No `raise`: the
+# course's checks already fail with a message that says what is missing.
+PLACEHOLDER = "# Write your answer here, then run the check below."
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson of a build: its name (the notebook's stem) and its exercises."""
+
+    name: str
+    exercises: list[Graded]
+
+    @property
+    def notebook(self) -> str:
+        return self.name + ".ipynb"
+
+
+def lesson_paths(course_dir: Path) -> list[Path]:
+    """The numbered lessons in ``course_dir``; a clear error when there are none."""
+    course_dir = Path(course_dir)
+    if not course_dir.is_dir():
+        raise FileNotFoundError(f"course folder not found: {course_dir}")
+    paths = sorted(course_dir.glob(LESSON_GLOB))
+    if not paths:
+        raise FileNotFoundError(f"no lesson notebooks ({LESSON_GLOB}) in {course_dir}")
+    return paths
+
+
+def nbgrader_config(root: Path):
+    """The traitlets config every nbgrader step of this tool runs with."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.root = str(root)
+    config.ClearSolutions.code_stub = {"python": PLACEHOLDER}
+    return config
+
+
+def generate_assignments(root: Path, names: list[str]) -> None:
+    """Run nbgrader's generate_assignment on each lesson in ``root/source``; output lands in ``root/release``."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    config = nbgrader_config(root)
+    # nbgrader creates its database by running `alembic` from PATH: kernel_environment
+    # puts this interpreter's bin folder first, where pip installed it.
+    with kernel_environment():
+        for name in names:
+            generate_one(GenerateAssignment(coursedir=CourseDirectory(config=config), config=config), name)
+
+
+def generate_one(app, name: str) -> None:
+    app.coursedir.assignment_id = name
+    app.log.setLevel(logging.WARNING)
+    app.force = True
+    app.create_assignment = True
+    app.start()
+
+
+def check_no_solution_left(copy, lesson: Lesson) -> None:
+    """Raise if a solution cell of the student copy holds anything but the placeholder."""
+    for exercise in lesson.exercises:
+        cells = [c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == exercise.answer_id]
+        if not cells:
+            raise RuntimeError(f"{lesson.notebook}: the student copy lacks the answer cell of {exercise.title}")
+        cell = cells[0]
+        if body(cell).strip() != PLACEHOLDER:
+            raise RuntimeError(f"{lesson.notebook}: the student copy of {exercise.title} still holds code: {cell.source!r}")
+
+
+def build(course_dir: Path, out_dir: Path, force: bool = False) -> list[Lesson]:
+    """Write the student copies and the gradebook of every lesson in ``course_dir`` to ``out_dir``.
+
+    Every lesson is read and checked against the exercise pattern before
+    anything is written; ``out_dir`` appears whole or not at all.
+    """
+    sources = {}
+    lessons = []
+    for path in lesson_paths(course_dir):
+        source, exercises = to_nbgrader_source(nbformat.read(path, as_version=4), path.name)
+        sources[path.stem] = source
+        lessons.append(Lesson(path.stem, exercises))
+    with fresh_folder(out_dir, force) as work:
+        root = work / GRADEBOOK
+        for name, source in sources.items():
+            (root / "source" / name).mkdir(parents=True)
+            nbformat.write(source, root / "source" / name / (name + ".ipynb"))
+        generate_assignments(root, list(sources))
+        (work / STUDENTS).mkdir()
+        for lesson in lessons:
+            released = root / "release" / lesson.name / lesson.notebook
+            check_no_solution_left(nbformat.read(released, as_version=4), lesson)
+            shutil.copyfile(released, work / STUDENTS / lesson.notebook)
+        shutil.rmtree(root / "release")
+        write_manifest(work / MANIFEST, lessons)
+    return lessons
+
+
+def write_manifest(path: Path, lessons: list[Lesson]) -> None:
+    entries = {lesson.name: [{"title": e.title, "points": e.points} for e in lesson.exercises] for lesson in lessons}
+    path.write_text(json.dumps({"lessons": entries}, indent=1) + "\n")
+
+
+def read_manifest(build_dir: Path) -> list[Lesson]:
+    """The lessons of a build folder; a clear error when ``build_dir`` is not one."""
+    build_dir = Path(build_dir)
+    if not build_dir.is_dir():
+        raise FileNotFoundError(f"build folder not found: {build_dir}")
+    manifest = build_dir / MANIFEST
+    if not manifest.is_file() or not (build_dir / GRADEBOOK / "gradebook.db").is_file():
+        raise FileNotFoundError(f"{build_dir} is not a build folder: it lacks {MANIFEST} or {GRADEBOOK}/gradebook.db "
+                                "(make one with `python scripts/classroom.py build OUT_DIR`)")
+    entries = json.loads(manifest.read_text())["lessons"]
+    return [Lesson(name, [Graded(e["title"], e["points"]) for e in exercises]) for name, exercises in entries.items()]
