@@ -38,3 +38,16 @@ def class_colours(classes: int) -> list[tuple[float, float, float]]:
         return TWO_CLASS_COLOURS[:classes]
     qualitative = colormaps["tab10" if classes <= 10 else "tab20"]
     return [tuple(qualitative(i % qualitative.N)[:3]) for i in range(classes)]
+
+
+NEUTRAL_COLOUR = (0.91, 0.92, 0.92)
+"""The middle of every diverging scale: an activation or weight of 0, a probability of one half."""
+
+ACTIVATION_COLOURS = (TWO_CLASS_COLOURS[0], NEUTRAL_COLOUR, TWO_CLASS_COLOURS[1])
+"""A unit's map: negative, zero, positive. Positive shares class 1's red, as a positive output logit difference does."""
+
+WEIGHT_COLOURS = {"negative": TWO_CLASS_COLOURS[0], "positive": TWO_CLASS_COLOURS[1]}
+"""The links of the network diagram by the sign of their weight, in the colours of the activations."""
+
+POINT_RIMS = {"train": (1.0, 1.0, 1.0), "test": (0.12, 0.12, 0.12)}
+"""The rim of a data point drawn on a map: white for training points, near-black for test points."""
