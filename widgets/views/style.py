@@ -51,3 +51,6 @@ WEIGHT_COLOURS = {"negative": TWO_CLASS_COLOURS[0], "positive": TWO_CLASS_COLOUR
 
 POINT_RIMS = {"train": (1.0, 1.0, 1.0), "test": (0.12, 0.12, 0.12)}
 """The rim of a data point drawn on a map: white for training points, near-black for test points."""
+
+CONFUSION_DIAGONAL = "#d9ead3"
+"""The background of a confusion matrix's diagonal (the right answers): a pale green, beside any class colour."""
