@@ -52,6 +52,7 @@ def draw_output(output: np.ndarray, size: int = 300, *, plane: Sequence[float] =
     """
     field = _maps(output, "output")
     _check_size(size)
+    check_plane(plane)
     outputs = field.shape[0]
     if outputs == 1:
         values = field[0]
@@ -69,7 +70,7 @@ def draw_output(output: np.ndarray, size: int = 300, *, plane: Sequence[float] =
         point_table = _class_table(outputs)
     for part, part_labels, split in ((points, labels, "train"), (test_points, test_labels, "test")):
         if part is not None or part_labels is not None:
-            colours = _point_colours(part_labels, outputs, point_table, scale)
+            colours = _point_colours(part, part_labels, outputs, point_table, scale)
             draw_points(image, part, colours, plane=plane, rim=_rgb(POINT_RIMS[split]))
     return image
 
@@ -186,12 +187,13 @@ def _classes_image(field: np.ndarray, size: int, discretize: bool) -> np.ndarray
     return _class_field_table(classes)[winner, shade]
 
 
-def _point_colours(labels: np.ndarray | None, outputs: int, table: np.ndarray, scale: float | None) -> np.ndarray:
-    if labels is None:
-        raise ValueError("points need their labels (classes, or values for a regression), got None")
+def _point_colours(points: np.ndarray | None, labels: np.ndarray | None, outputs: int, table: np.ndarray,
+                   scale: float | None) -> np.ndarray:
+    if points is None or labels is None:
+        raise ValueError("points and their labels (classes, or values for a regression) come together, got only one")
     labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be one number per point [N], got shape {list(labels.shape)}")
+    if labels.ndim != 1 or len(labels) != len(points):
+        raise ValueError(f"labels must be one number per point [{len(points)}], got shape {list(labels.shape)}")
     if outputs == 1:
         return table[value_codes(labels.astype(np.float64), 0.0, scale)]
     if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= outputs):
