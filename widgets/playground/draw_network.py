@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -31,8 +32,7 @@ MIN_THUMB = 8  # below this a map shows nothing: the picture is too small for it
 PAD = 6
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """One weight's line: `weights[layer][target, source]`, from (x, y) `start` to `end`, `width` pixels wide,
     in `colour` (RGB 0..255: the sign's colour, faded towards the background if it would be under a pixel wide)."""
 
@@ -154,26 +154,27 @@ def _picture_width(boxes: list[list[tuple[int, int, int, int]]]) -> int:
 
 
 def _links(weights: list[np.ndarray], boxes: list[list[tuple[int, int, int, int]]], max_link_width: float) -> list[Link]:
+    """Every weight's line, computed a layer at a time in numpy (a large network has a thousand and more)."""
     largest = max(float(np.abs(w).max()) for w in weights)
+    background = np.asarray(BACKGROUND, dtype=np.float64)
     links = []
     for layer, w in enumerate(weights):
-        for target, (t_left, t_top, _, t_bottom) in enumerate(boxes[layer + 1]):
-            for source, (_, s_top, s_right, s_bottom) in enumerate(boxes[layer]):
-                value = float(w[target, source])
-                pixels = abs(value) / largest * max_link_width if largest > 0 else 0.0
-                links.append(Link(layer, source, target, value, max(1, int(round(pixels))),
-                                  (s_right, (s_top + s_bottom) // 2), (t_left - 1, (t_top + t_bottom) // 2),
-                                  _faded(_SIGN_COLOURS[value > 0], min(1.0, pixels))))
+        pixels = np.abs(w) / largest * max_link_width if largest > 0 else np.zeros_like(w)
+        widths = np.maximum(1, np.rint(pixels)).astype(int).tolist()
+        signs = np.where((w > 0)[..., None], _SIGN_COLOURS[True], _SIGN_COLOURS[False])
+        # a line that would be thinner than a pixel: one pixel, faded towards the background in proportion
+        colours = np.rint(background + (signs - background) * np.minimum(1.0, pixels)[..., None]).astype(int).tolist()
+        starts = [(right, (top + bottom) // 2) for _, top, right, bottom in boxes[layer]]
+        ends = [(left - 1, (top + bottom) // 2) for left, top, _, bottom in boxes[layer + 1]]
+        values = w.tolist()
+        for target, end in enumerate(ends):
+            for source, start in enumerate(starts):
+                links.append(Link(layer, source, target, values[target][source], widths[target][source], start, end,
+                                  tuple(colours[target][source])))
     return links
 
 
 _SIGN_COLOURS = {sign: np.asarray(WEIGHT_COLOURS["positive" if sign else "negative"]) * 255 for sign in (False, True)}
-
-
-def _faded(colour: np.ndarray, strength: float) -> tuple[int, int, int]:
-    background = np.asarray(BACKGROUND, dtype=np.float64)
-    r, g, b = (int(round(v)) for v in background + (colour - background) * strength)
-    return r, g, b
 
 
 @cache
