@@ -159,6 +159,7 @@ def test_png_bytes_refuses_anything_but_rgb_bytes(array):
     (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.array([0.0, 1.0])), "labels must be class numbers"),
     (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.zeros(3, dtype=int)), r"per point \[2\], got shape \[3\]"),
     (lambda o: draw_output(o, 10, plane=(3, -3)), "plane must be finite with low < high"),
+    (lambda o: draw_output(o[:1], 10, points=np.zeros((1, 2)), labels=np.array(["a"])), "labels of a regression must be numbers"),
     (lambda o: draw_unit(o[0], -2), "size must be a positive int"),
     (lambda o: draw_unit(o, 10), r"unit_map must be a square array \[R, R\]"),
     (lambda o: draw_unit(o[0], 10, scale=0.0), "scale must be a positive finite number"),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 
 import numpy as np
+from numpy.typing import ArrayLike
 from PIL import Image
 
 from widgets.views.boundary_field import FIELD_LIGHTNESS, lookup_table, value_codes
@@ -34,9 +35,9 @@ def diverging_scale(low: Sequence[float], middle: Sequence[float], high: Sequenc
     return np.where(t < 0, middle + (middle - low) * t, middle + (high - middle) * t)
 
 
-def draw_output(output: np.ndarray, size: int = 300, *, plane: Sequence[float] = PLANE, discretize: bool = False,
-                points: np.ndarray | None = None, labels: np.ndarray | None = None,
-                test_points: np.ndarray | None = None, test_labels: np.ndarray | None = None,
+def draw_output(output: ArrayLike, size: int = 300, *, plane: Sequence[float] = PLANE, discretize: bool = False,
+                points: ArrayLike | None = None, labels: ArrayLike | None = None,
+                test_points: ArrayLike | None = None, test_labels: ArrayLike | None = None,
                 scale: float | None = None) -> np.ndarray:
     """The model's output over the plane as a `size` x `size` RGB picture, the data points on top.
 
@@ -48,15 +49,18 @@ def draw_output(output: np.ndarray, size: int = 300, *, plane: Sequence[float] =
     |value| among the field and the labels). `discretize`: flat colours, the
     predicted class or the value's sign. Points [N, 2] in plane coordinates with
     their labels (classes, or values for a regression) as discs: training points
-    with a white rim, test points with a dark rim, drawn last.
+    with a white rim, test points with a dark rim, drawn last. Arrays or CPU tensors.
     """
     field = _maps(output, "output")
     _check_size(size)
     check_plane(plane)
     outputs = field.shape[0]
+    parts = [(_labelled(xy, values, outputs), split)
+             for xy, values, split in ((points, labels, "train"), (test_points, test_labels, "test"))
+             if xy is not None or values is not None]
     if outputs == 1:
         values = field[0]
-        scale = _value_scale(values, labels, test_labels) if scale is None else _check_scale(scale)
+        scale = _value_scale(values, *(part[1] for part, _ in parts)) if scale is None else _check_scale(scale)
         codes = _enlarge(value_codes(values, 0.0, scale), size)
         image = _field_table(1)[_flat(codes) if discretize else codes]
         point_table = _activation_table(0.0)
@@ -68,23 +72,20 @@ def draw_output(output: np.ndarray, size: int = 300, *, plane: Sequence[float] =
     else:
         image = _classes_image(field, size, discretize)
         point_table = _class_table(outputs)
-    for part, part_labels, split in ((points, labels, "train"), (test_points, test_labels, "test")):
-        if part is not None or part_labels is not None:
-            colours = _point_colours(part, part_labels, outputs, point_table, scale)
-            draw_points(image, part, colours, plane=plane, rim=_rgb(POINT_RIMS[split]))
+    for (xy, point_labels), split in parts:
+        colours = point_table[value_codes(point_labels, 0.0, scale)] if outputs == 1 else point_table[point_labels]
+        draw_points(image, xy, colours, plane=plane, rim=_rgb(POINT_RIMS[split]))
     return image
 
 
-def draw_points(image: np.ndarray, points: np.ndarray, colours: np.ndarray, *, plane: Sequence[float] = PLANE,
+def draw_points(image: np.ndarray, points: ArrayLike, colours: ArrayLike, *, plane: Sequence[float] = PLANE,
                 rim: Sequence[int] = (255, 255, 255), radius: float = POINT_RADIUS) -> np.ndarray:
     """Draw `points` [N, 2] (plane coordinates) on `image` [H, W, 3] in place as discs of `colours` ([N, 3] or one
     RGB, 0..255) with a one-pixel `rim`; points off the plane are left out. Returns `image`."""
     low, high = check_plane(plane)
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be a uint8 array [height, width, 3], got {getattr(image, 'shape', type(image).__name__)}")
-    xy = np.asarray(points, dtype=np.float64)
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"points must be an array [N, 2], got shape {list(xy.shape)}")
+    xy = _points(points)
     colours = np.asarray(colours)
     if colours.shape not in ((3,), (len(xy), 3)):
         raise ValueError(f"colours must be one RGB or one per point [{len(xy)}, 3], got shape {list(colours.shape)}")
@@ -105,7 +106,7 @@ def draw_points(image: np.ndarray, points: np.ndarray, colours: np.ndarray, *, p
     return image
 
 
-def draw_unit(unit_map: np.ndarray, size: int, *, scale: float | None = None, lightness: float = 0.0) -> np.ndarray:
+def draw_unit(unit_map: ArrayLike, size: int, *, scale: float | None = None, lightness: float = 0.0) -> np.ndarray:
     """One unit's map [R, R] as a `size` x `size` RGB picture: negative blue, 0 grey, positive red.
 
     The scale runs -`scale` .. `scale`; by default the unit's own largest
@@ -124,13 +125,13 @@ def draw_unit(unit_map: np.ndarray, size: int, *, scale: float | None = None, li
     return _activation_table(float(lightness))[_enlarge(value_codes(values, 0.0, scale), size)]
 
 
-def unit_thumbnails(column: np.ndarray, size: int, *, scale: float | None = None) -> list[np.ndarray]:
+def unit_thumbnails(column: ArrayLike, size: int, *, scale: float | None = None) -> list[np.ndarray]:
     """`draw_unit` for every unit of one column of `unit_maps` ([units, R, R]): one picture per unit."""
     maps = _maps(column, "column")
     return [draw_unit(unit, size, scale=scale) for unit in maps]
 
 
-def _maps(maps: np.ndarray, what: str) -> np.ndarray:
+def _maps(maps: ArrayLike, what: str) -> np.ndarray:
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3 or maps.shape[0] < 1 or maps.shape[1] != maps.shape[2] or maps.shape[1] < 1:
         raise ValueError(f"{what} must be an array [units, R, R] (a column of unit_maps), got shape {list(maps.shape)}")
@@ -154,9 +155,8 @@ def _own_scale(values: np.ndarray) -> float:
     return largest if largest > 0 else 1.0
 
 
-def _value_scale(values: np.ndarray, *labels: np.ndarray | None) -> float:
-    known = [np.asarray(part, dtype=np.float32).ravel() for part in labels if part is not None]
-    return _own_scale(np.concatenate([values.ravel(), *known]))
+def _value_scale(values: np.ndarray, *labels: np.ndarray) -> float:
+    return _own_scale(np.concatenate([values.ravel(), *labels]).astype(np.float32))
 
 
 def _probability_codes(p: np.ndarray) -> np.ndarray:
@@ -187,19 +187,28 @@ def _classes_image(field: np.ndarray, size: int, discretize: bool) -> np.ndarray
     return _class_field_table(classes)[winner, shade]
 
 
-def _point_colours(points: np.ndarray | None, labels: np.ndarray | None, outputs: int, table: np.ndarray,
-                   scale: float | None) -> np.ndarray:
+def _points(points: ArrayLike) -> np.ndarray:
+    xy = np.asarray(points, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"points must be an array [N, 2], got shape {list(xy.shape)}")
+    return xy
+
+
+def _labelled(points: ArrayLike | None, labels: ArrayLike | None, outputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points [N, 2] and their labels checked: N values for a regression (1 output), else N class numbers."""
     if points is None or labels is None:
         raise ValueError("points and their labels (classes, or values for a regression) come together, got only one")
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or len(labels) != len(points):
-        raise ValueError(f"labels must be one number per point [{len(points)}], got shape {list(labels.shape)}")
+    xy, labels = _points(points), np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != len(xy):
+        raise ValueError(f"labels must be one number per point [{len(xy)}], got shape {list(labels.shape)}")
     if outputs == 1:
-        return table[value_codes(labels.astype(np.float64), 0.0, scale)]
+        if not np.issubdtype(labels.dtype, np.number):
+            raise ValueError(f"labels of a regression must be numbers, got dtype {labels.dtype}")
+        return xy, labels.astype(np.float64)
     if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= outputs):
         raise ValueError(f"labels must be class numbers 0 .. {outputs - 1}, got {labels.dtype} in "
                          f"[{labels.min()}, {labels.max()}]")
-    return table[labels]
+    return xy, labels
 
 
 def _rgb(colour: Sequence[float]) -> np.ndarray:
