@@ -131,7 +131,8 @@ def test_a_large_network_stays_legible():
 def test_a_network_without_hidden_layers_and_a_given_width():
     model = network(Squares(), [], 3)
     picture = picture_of(model, height=160, width=300)
-    assert picture.image.shape[1] <= 300 and [len(c) for c in picture.boxes] == [4, 3]
+    assert picture.image.shape[:2] == (160, 300) and [len(c) for c in picture.boxes] == [4, 3]
+    assert picture.boxes[-1][0][2] >= 300 - 8  # the columns spread over the width
 
 
 @pytest.mark.parametrize("change, message", [

@@ -84,7 +84,7 @@ def draw_network(maps: Sequence[np.ndarray], weights: Sequence[np.ndarray], name
     label_width = int(max(font.getlength(n) for n in names)) + PAD
     boxes = _layout(units, height, width, label_width)
     thumb = boxes[0][0][2] - boxes[0][0][0]
-    canvas = Image.new("RGB", (_picture_width(boxes), height), BACKGROUND)
+    canvas = Image.new("RGB", (width or boxes[-1][0][2] + PAD, height), BACKGROUND)
     pen = ImageDraw.Draw(canvas)
     links = _links(weights, boxes, max_link_width)
     for link in sorted(links, key=lambda link: abs(link.weight)):  # the strongest on top
@@ -147,10 +147,6 @@ def _layout(units: list[int], height: int, width: int | None, label_width: int) 
         boxes.append([(left, int(round(top0 + i * pitch)), left + thumb, int(round(top0 + i * pitch)) + thumb)
                       for i in range(count)])
     return boxes
-
-
-def _picture_width(boxes: list[list[tuple[int, int, int, int]]]) -> int:
-    return boxes[-1][0][2] + PAD
 
 
 def _links(weights: list[np.ndarray], boxes: list[list[tuple[int, int, int, int]]], max_link_width: float) -> list[Link]:
