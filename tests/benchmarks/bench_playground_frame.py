@@ -8,10 +8,13 @@ second pass over a 25 x 25 grid; both frames are timed. Networks: hidden layers
 [8, 8] on 2 input features and on 7 (the target: a frame of at most 40 ms on a
 2-core machine, about 20 ms preferred), and for scale the largest diagram the
 Playground allows, 7 features and 6 layers of 16, in a 480-pixel diagram.
-Medians of consecutive runs.
+Parts run interleaved (A B C ... A B C ...), so a slow phase of a shared
+machine falls on every part alike; the table gives medians. Unlike
+`timing.alternate`, no full garbage collection between calls: with torch
+loaded one takes about a tenth of a second, longer than a whole frame.
 
-    python tests/benchmarks/bench_playground_frame.py            # 200 runs of each part
-    python tests/benchmarks/bench_playground_frame.py --quick    # 30 runs
+    python tests/benchmarks/bench_playground_frame.py            # 100 rounds
+    python tests/benchmarks/bench_playground_frame.py --quick    # 20 rounds
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import median, print_table, repeat
+from timing import median, print_table, time_call
 
 from widgets.playground.draw import draw_output, png_bytes
 from widgets.playground.draw_chart import draw_loss_chart
@@ -99,18 +102,28 @@ def frame_parts(features: int, hidden: list[int], height: int) -> dict[str, Call
     }
 
 
+def interleave(parts: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Seconds of each part in each of `rounds` rounds, the parts one after another in every round, after one warm-up."""
+    for fn in parts.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(rounds):
+        for name, fn in parts.items():
+            times[name].append(time_call(fn))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 runs of each part instead of 200")
+    parser.add_argument("--quick", action="store_true", help="20 rounds instead of 100")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    runs = 30 if args.quick else 200
+    rounds = 20 if args.quick else 100
     rows = []
     for features, hidden, height in ((2, [8, 8], 300), (7, [8, 8], 300), (7, [16] * 6, 480)):
-        for part, fn in frame_parts(features, hidden, height).items():
-            fn()  # warm-up: caches, first allocations
-            rows.append([features, "x".join(map(str, hidden)), part, median(repeat(fn, runs)) * 1000])
-    print_table(f"Playground frame, median of {runs} runs (target for 8x8: a whole frame <= {TARGET_MS:.0f} ms)",
+        times = interleave(frame_parts(features, hidden, height), rounds)
+        rows += [[features, "x".join(map(str, hidden)), part, median(seconds) * 1000] for part, seconds in times.items()]
+    print_table(f"Playground frame, median of {rounds} rounds (target for 8x8: a whole frame <= {TARGET_MS:.0f} ms)",
                 HEADER, rows)
 
 
