@@ -63,3 +63,19 @@ def layer_colours(layers: int) -> list[tuple[float, float, float]]:
         raise ValueError(f"layers must be at least 1, got {layers!r}")
     scale = colormaps["viridis"]
     return [tuple(scale(0.85 * i / max(layers - 1, 1))[:3]) for i in range(layers)]
+
+
+NEUTRAL_COLOUR = (0.91, 0.92, 0.92)
+"""The middle of every diverging scale: an activation or weight of 0, a probability of one half."""
+
+ACTIVATION_COLOURS = (TWO_CLASS_COLOURS[0], NEUTRAL_COLOUR, TWO_CLASS_COLOURS[1])
+"""A unit's map: negative, zero, positive. Positive shares class 1's red, as a positive output logit difference does."""
+
+WEIGHT_COLOURS = {"negative": TWO_CLASS_COLOURS[0], "positive": TWO_CLASS_COLOURS[1]}
+"""The links of the network diagram by the sign of their weight, in the colours of the activations."""
+
+POINT_RIMS = {"train": (1.0, 1.0, 1.0), "test": (0.12, 0.12, 0.12)}
+"""The rim of a data point drawn on a map: white for training points, near-black for test points."""
+
+CONFUSION_DIAGONAL = "#d9ead3"
+"""The background of a confusion matrix's diagonal (the right answers): a pale green, beside any class colour."""

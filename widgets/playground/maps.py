@@ -1,0 +1,155 @@
+"""What every unit of a Playground network computes over the plane: the grid, the maps, their names, the weights.
+
+Torch in, tensors out; no drawing. The network is an `nn.Sequential`: the input
+features (a module with `.names`), then per hidden layer `nn.Linear`, an
+activation and optionally `nn.Dropout`, then the output `nn.Linear`. A column
+of the diagram is the features, one hidden layer's activations, or the output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.GELU)
+"""The activation modules a hidden layer may use."""
+
+PLANE = (-6.0, 6.0)
+"""The square of the plane the Playground shows, on both axes (as TensorFlow Playground's)."""
+
+
+def plane_grid(resolution: int, plane: tuple[float, float] = PLANE) -> torch.Tensor:
+    """The centres of a `resolution` x `resolution` grid of pixels over the square `plane`, as float32 [R * R, 2].
+
+    Row by row from the top: row 0 holds the largest x2, and x1 grows along a
+    row. Pixel centres (not the plane's edges) make the picture exact: pixel
+    (row, col) covers its own 1/R of each axis, so a point lands in the pixel
+    whose value it would get.
+    """
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
+        raise ValueError(f"resolution must be a positive int, got {resolution!r}")
+    low, high = check_plane(plane)
+    step = (high - low) / resolution
+    centres = low + (torch.arange(resolution, dtype=torch.float64) + 0.5) * step
+    x1 = centres.expand(resolution, resolution)
+    x2 = centres.flip(0)[:, None].expand(resolution, resolution)
+    return torch.stack([x1, x2], dim=-1).reshape(-1, 2).float()
+
+
+def check_plane(plane: Sequence[float]) -> tuple[float, float]:
+    """`plane` as (low, high) floats, or a ValueError unless it is two finite numbers with low < high."""
+    try:
+        low, high = (float(v) for v in plane)
+    except (TypeError, ValueError):
+        raise ValueError(f"plane must be two numbers (low, high), got {plane!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"plane must be finite with low < high, got {plane!r}")
+    return low, high
+
+
+def columns(model: nn.Module) -> list[list[nn.Module]]:
+    """The model cut into the diagram's columns: [features], [Linear, activation(, Dropout)] per hidden layer, [Linear].
+
+    Checks the structure and the widths before anything runs, with an error
+    that names the module at fault.
+    """
+    if not isinstance(model, nn.Sequential) or len(model) < 2:
+        raise ValueError(f"model must be an nn.Sequential of features and at least one nn.Linear, got {type(model).__name__}")
+    names = feature_names(model)
+    modules = list(model)
+    cut = [[modules[0]]]
+    width, i = len(names), 1
+    while i < len(modules):
+        linear = modules[i]
+        if not isinstance(linear, nn.Linear):
+            raise ValueError(f"model[{i}] must be nn.Linear, got {type(linear).__name__}")
+        if linear.in_features != width:
+            raise ValueError(f"model[{i}] takes {linear.in_features} inputs, but the column before it has {width} units")
+        width = linear.out_features
+        if i == len(modules) - 1:
+            cut.append([linear])
+            return cut
+        activation = modules[i + 1]
+        if not isinstance(activation, ACTIVATIONS):
+            expected = ", ".join(f"nn.{kind.__name__}" for kind in ACTIVATIONS)
+            raise ValueError(f"model[{i + 1}] must be an activation ({expected}), got {type(activation).__name__}")
+        end = i + 3 if i + 2 < len(modules) and isinstance(modules[i + 2], nn.Dropout) else i + 2
+        cut.append(modules[i:end])
+        i = end
+    raise ValueError(f"model must end with the output nn.Linear, got {type(modules[-1]).__name__}")
+
+
+def feature_names(model: nn.Sequential) -> list[str]:
+    """The names of the input features: `model[0].names`."""
+    names = getattr(model[0], "names", None)
+    if not isinstance(names, Sequence) or isinstance(names, str) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"model[0] must be the features module with .names (a list of strings), got {type(model[0]).__name__}")
+    return list(names)
+
+
+def unit_maps(model: nn.Module, grid: torch.Tensor) -> list[torch.Tensor]:
+    """Every unit's value over a square grid, one float32 CPU tensor [units, R, R] per column.
+
+    The columns: the features, each hidden layer after its activation, and the
+    raw output (logits, or the value of a regression). `grid` is [R * R, 2]
+    as `plane_grid` makes it. One forward pass without gradients, in eval mode
+    (dropout off, so torch's random numbers are not drawn); every module's
+    training flag is restored afterwards and no weight changes.
+    """
+    cut = columns(model)
+    side = _grid_side(grid)
+    parameter = next(model.parameters(), None)
+    x = grid if parameter is None else grid.to(device=parameter.device, dtype=parameter.dtype)
+    modes = [(module, module.training) for module in model.modules()]
+    maps = []
+    try:
+        model.eval()
+        with torch.no_grad():
+            for index, column in enumerate(cut):
+                for module in column:
+                    x = module(x)
+                if index == 0 and (x.ndim != 2 or x.shape[1] != len(cut[0][0].names)):
+                    raise ValueError(f"the features module must make [N, {len(cut[0][0].names)}] "
+                                     f"(one column per name), got {list(x.shape)}")
+                maps.append(x.float().reshape(side, side, -1).permute(2, 0, 1).cpu().contiguous())
+    finally:
+        for module, training in modes:
+            module.training = training
+    return maps
+
+
+def _grid_side(grid: torch.Tensor) -> int:
+    if not isinstance(grid, torch.Tensor) or grid.ndim != 2 or grid.shape[1] != 2 or not grid.is_floating_point():
+        shape = list(grid.shape) if isinstance(grid, torch.Tensor) else type(grid).__name__
+        raise ValueError(f"grid must be a float tensor [R * R, 2] (see plane_grid), got {shape}")
+    side = math.isqrt(grid.shape[0])
+    if side < 1 or side * side != grid.shape[0]:
+        raise ValueError(f"grid must hold a square number of points (R * R), got {grid.shape[0]}")
+    return side
+
+
+def unit_names(model: nn.Module, classes: Sequence[str] | None = None) -> list[list[str]]:
+    """Names of the units, column by column: the feature names; "h1.0", "h1.1", ... (hidden layer 1 counted
+    from 1, units from 0 as their weight rows); "out" for a single output, else `classes` or "class 0", ...."""
+    cut = columns(model)
+    names = [feature_names(model)]
+    for layer, column in enumerate(cut[1:-1], start=1):
+        names.append([f"h{layer}.{unit}" for unit in range(column[0].out_features)])
+    outputs = cut[-1][0].out_features
+    if classes is None:
+        names.append(["out"] if outputs == 1 else [f"class {k}" for k in range(outputs)])
+    elif len(classes) != outputs:
+        raise ValueError(f"classes must name the {outputs} outputs, got {len(classes)} names")
+    else:
+        names.append([str(name) for name in classes])
+    return names
+
+
+def layer_weights(model: nn.Module) -> list[np.ndarray]:
+    """Each `nn.Linear`'s weight as a float32 numpy copy [units out, units in], column to column, left to right."""
+    with torch.no_grad():
+        return [column[0].weight.detach().float().cpu().numpy().copy() for column in columns(model)[1:]]
