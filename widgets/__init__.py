@@ -30,6 +30,7 @@ _PUBLIC = {
     "StateDictInspector": "widgets.views.state_dict",
     "TrainerControls": "widgets.views.controls",
     "Dashboard": "widgets.views.dashboard",
+    "Playground": "widgets.playground.widget",
     "Compare": "widgets.views.compare",
     "GradientFlow": "widgets.views.gradient_flow",
     "lr_find": "widgets.views.lr_plot",

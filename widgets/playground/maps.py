@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.GELU)
-"""The activation modules a hidden layer may use."""
+from .network import ACTIVATIONS as NAMED_ACTIVATIONS
+from .problems import PLANE
 
-PLANE = (-6.0, 6.0)
-"""The square of the plane the Playground shows, on both axes (as TensorFlow Playground's)."""
+ACTIVATIONS = tuple(NAMED_ACTIVATIONS.values())
+"""The activation modules a hidden layer may use."""
 
 
 def plane_grid(resolution: int, plane: tuple[float, float] = PLANE) -> torch.Tensor:
