@@ -13,10 +13,13 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from widgets import (
+    Compare,
     Dashboard,
     DecisionBoundary,
+    GradientFlow,
     LossCurve,
     ModuleInspector,
+    Playground,
     StateDictInspector,
     Trainer,
     TrainerControls,
@@ -85,7 +88,10 @@ def test_a_hundred_closed_dashboards_leave_no_widgets_no_figures_and_little_memo
     lambda trainer, x, y: ModuleInspector(trainer),
     lambda trainer, x, y: TrainerControls(trainer),
     lambda trainer, x, y: StateDictInspector(trainer),
-], ids=["LossCurve", "DecisionBoundary", "ModuleInspector", "TrainerControls", "StateDictInspector"])
+    lambda trainer, x, y: Compare({"a": trainer}),
+    lambda trainer, x, y: GradientFlow(trainer),
+], ids=["LossCurve", "DecisionBoundary", "ModuleInspector", "TrainerControls", "StateDictInspector", "Compare",
+        "GradientFlow"])
 def test_closing_one_view_closes_every_widget_it_made(make):
     trainer, x, y = make_trainer()
     before, subscribed = open_widgets(), listening(trainer)
@@ -94,6 +100,20 @@ def test_closing_one_view_closes_every_widget_it_made(make):
     view.close()
     assert open_widgets() == before and listening(trainer) == subscribed
     view.close()  # closing twice is harmless
+
+
+def test_closing_a_playground_closes_every_widget_it_made_also_after_rebuilds():
+    before = open_widgets()
+    pg = Playground(n=60)
+    first = pg.trainer
+    pg.set(hidden=[3, 3, 3])  # a new model, trainer, controls and layer columns
+    pg.set(dataset="xor")
+    pg.trainer.step()
+    trainer = pg.trainer
+    pg.close()
+    gc.collect()
+    assert open_widgets() == before, f"{open_widgets() - before} widgets left open"
+    assert all(not trainer.listeners(event) and not first.listeners(event) for event in EVENTS)
 
 
 def test_views_refuse_a_model_with_uninitialized_lazy_layers_clearly():

@@ -122,9 +122,7 @@ class Panel:
     def _show_layers(self) -> None:
         """One column per hidden layer: its width, with + and − buttons."""
         for child in self.layer_box.children:
-            for widget in child.children:
-                widget.close()
-            child.close()
+            close_tree(child)
         columns = []
         for index, units in enumerate(self._hidden):
             more = ipw.Button(description="+", layout=ipw.Layout(width="32px"), disabled=units >= MAX_NEURONS)
