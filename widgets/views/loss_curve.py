@@ -131,6 +131,7 @@ class LossCurve(View):
         self._data = CurveData(float(smoothing))
         self._layout: tuple | None = None  # the series the axes were built for
         self._arranged: tuple | None = None  # (texts, widths) the layout was computed for
+        self._text_widths: dict[str, float] = {}  # pixels, by tick label
         self._limits: dict[str, tuple[float, float]] = {}
         self.log_toggle.observe(self._on_option, names="value")
         self.x_toggle.observe(self._on_option, names="value")
@@ -359,10 +360,13 @@ class LossCurve(View):
         """What the layout depends on: the labels and scales, and the widths of the tick labels at the margins."""
         renderer = self.frame.canvas.get_renderer()
         font = FontProperties(size=FONT_SIZE)
+        measured = self._text_widths  # tick labels come back ("0.5", "200"): each is measured once
 
         def width(labels: Iterable[str]) -> float:
-            return max((renderer.get_text_width_height_descent(text, font, ismath=is_math_text(text))[0] for text in labels),
-                       default=0.0)
+            for text in labels:
+                if text not in measured:
+                    measured[text] = renderer.get_text_width_height_descent(text, font, ismath=is_math_text(text))[0]
+            return max((measured[text] for text in labels), default=0.0)
 
         x_axis = self._loss_ax.xaxis
         x_end = self._loss_ax.get_xlim()[1]
