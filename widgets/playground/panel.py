@@ -48,30 +48,34 @@ class Panel:
         self._on_change = on_change
         self._quiet = False
         style = {"description_width": "86px"}
-        wide = ipw.Layout(width="260px")
+
+        def wide() -> ipw.Layout:
+            # One Layout per control: a shared one would hide them all when one is hidden.
+            return ipw.Layout(width="260px")
+
         datasets = [name for name in DATASETS if name != OWN or config["dataset"] == OWN]
-        self.dataset = ipw.Dropdown(options=datasets, description="data", style=style, layout=wide)
+        self.dataset = ipw.Dropdown(options=datasets, description="data", style=style, layout=wide())
         self.classes = ipw.IntSlider(min=BLOB_CLASSES[0], max=BLOB_CLASSES[1], description="classes", style=style,
-                                     layout=wide, continuous_update=False)
-        self.noise = ipw.FloatSlider(min=0.0, max=0.5, step=0.05, description="noise", style=style, layout=wide,
+                                     layout=wide(), continuous_update=False)
+        self.noise = ipw.FloatSlider(min=0.0, max=0.5, step=0.05, description="noise", style=style, layout=wide(),
                                      continuous_update=False)
         self.train_ratio = ipw.FloatSlider(min=0.1, max=0.9, step=0.1, description="train share", style=style,
-                                           layout=wide, continuous_update=False)
-        self.batch_size = ipw.IntSlider(min=1, max=30, description="batch size", style=style, layout=wide,
+                                           layout=wide(), continuous_update=False)
+        self.batch_size = ipw.IntSlider(min=1, max=30, description="batch size", style=style, layout=wide(),
                                         continuous_update=False)
         self.regenerate = ipw.Button(description="Regenerate", icon="refresh", tooltip="new data: the next seed")
         self.features = {name: ipw.ToggleButton(description=name, layout=ipw.Layout(width="64px")) for name in FEATURES}
         self.add_layer = ipw.Button(description="+ layer", layout=ipw.Layout(width="80px"))
         self.remove_layer = ipw.Button(description="− layer", layout=ipw.Layout(width="80px"))
         self.layer_box = ipw.HBox()
-        self.activation = ipw.Dropdown(options=list(ACTIVATIONS), description="activation", style=style, layout=wide)
-        self.dropout = ipw.FloatSlider(min=0.0, max=0.8, step=0.1, description="dropout", style=style, layout=wide,
+        self.activation = ipw.Dropdown(options=list(ACTIVATIONS), description="activation", style=style, layout=wide())
+        self.dropout = ipw.FloatSlider(min=0.0, max=0.8, step=0.1, description="dropout", style=style, layout=wide(),
                                        continuous_update=False)
         self.regularization = ipw.Dropdown(options=[("none", None)] + [(kind.upper(), kind) for kind in KINDS],
-                                           description="regularization", style=style, layout=wide)
-        self.reg_rate = ipw.Dropdown(options=list(REG_RATES), description="reg. rate", style=style, layout=wide)
-        self.loss = ipw.Dropdown(options=list(LOSSES), description="loss", style=style, layout=wide)
-        self.optimizer = ipw.Dropdown(options=list(OPTIMIZERS), description="optimizer", style=style, layout=wide)
+                                           description="regularization", style=style, layout=wide())
+        self.reg_rate = ipw.Dropdown(options=list(REG_RATES), description="reg. rate", style=style, layout=wide())
+        self.loss = ipw.Dropdown(options=list(LOSSES), description="loss", style=style, layout=wide())
+        self.optimizer = ipw.Dropdown(options=list(OPTIMIZERS), description="optimizer", style=style, layout=wide())
         self._hidden: list[int] = []
 
         self.show(config)
