@@ -236,7 +236,9 @@ class Playground(View):
             options += [(f"unit {name}" if column else f"input {name}", (column, unit)) for unit, name in enumerate(names)]
         self.focus.unobserve(self._on_focus, names="value")
         self.focus.options = options
-        self.focus.value = self._focus
+        # By index: options first set on an empty dropdown leave it with no selection, and value None is then no change.
+        values = [value for _, value in options]
+        self.focus.index = values.index(self._focus) if self._focus in values else 0
         self.focus.observe(self._on_focus, names="value")
 
     def _on_focus(self, change: dict[str, Any]) -> None:
