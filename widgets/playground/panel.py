@@ -47,10 +47,10 @@ class Panel:
     def __init__(self, config: dict[str, Any], on_change: Callable[[dict[str, Any]], None]) -> None:
         self._on_change = on_change
         self._quiet = False
-        style = {"description_width": "86px"}
+        style = {"description_width": "100px"}
 
         def wide() -> ipw.Layout:  # one Layout per control: hiding one must not hide the others
-            return ipw.Layout(width="260px")
+            return ipw.Layout(width="270px")
 
         datasets = [name for name in DATASETS if name != OWN or config["dataset"] == OWN]
         self.dataset = ipw.Dropdown(options=datasets, description="data", style=style, layout=wide())
@@ -63,7 +63,7 @@ class Panel:
         self.batch_size = ipw.IntSlider(min=1, max=30, description="batch size", style=style, layout=wide(),
                                         continuous_update=False)
         self.regenerate = ipw.Button(description="Regenerate", icon="refresh", tooltip="new data: the next seed")
-        self.features = {name: ipw.ToggleButton(description=name, layout=ipw.Layout(width="64px")) for name in FEATURES}
+        self.features = {name: ipw.ToggleButton(description=name, layout=ipw.Layout(width="78px")) for name in FEATURES}
         self.add_layer = ipw.Button(description="+ layer", layout=ipw.Layout(width="80px"))
         self.remove_layer = ipw.Button(description="− layer", layout=ipw.Layout(width="80px"))
         self.layer_box = ipw.HBox()
@@ -90,7 +90,7 @@ class Panel:
         self.groups: dict[str, ipw.Widget] = {
             "dataset": self.dataset, "classes": self.classes, "noise": self.noise, "train_ratio": self.train_ratio,
             "batch_size": self.batch_size, "regenerate": self.regenerate,
-            "features": ipw.HBox(list(self.features.values()), layout=ipw.Layout(flex_flow="row wrap", width="280px")),
+            "features": ipw.HBox(list(self.features.values()), layout=ipw.Layout(flex_flow="row wrap", width="330px")),
             "layers": ipw.VBox([ipw.HBox([self.add_layer, self.remove_layer]), self.layer_box]),
             "activation": self.activation, "dropout": self.dropout, "regularization": self.regularization,
             "reg_rate": self.reg_rate, "loss": self.loss, "optimizer": self.optimizer,

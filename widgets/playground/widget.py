@@ -101,9 +101,10 @@ class Playground(View):
             widget.add_class(f"lt-pg-{name}")
         groups = self.panel.groups
         data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), groups["dataset"], groups["classes"], groups["noise"],
-                                groups["train_ratio"], groups["batch_size"], groups["regenerate"]])
+                                groups["train_ratio"], groups["batch_size"], groups["regenerate"]],
+                               layout=ipw.Layout(width="290px", flex="0 0 auto"))
         network_column = ipw.VBox([ipw.HTML("<b>Features and layers</b>"), groups["features"], groups["layers"],
-                                   self.network_image])
+                                   self.network_image], layout=ipw.Layout(min_width="340px", flex="0 0 auto"))
         output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.plane_image, ipw.HBox([self.focus]),
                                   ipw.HBox([self.test_points, self.discretize]), self.chart_image, self.figures,
                                   self.confusion])
