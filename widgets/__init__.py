@@ -32,6 +32,7 @@ _PUBLIC = {
     "Dashboard": "widgets.views.dashboard",
     "Compare": "widgets.views.compare",
     "GradientFlow": "widgets.views.gradient_flow",
+    "FilterGrid": "widgets.views.filters",
     "lr_find": "widgets.views.lr_plot",
     # data
     "SpiralDataset": "widgets.data",

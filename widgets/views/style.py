@@ -63,3 +63,9 @@ def layer_colours(layers: int) -> list[tuple[float, float, float]]:
         raise ValueError(f"layers must be at least 1, got {layers!r}")
     scale = colormaps["viridis"]
     return [tuple(scale(0.85 * i / max(layers - 1, 1))[:3]) for i in range(layers)]
+
+WEIGHT_COLOURS = "RdBu_r"
+"""Signed values such as weights: blue below zero, near white at zero, red above (drawn over symmetric limits)."""
+
+GRID_GAP_COLOUR = "#8c8c8c"
+"""The lines between the cells of a picture grid: a mid grey, apart from white and every colour of WEIGHT_COLOURS."""
