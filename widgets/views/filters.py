@@ -167,8 +167,7 @@ class FilterGrid(View):
             self.frame.animate(self._low_text, self._high_text)
 
     def draw(self) -> None:
-        with torch.no_grad():
-            weight = self.layer.weight.detach().to("cpu", torch.float64)
+        weight = self.layer.weight.detach().to("cpu", torch.float64)
         kh, kw = self.layout.kernel
         self._kernels = weight.numpy().reshape(self.layout.cells, kh, kw).copy()
         mosaic, self._limits = render_mosaic(self._kernels, self.layout, self._lut, self._gap, self._bad, self.scale)
