@@ -33,6 +33,7 @@ _PUBLIC = {
     "Playground": "widgets.playground.widget",
     "Compare": "widgets.views.compare",
     "GradientFlow": "widgets.views.gradient_flow",
+    "FilterGrid": "widgets.views.filters",
     "lr_find": "widgets.views.lr_plot",
     # data
     "SpiralDataset": "widgets.data",

@@ -79,3 +79,9 @@ POINT_RIMS = {"train": (1.0, 1.0, 1.0), "test": (0.12, 0.12, 0.12)}
 
 CONFUSION_DIAGONAL = "#d9ead3"
 """The background of a confusion matrix's diagonal (the right answers): a pale green, beside any class colour."""
+
+SIGNED_COLOURMAP = "RdBu_r"
+"""Signed values such as weights: blue below zero, near white at zero, red above (drawn over symmetric limits)."""
+
+GRID_GAP_COLOUR = "#8c8c8c"
+"""The lines between the cells of a picture grid: a mid grey, apart from white and every colour of SIGNED_COLOURMAP."""
