@@ -27,7 +27,7 @@ torch's random state forked, so a run trains the same with or without the view.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import ipywidgets as ipw
@@ -65,7 +65,7 @@ def untouched(model: nn.Module, device: torch.device) -> Iterator[None]:
     even in eval mode trains the same with and without the view.
     """
     modes = [(module, module.training) for module in model.modules()]
-    with _forked_rng(device):
+    with _forked_rng(device) if _may_draw_in_eval(modes) else nullcontext():
         model.eval()
         try:
             with torch.inference_mode():
@@ -73,6 +73,11 @@ def untouched(model: nn.Module, device: torch.device) -> Iterator[None]:
         finally:
             for module, training in modes:
                 module.training = training
+
+
+def _may_draw_in_eval(modes: list[tuple[nn.Module, bool]]) -> bool:
+    """False when every module is one of torch.nn's own: none of them draws random numbers in eval mode."""
+    return any(not type(module).__module__.startswith("torch.nn.modules.") for module, _ in modes)
 
 
 def _forked_rng(device: torch.device) -> Any:
@@ -86,8 +91,9 @@ def _forked_rng(device: torch.device) -> Any:
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's first parameter or buffer (the CPU for a model with neither)."""
-    for tensor in list(model.parameters()) + list(model.buffers()):
-        return tensor.device
+    for tensors in (model.parameters(), model.buffers()):
+        for tensor in tensors:
+            return tensor.device
     return torch.device("cpu")
 
 
