@@ -107,6 +107,13 @@ def test_class_indices_counted_from_one_get_the_r_hint(loss_fn):
                   r"classes count from 0 in PyTorch \(unlike R torch, where they count from 1\)")
 
 
+def test_float64_inputs_get_the_numpy_hint():
+    x, y = good_batch()
+    fails_cleanly(trainer_over([good_batch(), good_batch(seed=1), (x.double(), y)]), TypeError,
+                  r"the batch's inputs are torch.float64 \(numpy and pandas make float64, R's double\) but the model's "
+                  r"weights are torch.float32; convert the data once, e.g. torch.tensor\(array, dtype=torch.float32\)")
+
+
 def test_class_index_far_out_of_range():
     x, y = good_batch()
     y = y.clone()

@@ -67,6 +67,10 @@ class BatchRunner:
             output = self.model(x)
         except Exception as error:
             checks.check_devices(probe, x)  # a clearer error when the batch is on another device
+            try:
+                checks.check_dtypes(probe, x)
+            except TypeError as clearer:
+                raise clearer from error
             if "Expected more than 1 value per channel when training" in str(error):
                 raise ValueError(
                     f"{error}: a batch of one sample cannot go through BatchNorm in training mode; give the "

@@ -190,6 +190,18 @@ def check_devices(parameter: torch.Tensor, x: Any) -> None:
         )
 
 
+def check_dtypes(parameter: torch.Tensor, x: Any) -> None:
+    """Floating-point inputs must have the dtype of the model's weights (numpy's and pandas' float64 do not)."""
+    if (isinstance(x, torch.Tensor) and x.is_floating_point() and parameter.is_floating_point()
+            and x.dtype != parameter.dtype):
+        hint = " (numpy and pandas make float64, R's double)" if x.dtype == torch.float64 else ""
+        raise TypeError(
+            f"the batch's inputs are {x.dtype}{hint} but the model's weights are {parameter.dtype}; convert the "
+            f"data once, e.g. torch.tensor(array, dtype={parameter.dtype}) or x.to({parameter.dtype}), "
+            f"or the model with model.to({x.dtype})"
+        )
+
+
 def check_same_parameters(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     """The optimizer must still hold the model's parameters (moving a model can replace them)."""
     held = {id(p) for group in optimizer.param_groups for p in group["params"]}
