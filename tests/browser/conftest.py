@@ -1,4 +1,4 @@
-"""Fixtures for the browser tests: one JupyterLab server and one Chromium per session.
+"""Fixtures for the browser tests: one JupyterLab server (and a Notebook 7 one when asked) and one Chromium per session.
 
 Chromium is Debian's (`/usr/bin/chromium`, or `CHROMIUM_PATH`), driven by the
 Python playwright package; no browser is ever downloaded. Without it the tests
@@ -91,19 +91,34 @@ def _lay_out_shared_data(root: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory) -> LabServer:
-    """`jupyter lab` on 127.0.0.1 in a throw-away folder, stopped at the end of the session."""
-    base = tmp_path_factory.mktemp("jupyterlab")
+def _course_server(base: Path, front_end: str) -> LabServer:
+    """A server whose root mirrors the repository beside the shared data, lessons offline."""
     mnist_dir = _lay_out_shared_data(base / "root")
     (base / "root" / "main" / "course").mkdir(parents=True)
-    server = start_lab_server(base, extra_env={
+    server = start_lab_server(base, front_end=front_end, extra_env={
         "LIVETORCH_OFFLINE": "1",
         "LIVETORCH_MNIST_DIR": str(mnist_dir),
         # Prepared data goes here, not into the checkout's data/ folder.
         "LIVETORCH_DATA_DIR": str(base / "data"),
     })
-    print(f"[server] jupyter lab at {server.url} started in {server.started_in:.1f} s; log: {server.log_path}")
+    print(f"[server] {front_end} at {server.url} started in {server.started_in:.1f} s; log: {server.log_path}")
+    return server
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory) -> LabServer:
+    """`jupyter lab` on 127.0.0.1 in a throw-away folder, stopped at the end of the session."""
+    server = _course_server(tmp_path_factory.mktemp("jupyterlab"), "lab")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def notebook7_server(tmp_path_factory) -> LabServer:
+    """Notebook 7 (`python -m notebook`) set up like `lab_server`, stopped at the end of the session."""
+    server = _course_server(tmp_path_factory.mktemp("notebook7"), "notebook")
     try:
         yield server
     finally:
@@ -118,6 +133,20 @@ def lab_app(lab_browser, lab_server):
     app = LabApp(lab_browser, lab_server)
     app.boot()
     print(f"[browser] JupyterLab loaded in {app.boot_seconds:.1f} s")
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def notebook7_app(lab_browser, notebook7_server):
+    """A tab on Notebook 7's file browser (/tree); each test opens its notebooks' own pages in it."""
+    from notebook7_page import Notebook7App
+
+    app = Notebook7App(lab_browser, notebook7_server)
+    app.boot()
+    print(f"[browser] Notebook 7 loaded in {app.boot_seconds:.1f} s")
     try:
         yield app
     finally:
@@ -144,7 +173,9 @@ def pytest_runtest_makereport(item, call):
     """On a failure, name the jupyter server's log so it can be read."""
     outcome = yield
     report = outcome.get_result()
-    server = item.funcargs.get("lab_server") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(server, LabServer):
-        report.sections.append(("jupyter server log", str(server.log_path)))
-        print(f"\n[server] log of the failing run: {server.log_path}")
+    funcargs = item.funcargs if hasattr(item, "funcargs") else {}
+    for name in ("lab_server", "notebook7_server"):
+        server = funcargs.get(name)
+        if report.failed and isinstance(server, LabServer):
+            report.sections.append((f"{name} log", str(server.log_path)))
+            print(f"\n[server] log of the failing run: {server.log_path}")

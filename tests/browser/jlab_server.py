@@ -1,4 +1,4 @@
-"""A `jupyter lab` server in throw-away directories, for the browser tests.
+"""A `jupyter lab` (or Notebook 7) server in throw-away directories, for the browser tests.
 
 The server listens on 127.0.0.1 only, with a random token, and keeps its root,
 settings, workspaces, config, runtime files and log under one temporary folder.
@@ -92,8 +92,21 @@ class LabServer:
             self._log_file.close()
 
 
-def start_lab_server(base: Path, extra_env: dict[str, str] | None = None, timeout: float = 90.0) -> LabServer:
-    """Start `jupyter lab` with everything it writes under `base`; return once it answers."""
+# The two front ends this helper starts: their Python module and the config class
+# of their page (settings and workspace folders, the app exposed as window.jupyterapp).
+FRONT_ENDS = {"lab": ("jupyterlab", "LabApp"), "notebook": ("notebook", "JupyterNotebookApp")}
+
+
+def start_lab_server(base: Path, extra_env: dict[str, str] | None = None, timeout: float = 90.0,
+                     front_end: str = "lab") -> LabServer:
+    """Start `jupyter lab` (or, with `front_end="notebook"`, Notebook 7) with everything it writes under `base`.
+
+    Returns once the server answers. Both front ends get the same quiet
+    settings, folders and token; Notebook 7 serves /tree and /notebooks/<path>.
+    """
+    if front_end not in FRONT_ENDS:
+        raise ValueError(f"front_end must be one of {sorted(FRONT_ENDS)}, got {front_end!r}")
+    module, app_class = FRONT_ENDS[front_end]
     began = time.perf_counter()
     root = base / "root"
     config_dir = base / "config"
@@ -121,18 +134,21 @@ def start_lab_server(base: Path, extra_env: dict[str, str] | None = None, timeou
     port = _free_port()
     token = secrets.token_hex(16)
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable, "-m", module,
         "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.terminals_enabled=False",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.workspaces_dir={workspaces_dir}",
-        f"--LabApp.user_settings_dir={settings_dir}",
+        f"--{app_class}.expose_app_in_browser=True",
+        f"--{app_class}.workspaces_dir={workspaces_dir}",
+        f"--{app_class}.user_settings_dir={settings_dir}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
     ]
+    if app_class != "LabApp":
+        # JupyterLab's extension loads beside Notebook 7 too: its folders go under `base` as well
+        command += [f"--LabApp.workspaces_dir={workspaces_dir}", f"--LabApp.user_settings_dir={settings_dir}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
 
@@ -145,7 +161,7 @@ def start_lab_server(base: Path, extra_env: dict[str, str] | None = None, timeou
     while True:
         if proc.poll() is not None:
             log_file.close()
-            raise RuntimeError(f"jupyter lab exited with code {proc.returncode}; log: {log_path}")
+            raise RuntimeError(f"{module} exited with code {proc.returncode}; log: {log_path}")
         try:
             server.api("/api/status")
             break
@@ -153,7 +169,7 @@ def start_lab_server(base: Path, extra_env: dict[str, str] | None = None, timeou
             pass
         if time.monotonic() > deadline:
             server.stop()
-            raise TimeoutError(f"jupyter lab did not answer within {timeout:.0f} s; log: {log_path}")
+            raise TimeoutError(f"{module} did not answer within {timeout:.0f} s; log: {log_path}")
         time.sleep(0.2)  # polling interval while the server boots
     server.started_in = time.perf_counter() - began
     return server

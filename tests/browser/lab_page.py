@@ -267,10 +267,7 @@ class NotebookPage:
     def open(self, kernel_timeout_ms: int = 90_000) -> None:
         """Open the notebook in the app and wait until its kernel is connected and idle."""
         page = self.page
-        # Not awaited: the command's promise would hang on a dialog, and evaluate has no timeout.
-        page.evaluate("""(path) => {
-            void window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'});
-        }""", self.relpath)
+        self.ask_to_open()
         page.wait_for_function(
             """(path) => {
                 const w = window.jupyterapp.shell.currentWidget;
@@ -285,6 +282,13 @@ class NotebookPage:
         page.wait_for_function(JS_KERNEL_IDLE, timeout=kernel_timeout_ms)
         self.assert_no_dialog()
         self.mark("kernel idle")
+
+    def ask_to_open(self) -> None:
+        """Ask the app to open the notebook, without waiting for it (`open` waits)."""
+        # Not awaited: the command's promise would hang on a dialog, and evaluate has no timeout.
+        self.page.evaluate("""(path) => {
+            void window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+        }""", self.relpath)
 
     def run_all(self, timeout_ms: int = 120_000) -> None:
         """Run every cell with "Run All" and wait until each code cell has run (see `wait_run_all`)."""
