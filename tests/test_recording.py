@@ -11,7 +11,7 @@ from PIL import Image, ImageSequence
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets import Dashboard, LossCurve, Playground, TrainerControls
+from widgets import Dashboard, DecisionBoundary, LossCurve, Playground, TrainerControls
 from widgets.data import spirals
 from widgets.training.trainer import Trainer
 from widgets.views.clock import FrameClock
@@ -202,18 +202,33 @@ def test_save_gif_without_a_recording_says_to_start_one_and_a_bad_path_changes_n
     assert curve.is_recording and curve.frames_recorded == recorded + 1  # the refused call changed nothing
 
 
+def test_a_decision_boundary_records_the_epochs_it_draws_and_what_the_slider_shows(tmp_path):
+    trainer = small_trainer()
+    x, y = trainer.train_loader.dataset.tensors
+    boundary = DecisionBoundary(trainer, x, y, resolution=40)
+    boundary.start_recording()
+    for _ in range(3):
+        trainer.fit(1)  # a final frame when each run ends
+    live = boundary.frames_recorded
+    boundary.slider.value = boundary.epochs[0]  # back to the first stored epoch: drawn, so recorded
+    assert boundary.frames_recorded == live + 1 >= 4
+    frames = gif_frames(boundary.save_gif(tmp_path / "boundary.gif"))
+    assert len(frames) == boundary.frames_recorded and all((a != b).any() for a, b in zip(frames, frames[1:]))
+    assert np.abs(frames[-1] - decode(boundary.snapshot().data)).mean() < 1.0
+    boundary.close()
+
+
 def test_a_dashboard_saves_sheets_of_all_its_pictures_as_its_snapshot_lays_them_out(tmp_path):
     torch.manual_seed(0)
     trainer = small_trainer()
     x, y = trainer.train_loader.dataset.tensors
     dashboard = Dashboard(trainer, x, y)
-    dashboard.clock.time_fn = ticking_clock(trainer).time_fn
-    dashboard.clock.budget = 1.0
     with pytest.raises(RuntimeError, match="start_recording"):
         dashboard.save_gif(tmp_path / "dashboard.gif")
     dashboard.start_recording(max_frames=50)
     assert dashboard.is_recording and all(view.is_recording for view in dashboard.pictures)
-    trainer.fit(3)
+    for _ in range(3):
+        trainer.fit(1)  # at least a final frame of every picture when each run ends
     path = dashboard.save_gif(tmp_path / "dashboard.gif")
     frames = gif_frames(path)
     sheet = decode(dashboard.snapshot().data)
