@@ -58,6 +58,7 @@ def test_a_full_recording_thins_evenly_and_keeps_the_first_and_the_newest_frame(
         assert len(kept) <= 8 and kept[0] == 0 and kept[-1] == n
         on_stride = kept if kept[-1] % recording.stride == 0 else kept[:-1]
         assert on_stride == list(range(0, n + 1, recording.stride))  # evenly spread, none missing
+    # 8 frames over offers 0..99: every 16th (0..96, seven of them) and the newest; every 8th would need 13 + 1
     assert recording.offered == 100 and recording.stride == 16
     assert offered_numbers(recording) == [0, 16, 32, 48, 64, 80, 96, 99]
 
