@@ -23,6 +23,8 @@ _PUBLIC = {
     "View": "widgets.views.base",
     "FrameClock": "widgets.views.clock",
     "Frame": "widgets.views.frame",
+    "Recording": "widgets.views.recording",
+    "write_gif": "widgets.views.recording",
     "LossCurve": "widgets.views.loss_curve",
     "DecisionBoundary": "widgets.views.boundary",
     "ModuleInspector": "widgets.views.inspect",

@@ -17,12 +17,18 @@ It calls `request_frame(kind)` when its data changed (the clock decides when a
 frame is drawn), `mark_stale()` when it only notes a change, and
 `draw_first_frame()` once it is built: the first frame is not charged to the
 clock, so a shared clock does not start training in debt.
+
+A view with an image can record its frames (`start_recording()`, then
+`save_gif(path)`): every frame it draws while recording keeps its
+`snapshot_png()` bytes in a bounded `recording.Recording`.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 import ipywidgets as ipw
@@ -32,6 +38,7 @@ from torch import nn
 from ..training.trainer import Trainer
 from . import cells
 from .clock import FrameClock, check_clock
+from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Recording, check_gif_target, write_gif
 
 EVENTS = ("step", "epoch", "state", "reset")
 
@@ -98,6 +105,8 @@ class View:
         self._stale = True
         self._handles: list[Any] = []
         self._closed = False
+        self._recording: Recording | None = None
+        self._recording_on = False
         # Widget callbacks may arrive on another thread (a kernel subshell) while a step draws.
         self._draw_lock = threading.RLock()
         widget.add_class(f"lt-{css_name}")
@@ -157,6 +166,8 @@ class View:
             self._stale = False  # before drawing: data that arrives meanwhile marks it stale again
             try:
                 self.draw()
+                if self._recording_on:  # inside the timing: keeping a frame is part of its cost
+                    self._recording.add(self.snapshot_png())
             except BaseException:
                 self._stale = True
                 raise
@@ -180,6 +191,64 @@ class View:
         """The current frame (brought up to date first) as a static PNG image; PNG bytes in `.data`."""
         self.flush()
         return StaticImage(data=self.snapshot_png(), format="png")
+
+    # --- recording ------------------------------------------------------------------------
+    def start_recording(self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        """Keep every frame drawn from now on, starting with the one shown, for `save_gif`.
+
+        At most `max_frames` frames and `max_bytes` bytes of PNG are kept: when
+        full, every other frame goes (the first and the newest stay), so the
+        frames stay evenly spread over the run. Starting again drops the frames
+        of the previous recording. Views do not record unless asked: a frame
+        is tens of kilobytes, and a course shows many views.
+        """
+        recording = Recording(max_frames, max_bytes)
+        with self._draw_lock:
+            try:
+                first = self.snapshot_png()
+            except TypeError:
+                raise TypeError(f"{type(self).__name__} has no image to record; record a view that draws a picture") from None
+            recording.add(first)
+            self._recording, self._recording_on = recording, True
+
+    def stop_recording(self) -> None:
+        """Keep no more frames; those recorded stay for `save_gif` until `start_recording()` runs again."""
+        with self._draw_lock:
+            self._recording_on = False
+
+    @property
+    def is_recording(self) -> bool:
+        """True between `start_recording()` and `stop_recording()` (or `close()`)."""
+        return self._recording_on
+
+    @property
+    def recording(self) -> Recording | None:
+        """The frames of the current or last recording (None before any)."""
+        return self._recording
+
+    @property
+    def frames_recorded(self) -> int:
+        """Frames kept by the current or last recording (0 before any)."""
+        return len(self._recording) if self._recording is not None else 0
+
+    def save_gif(self, path: str | os.PathLike, fps: float = 10, loop: int | None = 0) -> Path:
+        """Write the recorded frames as an animated GIF at `path` (`fps` frames a second; `loop` 0: forever).
+
+        While recording, the frame is brought up to date first, so the GIF
+        ends on the current state; recording goes on. Without a recording it
+        raises a RuntimeError: call `start_recording()` before training (for a
+        still image, `snapshot()`). Returns the path written.
+        """
+        target = check_gif_target(path, fps, loop)
+        if self._recording is None:
+            name = type(self).__name__
+            raise RuntimeError(f"{name} has recorded no frames: call start_recording() before training, "
+                               f"then save_gif({str(path)!r}); snapshot() gives the still image")
+        if self._recording_on:
+            self.flush()
+        with self._draw_lock:
+            frames = self._recording.frames
+        return write_gif(target, frames, fps=fps, loop=loop)
 
     # --- trainer wiring ----------------------------------------------------------------
     def follow(self, trainer: Trainer) -> None:
@@ -208,6 +277,7 @@ class View:
         if self._closed:
             return
         self._closed = True
+        self._recording_on = False  # the frames recorded stay for save_gif
         self.unfollow()
         self.release()
         close_tree(self.widget)

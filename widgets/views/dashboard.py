@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as ipw
@@ -16,6 +19,7 @@ from .clock import FrameClock
 from .controls import TrainerControls
 from .inspect import ModuleInspector
 from .loss_curve import LossCurve
+from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, check_gif_target, check_limits, merge, write_gif
 
 _GAP = 8  # pixels between the pictures of a snapshot
 
@@ -76,6 +80,7 @@ class Dashboard:
                 view.close()
             raise
         self.views: tuple[View, ...] = tuple(views)
+        self._max_frames = DEFAULT_MAX_FRAMES
 
         plots = [self.loss_curve.widget] + ([self.boundary.widget] if self.boundary is not None else [])
         rows: list[ipw.Widget] = [self.controls.widget, ipw.HBox(plots)]
@@ -85,30 +90,65 @@ class Dashboard:
         self.widget.add_class("lt-dashboard")
         cells.adopt(self)
 
+    @property
+    def pictures(self) -> tuple[View, ...]:
+        """The views a snapshot or a GIF shows: the loss curve, the boundary and the inspector (those present)."""
+        return tuple(view for view in (self.loss_curve, self.boundary, self.inspector) if view is not None)
+
     def snapshot(self) -> StaticImage:
         """The plots as one static PNG: loss curve and boundary side by side, the inspector's histogram below."""
-        pictures = [self._picture(self.loss_curve)]
-        if self.boundary is not None:
-            pictures.append(self._picture(self.boundary))
-        top_width = sum(p.width for p in pictures) + _GAP * (len(pictures) - 1)
-        top_height = max(p.height for p in pictures)
-        below = self._picture(self.inspector) if self.inspector is not None else None
-        width = max(top_width, below.width if below else 0)
-        height = top_height + (below.height + _GAP if below else 0)
-        sheet = PILImage.new("RGB", (width, height), "white")
-        left = 0
-        for picture in pictures:
-            sheet.paste(picture, (left, 0))
-            left += picture.width + _GAP
-        if below is not None:
-            sheet.paste(below, (0, top_height + _GAP))
+        sheet = compose([_decode(view.snapshot().data) for view in self.pictures], below=self.inspector is not None)
         buffer = io.BytesIO()
         sheet.save(buffer, "PNG")
         return StaticImage(data=buffer.getvalue(), format="png")
 
-    @staticmethod
-    def _picture(view: View) -> PILImage.Image:
-        return PILImage.open(io.BytesIO(view.snapshot().data)).convert("RGB")
+    # --- recording ------------------------------------------------------------------------
+    def start_recording(self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        """Record every picture's frames from now on for `save_gif`: at most `max_frames` sheets in the GIF,
+        `max_bytes` of PNG shared among the views (see `View.start_recording`)."""
+        max_frames, max_bytes = check_limits(max_frames, max_bytes)
+        pictures = self.pictures
+        check_limits(max_frames, max_bytes // len(pictures))
+        for view in pictures:
+            view.start_recording(max_frames, max_bytes // len(pictures))
+        self._max_frames = max_frames
+
+    def stop_recording(self) -> None:
+        """Record no more frames; those recorded stay for `save_gif`."""
+        for view in self.pictures:
+            view.stop_recording()
+
+    @property
+    def is_recording(self) -> bool:
+        """True between `start_recording()` and `stop_recording()`."""
+        return any(view.is_recording for view in self.pictures)
+
+    @property
+    def frames_recorded(self) -> int:
+        """Sheets the GIF would have now: one whenever any picture drew while recording, at most `max_frames`."""
+        rows = self._rows()
+        return len(rows) if rows is not None else 0
+
+    def save_gif(self, path: str | os.PathLike, fps: float = 10, loop: int | None = 0) -> Path:
+        """Write the recorded frames as an animated GIF of sheets laid out as `snapshot()`; returns the path.
+
+        Each sheet shows every picture as it was at one moment of the run.
+        Without a recording it raises a RuntimeError: call `start_recording()` first.
+        """
+        target = check_gif_target(path, fps, loop)
+        if self._rows() is None:
+            raise RuntimeError(f"the Dashboard has recorded no frames: call start_recording() before training, "
+                               f"then save_gif({str(path)!r}); snapshot() gives the still image")
+        for view in self.pictures:
+            if view.is_recording:
+                view.flush()  # the GIF ends on the current state
+        return write_gif(target, _Sheets(self._rows(), below=self.inspector is not None), fps=fps, loop=loop)
+
+    def _rows(self) -> list[tuple[bytes, ...]] | None:
+        recordings = [view.recording for view in self.pictures]
+        if any(recording is None for recording in recordings):
+            return None
+        return merge(recordings, self._max_frames)
 
     def close(self) -> None:
         """Unsubscribe every view from the trainer and release the widgets and figures."""
@@ -121,3 +161,46 @@ class Dashboard:
 
     def __repr__(self) -> str:
         return "Dashboard()"
+
+
+def _decode(png: bytes) -> PILImage.Image:
+    return PILImage.open(io.BytesIO(png)).convert("RGB")
+
+
+def compose(pictures: Sequence[PILImage.Image], below: bool) -> PILImage.Image:
+    """One white sheet: the pictures side by side, the last one under them when `below` is True."""
+    top = list(pictures[:-1]) if below else list(pictures)
+    under = pictures[-1] if below else None
+    top_width = sum(p.width for p in top) + _GAP * (len(top) - 1)
+    top_height = max(p.height for p in top)
+    width = max(top_width, under.width if under is not None else 0)
+    height = top_height + (under.height + _GAP if under is not None else 0)
+    sheet = PILImage.new("RGB", (width, height), "white")
+    left = 0
+    for picture in top:
+        sheet.paste(picture, (left, 0))
+        left += picture.width + _GAP
+    if under is not None:
+        sheet.paste(under, (0, top_height + _GAP))
+    return sheet
+
+
+class _Sheets(Sequence):
+    """The Dashboard's sheets of a recording, composed when asked for (a sheet in memory is ~1.5 MB)."""
+
+    def __init__(self, rows: list[tuple[bytes, ...]], below: bool) -> None:
+        self.rows = rows
+        self.below = below
+        self._decoded: dict[int, tuple[bytes, PILImage.Image]] = {}  # per picture: its last PNG, decoded
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> PILImage.Image:  # type: ignore[override]
+        pictures = []
+        for slot, png in enumerate(self.rows[index]):
+            cached = self._decoded.get(slot)
+            if cached is None or cached[0] is not png:  # consecutive sheets mostly share a picture's frame
+                cached = self._decoded[slot] = (png, _decode(png))
+            pictures.append(cached[1])
+        return compose(pictures, self.below)

@@ -1,0 +1,263 @@
+"""Animations of a run: a view records its frames in bounded memory and writes them as an animated GIF."""
+
+import io
+import os
+
+import numpy as np
+import pytest
+import torch
+from frames import FakeTime, decode
+from PIL import Image, ImageSequence
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from widgets import Dashboard, DecisionBoundary, LossCurve, Playground, TrainerControls
+from widgets.data import spirals
+from widgets.training.trainer import Trainer
+from widgets.views.clock import FrameClock
+from widgets.views.png import png_bytes
+from widgets.views.recording import Recording, check_limits, merge, write_gif
+
+
+def small_trainer() -> Trainer:
+    torch.manual_seed(0)
+    x, y = spirals(128, sd=0.05, seed=2)
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)  # 4 steps an epoch
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    return Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.5), loader,
+                   device=None, verbose=False)
+
+
+def ticking_clock(trainer: Trainer, seconds_per_step: float = 0.05) -> FrameClock:
+    """A clock on hand-moved time that lets a frame through every second step (50 ms a step, 10 frames a second)."""
+    time = FakeTime()
+    trainer.on("step", lambda record: setattr(time, "t", time.t + seconds_per_step))
+    return FrameClock(max_fps=10, budget=1.0, time_fn=time)
+
+
+def gif_frames(path: os.PathLike) -> list[np.ndarray]:
+    with Image.open(path) as gif:
+        assert gif.format == "GIF"
+        return [np.asarray(frame.convert("RGB")).astype(int) for frame in ImageSequence.Iterator(gif)]
+
+
+def solid_png(colour: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
+    return png_bytes(np.full((size[1], size[0], 3), colour, dtype=np.uint8))
+
+
+# --- the bounded store ------------------------------------------------------------------------
+def offered_numbers(recording: Recording) -> list[int]:
+    return [int(frame.decode().split("-")[1]) for frame in recording.frames]
+
+
+def test_a_full_recording_thins_evenly_and_keeps_the_first_and_the_newest_frame():
+    recording = Recording(max_frames=8, max_bytes=10**6)
+    for n in range(100):
+        recording.add(f"frame-{n}".encode())
+        kept = offered_numbers(recording)
+        assert len(kept) <= 8 and kept[0] == 0 and kept[-1] == n
+        on_stride = kept if kept[-1] % recording.stride == 0 else kept[:-1]
+        assert on_stride == list(range(0, n + 1, recording.stride))  # evenly spread, none missing
+    # 8 frames over offers 0..99: every 16th (0..96, seven of them) and the newest; every 8th would need 13 + 1
+    assert recording.offered == 100 and recording.stride == 16
+    assert offered_numbers(recording) == [0, 16, 32, 48, 64, 80, 96, 99]
+
+
+def test_the_byte_bound_thins_too_but_never_drops_the_first_or_the_newest_frame():
+    recording = Recording(max_frames=1000, max_bytes=10_000)
+    for n in range(60):
+        recording.add(f"frame-{n}-".encode().ljust(1000, b"."))
+        assert recording.nbytes == sum(len(frame) for frame in recording.frames) <= 10_000
+        kept = offered_numbers(recording)
+        assert kept[0] == 0 and kept[-1] == n
+    assert 5 <= len(recording) <= 10
+    huge = Recording(max_frames=10, max_bytes=100)
+    for n in range(5):
+        huge.add(f"frame-{n}-".encode().ljust(500, b"."))
+    assert offered_numbers(huge) == [0, 4]  # the two that are always kept, though they exceed the bound
+
+
+def test_merge_makes_one_timeline_of_views_recorded_together():
+    first, second = Recording(), Recording()
+    for frame in (b"a0", b"a1"):
+        first.add(frame)
+    second.add(b"b0")
+    first.add(b"a2")
+    second.add(b"b1")
+    assert merge([first, second], 10) == [(b"a0", b"b0"), (b"a1", b"b0"), (b"a2", b"b0"), (b"a2", b"b1")]
+    rows = merge([first, second], 3)
+    assert rows[0] == (b"a0", b"b0") and rows[-1] == (b"a2", b"b1") and len(rows) == 3
+
+
+def test_bad_bounds_are_refused_with_what_was_expected():
+    for max_frames, max_bytes in ((1, 100), (True, 100), (10.0, 100), (10, 0), (10, "1MB")):
+        with pytest.raises(ValueError, match="max_frames must be an int of at least 2|max_bytes must be a positive int"):
+            check_limits(max_frames, max_bytes)
+    with pytest.raises(TypeError, match="PNG bytes"):
+        Recording().add("not bytes")
+
+
+# --- the GIF writer -----------------------------------------------------------------------------
+def test_write_gif_keeps_every_frame_its_colours_and_frames_of_other_sizes(tmp_path):
+    colours = [(255, 255, 255), (31, 119, 180), (230, 97, 0), (0, 0, 0)]
+    pngs = [solid_png(colour) for colour in colours] + [solid_png((94, 60, 153), size=(20, 50))]
+    path = write_gif(tmp_path / "colours.gif", pngs, fps=20)
+    frames = gif_frames(path)
+    assert len(frames) == 5 and {frame.shape for frame in frames} == {(50, 40, 3)}  # the largest width and height
+    for frame, colour in zip(frames, colours):
+        assert (frame[:30] == colour).all() and (frame[30:] == 255).all()  # the colours exactly, on a white canvas
+    last = frames[-1]
+    assert (last[:, :20] == (94, 60, 153)).all() and (last[:, 20:] == 255).all()
+    with Image.open(path) as gif:
+        assert gif.info["duration"] == 50 and gif.info["loop"] == 0
+
+
+def test_a_bad_target_is_refused_before_anything_is_written(tmp_path):
+    pngs = [solid_png((0, 0, 0)), solid_png((255, 255, 255))]
+    with pytest.raises(FileNotFoundError, match=r"folder .*missing.* does not exist"):
+        write_gif(tmp_path / "missing" / "run.gif", pngs)
+    with pytest.raises(ValueError, match="must end in .gif"):
+        write_gif(tmp_path / "run.png", pngs)
+    with pytest.raises(ValueError, match=r"fps must be a number of frames per second in \(0, 50\]"):
+        write_gif(tmp_path / "run.gif", pngs, fps=0)
+    with pytest.raises(ValueError, match="loop must be 0"):
+        write_gif(tmp_path / "run.gif", pngs, loop=-1)
+    with pytest.raises(ValueError, match="no frames"):
+        write_gif(tmp_path / "run.gif", [])
+    with pytest.raises(TypeError, match="PNG bytes or a PIL image"):
+        write_gif(tmp_path / "run.gif", [np.zeros((4, 4, 3))])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_part_of_the_new(tmp_path, monkeypatch):
+    path = write_gif(tmp_path / "run.gif", [solid_png((0, 0, 0)), solid_png((255, 255, 255))])
+    before = path.read_bytes()
+
+    def fail_half_way(image, stream, **options):
+        stream.write(b"GIF89a half of it")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", fail_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        write_gif(path, [solid_png((31, 119, 180)), solid_png((230, 97, 0))])
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["run.gif"]
+
+
+# --- views ----------------------------------------------------------------------------------------
+def test_a_loss_curve_records_its_frames_and_saves_them_as_a_gif(tmp_path):
+    trainer = small_trainer()
+    curve = LossCurve(trainer, clock=ticking_clock(trainer))
+    assert not curve.is_recording and curve.frames_recorded == 0 and curve.recording is None
+    first = curve.snapshot().data
+    curve.start_recording()
+    assert curve.is_recording and curve.frames_recorded == 1  # the frame shown when it started
+    drawn = curve.frames_drawn
+    trainer.fit(3)  # 12 steps: a frame every second step, and the last one
+    assert curve.frames_recorded == 1 + curve.frames_drawn - drawn >= 6
+    path = curve.save_gif(tmp_path / "loss.gif", fps=5)
+    frames = gif_frames(path)
+    assert len(frames) == curve.frames_recorded  # the curve grows: every frame differs from the one before
+    assert all((a != b).any() for a, b in zip(frames, frames[1:]))
+    assert os.path.getsize(path) < curve.recording.nbytes  # only the changed rectangle of a frame is stored
+    for frame, png in ((frames[0], first), (frames[-1], curve.snapshot().data)):
+        assert frame.shape == decode(png).shape and np.abs(frame - decode(png)).mean() < 1.0
+    curve.close()
+
+
+def test_recording_stops_keeps_its_frames_and_starts_afresh(tmp_path):
+    trainer = small_trainer()
+    curve = LossCurve(trainer, clock=ticking_clock(trainer))
+    curve.start_recording(max_frames=4)
+    trainer.fit(4)
+    assert curve.frames_recorded == 4 and curve.recording.stride > 1  # thinned, bounded
+    curve.stop_recording()
+    kept = curve.recording.frames
+    trainer.fit(1)
+    assert not curve.is_recording and curve.recording.frames == kept
+    assert len(gif_frames(curve.save_gif(tmp_path / "stopped.gif"))) == 4
+    curve.start_recording()
+    assert curve.frames_recorded == 1
+    curve.close()
+    assert not curve.is_recording and curve.save_gif(tmp_path / "closed.gif").exists()  # close stops, frames stay
+
+
+def test_save_gif_without_a_recording_says_to_start_one_and_a_bad_path_changes_nothing(tmp_path):
+    trainer = small_trainer()
+    curve = LossCurve(trainer, clock=ticking_clock(trainer))
+    with pytest.raises(RuntimeError, match=r"call start_recording\(\) before training"):
+        curve.save_gif(tmp_path / "run.gif")
+    curve.start_recording()
+    trainer.fit(1)
+    curve.log_toggle.value = True  # asks for a frame the clock draws, so the view is fresh
+    curve.mark_stale()
+    drawn, recorded = curve.frames_drawn, curve.frames_recorded
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        curve.save_gif(tmp_path / "no" / "run.gif")
+    assert (curve.frames_drawn, curve.frames_recorded, curve.stale) == (drawn, recorded, True)
+    curve.save_gif(tmp_path / "run.gif")  # brings the frame up to date first
+    assert (curve.frames_drawn, curve.frames_recorded, curve.stale) == (drawn + 1, recorded + 1, False)
+    with pytest.raises(TypeError, match="TrainerControls has no image to record"):
+        TrainerControls(trainer).start_recording()
+    with pytest.raises(ValueError, match="max_frames"):
+        curve.start_recording(max_frames=1)
+    assert curve.is_recording and curve.frames_recorded == recorded + 1  # the refused call changed nothing
+
+
+def test_a_decision_boundary_records_the_epochs_it_draws_and_what_the_slider_shows(tmp_path):
+    trainer = small_trainer()
+    x, y = trainer.train_loader.dataset.tensors
+    boundary = DecisionBoundary(trainer, x, y, resolution=40)
+    boundary.start_recording()
+    for _ in range(3):
+        trainer.fit(1)  # a final frame when each run ends
+    live = boundary.frames_recorded
+    boundary.slider.value = boundary.epochs[0]  # back to the first stored epoch: drawn, so recorded
+    assert boundary.frames_recorded == live + 1 >= 4
+    frames = gif_frames(boundary.save_gif(tmp_path / "boundary.gif"))
+    assert len(frames) == boundary.frames_recorded and all((a != b).any() for a, b in zip(frames, frames[1:]))
+    assert np.abs(frames[-1] - decode(boundary.snapshot().data)).mean() < 1.0
+    boundary.close()
+
+
+def test_a_dashboard_saves_sheets_of_all_its_pictures_as_its_snapshot_lays_them_out(tmp_path):
+    torch.manual_seed(0)
+    trainer = small_trainer()
+    x, y = trainer.train_loader.dataset.tensors
+    dashboard = Dashboard(trainer, x, y)
+    with pytest.raises(RuntimeError, match="start_recording"):
+        dashboard.save_gif(tmp_path / "dashboard.gif")
+    dashboard.start_recording(max_frames=50)
+    assert dashboard.is_recording and all(view.is_recording for view in dashboard.pictures)
+    for _ in range(3):
+        trainer.fit(1)  # at least a final frame of every picture when each run ends
+    path = dashboard.save_gif(tmp_path / "dashboard.gif")
+    frames = gif_frames(path)
+    sheet = decode(dashboard.snapshot().data)
+    assert 3 <= len(frames) == dashboard.frames_recorded <= 50
+    assert frames[0].shape == sheet.shape and np.abs(frames[-1] - sheet).mean() < 1.0
+    assert all((a != b).any() for a, b in zip(frames, frames[1:]))
+    dashboard.stop_recording()
+    assert not dashboard.is_recording
+    dashboard.close()
+
+
+def test_the_playground_records_its_whole_frame(tmp_path):
+    pg = Playground(clock=FrameClock(time_fn=FakeTime()), n=120, batch_size=20, hidden=[4])
+    pg.start_recording()
+    pg.trainer.fit(3, verbose=False)
+    frames = gif_frames(pg.save_gif(tmp_path / "playground.gif"))
+    still = decode(pg.snapshot().data)
+    assert len(frames) == pg.frames_recorded > 3
+    assert frames[-1].shape == still.shape and np.abs(frames[-1] - still).mean() < 1.0
+    assert (frames[0] != frames[-1]).any()
+    pg.close()
+
+
+def test_a_recording_holds_what_the_view_showed():
+    trainer = small_trainer()
+    curve = LossCurve(trainer, clock=ticking_clock(trainer))
+    curve.start_recording()
+    trainer.fit(1)
+    shown = Image.open(io.BytesIO(curve.snapshot_png()))
+    assert curve.recording.frames[-1] == curve.snapshot_png() and shown.size == (640, 256)
+    curve.close()
