@@ -7,12 +7,19 @@ import builtins
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import pytest
 from course_notebooks import COURSE_DIR, EXERCISE_MARKER, LESSON_NAME, code_cells, find_exercises, lesson_files
 
 LESSON_COUNT = 9  # 00 .. 08
+# Lessons announced in 00's list and written in parallel: listed there before their notebook exists.
+UPCOMING = frozenset({9, 10, 11, 12})
+HEADER_LABELS = ("What you will learn", "What you need first", "Time")
+TITLE = re.compile(r"^# (\d\d) · (.+)$", re.MULTILINE)
+MINUTES = re.compile(r"\b(\d+)(?:\s*[-–]\s*(\d+))?\s*min(?:utes?)?\b")
+LIST_ROW = re.compile(r"^\|\s*\*\*(\d\d) · (.+?)\*\*\s*\|(?:.*\|)?([^|\n]*)\|\s*$", re.MULTILINE)
 IGNORE_MARKER = "# NBVAL_IGNORE_OUTPUT"
 IPYWIDGETS_AS_WIDGETS = re.compile(r"^\s*import\s+ipywidgets\s+as\s+widgets\b", re.MULTILINE)
 FORBIDDEN_CALLS = ("clear_output(", "display_id", "update_display(")
@@ -48,6 +55,102 @@ def stored_text(output) -> str:
         return f"{output.ename}: {output.evalue}"
     data = output.get("data", {})
     return "\n".join(str(data[key]) for key in ("text/plain", "text/html") if key in data)
+
+
+def lesson_header(source: str) -> dict[str, str]:
+    """The title cell's parts: "title" (after '# NN · ') and each of HEADER_LABELS found, by label."""
+    header = {}
+    title = TITLE.search(source)
+    if title:
+        header["title"] = title.group(2).strip()
+    for label in HEADER_LABELS:
+        found = re.search(rf"^(?:[-*]\s+)?\*\*{label}:?\*\*:?[ \t]*(.*)$", source, re.MULTILINE)
+        if found:
+            header[label] = found.group(1).strip()
+    return header
+
+
+def minutes(text: str) -> tuple[int, int] | None:
+    """The minutes a text states: (20, 20) for 'about 20 minutes', (20, 30) for '20–30 min'; None if none."""
+    found = MINUTES.search(text)
+    if not found:
+        return None
+    low = int(found.group(1))
+    return low, int(found.group(2) or low)
+
+
+def header_problems(number: int, source: str) -> list[str]:
+    """What a lesson's title cell lacks: the three lines, minutes in Time, earlier lessons in What you need first."""
+    header = lesson_header(source)
+    problems = []
+    for label in HEADER_LABELS:
+        if not header.get(label):
+            hint = {"Time": "about how many minutes"}.get(label, "one short line")
+            problems.append(f"it needs a line '**{label}:** ...' ({hint})")
+    if header.get("Time") and minutes(header["Time"]) is None:
+        problems.append(f"the Time line should give minutes ('about 30 minutes'), got {header['Time']!r}")
+    needs = header.get("What you need first")
+    if needs and number > 0:
+        named = re.findall(r"\b\d\d\b", needs)
+        later = [name for name in named if int(name) >= number]
+        if not named:
+            problems.append("What you need first should name the earlier lessons it builds on by number (01, 02, ...)")
+        elif later:
+            problems.append(f"What you need first should name earlier lessons only, got {', '.join(later)}")
+    return problems
+
+
+class ListRow(NamedTuple):
+    """One lesson in 00's list: its number, its title, the minutes it states."""
+
+    number: int
+    title: str
+    minutes: tuple[int, int] | None
+
+
+def lesson_list(notebook) -> list[ListRow]:
+    """The rows '| **NN · Title** | ... | time |' of the start notebook's markdown, in order (time: the last column)."""
+    rows = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for found in LIST_ROW.finditer(cell.source):
+                rows.append(ListRow(int(found.group(1)), found.group(2).strip(), minutes(found.group(3))))
+    return rows
+
+
+def list_problems(rows: list[ListRow], headers: dict[int, dict[str, str]]) -> list[str]:
+    """How 00's list differs from the lessons: each lesson once, in order, by its title and with its time.
+
+    The announced upcoming lessons (UPCOMING) may be listed before their notebook exists.
+    """
+    numbers = [row.number for row in rows]
+    problems = []
+    if numbers != sorted(set(numbers)):
+        problems.append("lessons must be listed once each, in order: " + ", ".join(f"{n:02d}" for n in numbers))
+    problems += [f"lesson {n:02d} is missing from the list" for n in sorted(headers) if n > 0 and n not in numbers]
+    for row in rows:
+        header = headers.get(row.number)
+        if row.minutes is None:
+            problems.append(f"{row.number:02d} is listed without its time (a last column such as 'about 30 minutes')")
+        if header is None:
+            if row.number not in UPCOMING:
+                problems.append(f"{row.number:02d} is listed but there is no such lesson "
+                                f"(only {sorted(UPCOMING)} may be listed before they exist)")
+            continue
+        if row.title != header.get("title"):
+            problems.append(f"{row.number:02d} is listed as {row.title!r}, the lesson's title is {header.get('title')!r}")
+        stated = minutes(header.get("Time", ""))
+        if row.minutes is not None and row.minutes != stated:
+            problems.append(f"{row.number:02d} is listed with {describe_minutes(row.minutes)}, "
+                            f"the lesson says {describe_minutes(stated)}")
+    return problems
+
+
+def describe_minutes(span: tuple[int, int] | None) -> str:
+    if span is None:
+        return "no time"
+    low, high = span
+    return f"{low} minutes" if low == high else f"{low}-{high} minutes"
 
 
 LESSONS = lesson_files()
@@ -158,12 +261,62 @@ def test_first_cell_is_the_numbered_title(notebook_path):
     )
 
 
-def test_start_here_lists_every_lesson():
+def test_title_cell_says_what_it_teaches_needs_and_takes(notebook_path):
+    number = int(notebook_path.name[:2])
+    first = nbformat.read(notebook_path, as_version=4).cells[0]
+    problems = header_problems(number, first.source)
+    assert not problems, f"{notebook_path.name}, title cell: " + "; ".join(problems)
+
+
+def test_start_here_lists_the_lessons_with_their_titles_and_times():
     start = COURSE_DIR / "00_start_here.ipynb"
     assert start.exists(), "course/00_start_here.ipynb is missing"
-    text = "\n".join(cell.source for cell in nbformat.read(start, as_version=4).cells if cell.cell_type == "markdown")
-    missing = [path.name for path in LESSONS[1:] if f"**{path.name[:2]} · " not in text]
-    assert not missing, f"00_start_here's list of lessons should name each lesson as '**NN · Title**'; missing {missing}"
+    rows = lesson_list(nbformat.read(start, as_version=4))
+    headers = {int(path.name[:2]): lesson_header(nbformat.read(path, as_version=4).cells[0].source) for path in LESSONS}
+    problems = list_problems(rows, headers)
+    assert not problems, "00_start_here's list of lessons: " + "; ".join(problems)
+
+
+def test_header_and_list_checks_catch_what_they_forbid():
+    good = ("# 03 · Data\n\nIntro.\n\n- **What you will learn:** datasets\n"
+            "- **What you need first:** lessons 01 and 02\n- **Time:** about 30 minutes\n")
+    assert header_problems(3, good) == []
+    assert lesson_header(good)["Time"] == "about 30 minutes"
+    assert minutes("about 30 minutes") == (30, 30) and minutes("20–30 min") == (20, 30)
+    assert minutes("soon") is None and minutes("5 minibatches") is None
+    assert header_problems(3, good.replace("- **Time:** about 30 minutes\n", "")) == [
+        "it needs a line '**Time:** ...' (about how many minutes)"]
+    assert header_problems(3, good.replace("about 30 minutes", "a while")) == [
+        "the Time line should give minutes ('about 30 minutes'), got 'a while'"]
+    assert header_problems(3, good.replace("lessons 01 and 02", "lesson 04")) == [
+        "What you need first should name earlier lessons only, got 04"]
+    assert header_problems(3, good.replace("lessons 01 and 02", "some Python")) == [
+        "What you need first should name the earlier lessons it builds on by number (01, 02, ...)"]
+    assert header_problems(0, good.replace("# 03", "# 00").replace("lessons 01 and 02", "some Python")) == []
+
+    table = ("## The lessons\n\n| lesson | what you learn | time |\n| --- | --- | --- |\n"
+             "| **01 · One** | a | about 20 minutes |\n| **02 · Two** | b | about 30 minutes |\n"
+             "| **09 · Later** | c | about 40 minutes |\n")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell(table)]
+    rows = lesson_list(notebook)
+    assert [(row.number, row.title, row.minutes) for row in rows] == [
+        (1, "One", (20, 20)), (2, "Two", (30, 30)), (9, "Later", (40, 40))]
+    headers = {1: {"title": "One", "Time": "about 20 minutes"}, 2: {"title": "Two", "Time": "about 30 minutes"}}
+    assert list_problems(rows, headers) == []
+    assert list_problems(rows, {**headers, 2: {"title": "Two", "Time": "about 25 minutes"}}) == [
+        "02 is listed with 30 minutes, the lesson says 25 minutes"]
+    assert list_problems(rows, {**headers, 2: {"title": "Second", "Time": "about 30 minutes"}}) == [
+        "02 is listed as 'Two', the lesson's title is 'Second'"]
+    assert list_problems(rows, {**headers, 3: {"title": "Three", "Time": "about 9 minutes"}}) == [
+        "lesson 03 is missing from the list"]
+    assert list_problems(rows[:1] + rows[:1], {1: headers[1]}) == ["lessons must be listed once each, in order: 01, 01"]
+    assert list_problems([rows[0]._replace(minutes=None)], {1: headers[1]}) == [
+        "01 is listed without its time (a last column such as 'about 30 minutes')"]
+    stray = lesson_list(notebook)
+    stray[2] = stray[2]._replace(number=13)
+    assert list_problems(stray, headers) == [
+        f"13 is listed but there is no such lesson (only {sorted(UPCOMING)} may be listed before they exist)"]
 
 
 def test_every_import_is_in_the_first_code_cell(notebook):
