@@ -13,9 +13,8 @@ import nbformat
 import pytest
 from course_notebooks import COURSE_DIR, EXERCISE_MARKER, LESSON_NAME, code_cells, find_exercises, lesson_files
 
-LESSON_COUNT = 9  # 00 .. 08
+LESSON_COUNT = 13  # 00 .. 12
 # Lessons announced in 00's list and written in parallel: listed there before their notebook exists.
-UPCOMING = frozenset({9, 10, 11, 12})
 HEADER_LABELS = ("What you will learn", "What you need first", "Time")
 TITLE = re.compile(r"^# (\d\d) · (.+)$", re.MULTILINE)
 MINUTES = re.compile(r"\b(\d+)(?:\s*[-–]\s*(\d+))?\s*min(?:utes?)?\b")
@@ -119,10 +118,7 @@ def lesson_list(notebook) -> list[ListRow]:
 
 
 def list_problems(rows: list[ListRow], headers: dict[int, dict[str, str]]) -> list[str]:
-    """How 00's list differs from the lessons: each lesson once, in order, by its title and with its time.
-
-    The announced upcoming lessons (UPCOMING) may be listed before their notebook exists.
-    """
+    """How 00's list differs from the lessons: each lesson once, in order, by its title and with its time."""
     numbers = [row.number for row in rows]
     problems = []
     if numbers != sorted(set(numbers)):
@@ -133,9 +129,7 @@ def list_problems(rows: list[ListRow], headers: dict[int, dict[str, str]]) -> li
         if row.minutes is None:
             problems.append(f"{row.number:02d} is listed without its time (a last column such as 'about 30 minutes')")
         if header is None:
-            if row.number not in UPCOMING:
-                problems.append(f"{row.number:02d} is listed but there is no such lesson "
-                                f"(only {sorted(UPCOMING)} may be listed before they exist)")
+            problems.append(f"{row.number:02d} is listed but there is no such lesson")
             continue
         if row.title != header.get("title"):
             problems.append(f"{row.number:02d} is listed as {row.title!r}, the lesson's title is {header.get('title')!r}")
@@ -163,10 +157,10 @@ def test_lessons_are_numbered_contiguously_from_00():
     )
 
 
-def test_all_nine_lessons_exist():
+def test_every_lesson_of_the_course_exists():
     numbers = sorted(int(LESSON_NAME.match(path.name).group(1)) for path in LESSONS)
     missing = [f"{n:02d}" for n in range(LESSON_COUNT) if n not in numbers]
-    assert not missing, f"expected lessons 00..08 in {COURSE_DIR}; missing {missing}"
+    assert not missing, f"expected lessons 00..{LESSON_COUNT - 1:02d} in {COURSE_DIR}; missing {missing}"
 
 
 def test_lesson_finder_sees_only_lesson_names():
@@ -302,7 +296,8 @@ def test_header_and_list_checks_catch_what_they_forbid():
     rows = lesson_list(notebook)
     assert [(row.number, row.title, row.minutes) for row in rows] == [
         (1, "One", (20, 20)), (2, "Two", (30, 30)), (9, "Later", (40, 40))]
-    headers = {1: {"title": "One", "Time": "about 20 minutes"}, 2: {"title": "Two", "Time": "about 30 minutes"}}
+    headers = {1: {"title": "One", "Time": "about 20 minutes"}, 2: {"title": "Two", "Time": "about 30 minutes"},
+               9: {"title": "Later", "Time": "about 40 minutes"}}
     assert list_problems(rows, headers) == []
     assert list_problems(rows, {**headers, 2: {"title": "Two", "Time": "about 25 minutes"}}) == [
         "02 is listed with 30 minutes, the lesson says 25 minutes"]
@@ -316,7 +311,7 @@ def test_header_and_list_checks_catch_what_they_forbid():
     stray = lesson_list(notebook)
     stray[2] = stray[2]._replace(number=13)
     assert list_problems(stray, headers) == [
-        f"13 is listed but there is no such lesson (only {sorted(UPCOMING)} may be listed before they exist)"]
+        "lesson 09 is missing from the list", "13 is listed but there is no such lesson"]
 
 
 def test_every_import_is_in_the_first_code_cell(notebook):
@@ -362,6 +357,17 @@ def test_at_least_two_exercises_each_with_solution_and_check(notebook):
     assert len(exercises) >= 2, f"a lesson needs at least two exercises ({EXERCISE_MARKER} ...), found {len(exercises)}"
     for exercise in exercises:
         assert not exercise.problems, f"exercise at cell {exercise.index}: " + "; ".join(exercise.problems)
+
+
+def test_every_solution_cell_follows_its_task(notebook):
+    """A "# Your turn" cell comes right after a markdown cell that starts with the task's marker."""
+    cells = notebook.cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "code" and cell.source.startswith("# Your turn"):
+            before = cells[index - 1] if index else None
+            assert before is not None and before.cell_type == "markdown" and before.source.startswith(EXERCISE_MARKER), (
+                f"cell {index} ('# Your turn') must follow a markdown cell starting with {EXERCISE_MARKER} N.**; "
+                f"split the task from the text before it")
 
 
 def test_exercise_finder_rejects_a_check_without_assert():
