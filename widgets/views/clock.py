@@ -32,8 +32,8 @@ class FrameClock:
 
     A floor keeps the views alive when frames are expensive (a loaded machine,
     a large figure): once `1 / min_fps` seconds have passed since the last tick
-    (or since the clock was made), a new tick opens whatever the credit, and
-    the debt is forgiven. Drawing then
+    (or since the last frame drawn outside the budget), a new tick opens
+    whatever the credit, and the debt is forgiven. Drawing then
     costs at most about max(`budget`, one tick's cost x `min_fps`) of the time.
     `min_fps=0` turns the floor off. A tick stays open for the views that ask
     during it for `1 / max_fps` seconds plus the time already spent drawing in
@@ -129,8 +129,12 @@ class FrameClock:
         self.frames += 1
 
     def note_free_frame(self, seconds: float) -> None:
-        """Account a frame drawn outside the budget (a view's first): not charged or counted, it prices the next round."""
+        """Account a frame drawn outside the budget (a view's first): not charged or counted, it prices the next round.
+
+        The floor counts from it too: views just built have a fresh picture.
+        """
         self._tick_spent += seconds
+        self._floor_start = self.time_fn()
 
     def charge_work(self, seconds: float) -> None:
         """Account `seconds` of work a view did for later frames without drawing (a model evaluated and kept).
