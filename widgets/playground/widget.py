@@ -32,8 +32,8 @@ from .panel import Panel, check_hide
 from .scene import Scene, draw_scene
 from .setup import Setup, build
 
-BUDGET = 0.08
-"""Share of the training time the Playground's frames may take (its own clock; a frame of a small network is ~20 ms)."""
+BUDGET = 0.05
+"""Share of the training time the Playground's frames may take (its own clock; a frame of a small network takes 10-15 ms)."""
 
 
 def _settings(data: Any, settings: dict[str, Any]) -> dict[str, Any]:
