@@ -7,9 +7,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def python_blocks() -> list[str]:
+    """The README's Python examples, in order: the ten-line trainer, then the Playground."""
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+
+
 def test_readme_example_trains_and_shows_a_dashboard():
-    readme = (ROOT / "README.md").read_text()
-    (example,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    example = python_blocks()[0]
     assert "trainer.play(" in example
 
     async def run_in_a_loop():
@@ -33,3 +37,18 @@ def test_readme_example_trains_and_shows_a_dashboard():
     epochs = trainer.history.epochs
     assert epochs[-1]["train_loss"] < 0.8 * epochs[0]["train_loss"]
     assert epochs[-1]["valid_acc"] > 0.7, epochs[-1]
+
+
+def test_readme_playground_example_builds_the_experiment_it_names():
+    (block,) = [block for block in python_blocks() if "Playground(" in block]
+    namespace: dict = {}
+    exec(compile(block, "README.md Playground example", "exec"), namespace)
+    pg = namespace["pg"]
+    import widgets
+
+    assert isinstance(pg, widgets.Playground)
+    assert pg.config["dataset"] == "spiral" and pg.config["hidden"] == [8, 8]
+    assert pg.config["features"] == ["x1", "x2", "sin(x1)", "sin(x2)"]
+    pg.trainer.fit(1, verbose=False)
+    assert pg.trainer.epoch == 1 and "Trainer(" in pg.code()
+    pg.close()
