@@ -9,7 +9,6 @@ live. Everything it shows is drawn by `scene.draw_scene` on one frame clock.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from html import escape
@@ -21,7 +20,7 @@ from torch import nn
 from widgets.training.trainer import Trainer
 from widgets.views.base import View, close_tree
 from widgets.views.clock import FrameClock, check_clock
-from widgets.views.controls import TrainerControls
+from widgets.views.controls import TrainerControls, running_loop
 from widgets.views.png import png_bytes
 
 from .config import OWN, check_config
@@ -43,13 +42,6 @@ def _settings(data: Any, settings: dict[str, Any]) -> dict[str, Any]:
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return {"dataset": OWN, **settings, "data": {"x": data[0], "y": data[1]}}
     raise TypeError(f"data must be a pair (x, y): x [N, 2] points, y their classes or values; got {type(data).__name__}")
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 class Playground(View):
@@ -78,7 +70,7 @@ class Playground(View):
         self._resolution, self._size = resolution, size
         self._focus: tuple[int, int] | None = None
         self._scene: Scene | None = None
-        self._loop = _running_loop()
+        self._loop = running_loop()
 
         self.plane_image = ipw.Image(format="png")
         self.network_image = ipw.Image(format="png")
@@ -206,7 +198,7 @@ class Playground(View):
         """Run `work` on the kernel's event loop, between two training steps (widget messages may come on another
         thread); without a running loop, at once."""
         loop = self._loop
-        if loop is None or loop.is_closed() or _running_loop() is loop:
+        if loop is None or loop.is_closed() or running_loop() is loop:
             work()
         else:
             loop.call_soon_threadsafe(work)

@@ -30,7 +30,8 @@ STATUS_FORMAT = "epoch {epoch} · step {step} · loss {loss} · lr {lr} · {rate
 """The status line; every field is a plain number or word, so a browser test can parse it."""
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop running on this thread (a Jupyter kernel's), or None (a script, another thread)."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -61,7 +62,7 @@ class TrainerControls(View):
         check_trainer(trainer, "TrainerControls")
         check_clock(clock)
         self.trainer = trainer
-        self._loop = _running_loop()
+        self._loop = running_loop()
         self._task: Any = None
         self._waiter: Any = None  # the task that runs a press once a playing trainer has paused
         self._recent: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
@@ -147,7 +148,7 @@ class TrainerControls(View):
     # --- scheduling -------------------------------------------------------------------
     def _dispatch(self, work: Callable[[], None]) -> None:
         """Run `work` on the event loop's thread between steps, or at once when there is no loop."""
-        current = _running_loop()
+        current = running_loop()
         loop = self._loop
         if loop is None or loop.is_closed() or not loop.is_running():
             if current is not None:
@@ -180,7 +181,7 @@ class TrainerControls(View):
             work()
             return
         self.trainer.pause()
-        loop = _running_loop()
+        loop = running_loop()
         if loop is None:  # a play task implies a loop; without one there is nothing to wait for
             work()
             return
@@ -228,7 +229,7 @@ class TrainerControls(View):
         self.message.value = ""
 
         def one_epoch() -> None:
-            if _running_loop() is None:
+            if running_loop() is None:
                 self.trainer.run_epoch()
             else:
                 self._start(lambda: self.trainer.play(epochs=1))
@@ -252,14 +253,14 @@ class TrainerControls(View):
 
     def on_state(self, change: dict) -> None:
         if self._loop is None:
-            self._loop = _running_loop()
+            self._loop = running_loop()
         if change.get("state") == "error" and change.get("error"):
             self.last_error = str(change["error"])
             self.message.value = f"<span style='color:#b00'>{escape(self.last_error)}</span>"
         self._show_status()
         # A play task reports its new state before it has finished (or, starting, before it
         # exists), so the toggle catches up once the loop has moved on.
-        loop = _running_loop()
+        loop = running_loop()
         if loop is not None:
             loop.call_soon(self._guarded, self.redraw)
         else:
