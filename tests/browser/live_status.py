@@ -114,3 +114,17 @@ class StatusWatcher:
     def reset_src_count(self) -> None:
         """Start counting new image sources from zero."""
         self.page.evaluate("() => { window.__ltRecord.srcChanges = 0; }")
+
+    def press_pause(self, button: Locator, within_ms: float = 1000, still_ms: int = 2000) -> tuple[int, float]:
+        """Click Pause; the step count must stop within `within_ms` of the click, stay still `still_ms`, and the
+        status must say paused at that step. Returns the paused step and the ms from the click to its last change."""
+        clicked_at = self.page_clock()
+        button.click()
+        self.wait(f"performance.now() - r.steps[r.steps.length - 1][0] >= {still_ms}", timeout_ms=10_000,
+                  what=f"step count still for {still_ms} ms after Pause")
+        last_change_ms, paused_step = self.record()["steps"][-1]
+        stop_delay_ms = max(0.0, last_change_ms - clicked_at)
+        assert stop_delay_ms <= within_ms, f"the step count still moved {stop_delay_ms:.0f} ms after Pause"
+        paused = self.wait("s.state === 'paused'", timeout_ms=5_000, what="status saying paused")
+        assert paused["step"] == paused_step
+        return paused_step, stop_delay_ms
