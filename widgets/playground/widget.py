@@ -69,6 +69,7 @@ class Playground(View):
         self._setup: Setup = build(config)
         self._resolution, self._size = resolution, size
         self._focus: tuple[int, int] | None = None
+        self._hidden_names: set[str] = set()
         self._scene: Scene | None = None
         self._loop = running_loop()
 
@@ -174,7 +175,7 @@ class Playground(View):
         self._controls_box.children = [self.controls.widget]
         old_controls.close()
         self._watch_lr()
-        self._hide([name for name in ("lr",) if self._lr_hidden])
+        self._hide(())  # the new controls' learning-rate slider stays hidden if it was
         self.panel.show(setup.config)
         self._refresh_focus_options()
         self.follow(setup.trainer)
@@ -212,12 +213,8 @@ class Playground(View):
             self._setup = _with_config(self._setup, {**self._setup.config, "lr": lr})
 
     # --- what it shows -----------------------------------------------------------------
-    @property
-    def _lr_hidden(self) -> bool:
-        return "lr" in self._hidden_names
-
     def _hide(self, names: Iterable[str]) -> None:
-        self._hidden_names = set(getattr(self, "_hidden_names", set())) | set(names)
+        self._hidden_names |= set(names)
         for name in self._hidden_names:
             widget = self.controls.lr_slider if name == "lr" else self._shown.get(name)
             if widget is not None:
