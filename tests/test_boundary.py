@@ -164,38 +164,94 @@ def count_model_calls(model: nn.Module) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize(("epochs", "keep", "expected"), [
-    (6, 8, [1, 2, 3, 4, 5, 6]),  # fewer epochs than `keep`: every one
-    (32, 8, [1, 5, 10, 15, 20, 25, 30, 32]),  # a run of known length: strided from its start, first and last included
+@pytest.mark.parametrize(("epochs", "keep", "expected", "captured"), [
+    (6, 8, [1, 2, 3, 4, 5, 6], 6),  # fewer epochs than `keep`: every one
+    # a run of known length: strided from its start, first and last included (the last, off the stride, by the final frame)
+    (32, 8, [1, 5, 10, 15, 20, 25, 30, 32], 7),
 ])
-def test_spread_epochs_are_kept_even_when_the_clock_allows_no_drawing(epochs, keep, expected):
+def test_spread_epochs_are_kept_even_when_the_clock_allows_no_drawing(epochs, keep, expected, captured):
     trainer, x, y = spiral_trainer(n=80, batch_size=40)
     clock = FinalFramesOnly()
-    boundary = DecisionBoundary(trainer, x, y, resolution=24, stored_resolution=12, keep=keep, clock=clock)
+    boundary = DecisionBoundary(trainer, x, y, resolution=24, keep=keep, clock=clock)
     grids = {}
-    trainer.on("epoch", lambda record: grids.__setitem__(record["epoch"], p1_codes(boundary, trainer.model, 12)))
+    trainer.on("epoch", lambda record: grids.__setitem__(record["epoch"], p1_codes(boundary, trainer.model, 24)))
     calls = count_model_calls(trainer.model)
     drawn = boundary.frames_drawn
     trainer.fit(epochs)
     assert boundary.frames_drawn - drawn == 1  # no epoch was drawn, only the final frame
     assert boundary.epochs == expected
-    assert calls[0] < epochs + 1 or epochs <= keep  # epochs off the stride are not evaluated
-    # every evaluation off a frame was charged to the clock; one frame was drawn
-    assert len(clock.work) == calls[0] - 1 > 0 and clock.frames == 1 and clock.spent >= sum(clock.work)
+    # kept epochs cost a copy of the weights, charged to the clock; only the final frame ran the model
+    assert calls[0] == 1
+    assert len(clock.work) == captured and clock.frames == 1 and clock.spent >= sum(clock.work)
     assert not trainer.callback_errors
     assert not boundary.slider.disabled
     assert (boundary.slider.min, boundary.slider.max) == (1, epochs)
     assert boundary.shown is boundary.stored[epochs]  # the final frame is kept as the last epoch's
-    assert boundary.stored[epochs].codes.shape == (24, 24)  # drawn live: at full resolution
     assert close_to(boundary.stored[epochs].codes, p1_codes(boundary, trainer.model, 24))
     for epoch in reversed(expected[:-1]):
         boundary.slider.value = epoch
         shown = boundary.shown
         assert shown is boundary.stored[epoch] and boundary.caption == f"epoch {epoch}"
+        assert shown.codes.shape == (24, 24)  # evaluated when shown, at the view's resolution
         assert close_to(shown.codes, grids[epoch])  # the grid of the model as it was at that epoch's end
         assert np.array_equal(boundary.field_image, boundary.palette[shown.codes])
+    assert calls[0] == len(expected)  # each kept epoch was evaluated once, when first shown
+    boundary.slider.value = expected[0]
+    assert calls[0] == len(expected)
     assert not np.array_equal(boundary.stored[expected[0]].codes, boundary.stored[expected[-2]].codes)
     assert trainer.model.training and torch.is_grad_enabled()
+    boundary.close()
+
+
+class Uncopyable(nn.Module):
+    """A network holding a generator: deepcopy refuses it, so its epochs cannot be kept as weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = mlp()
+        self.source = (n for n in range(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@pytest.mark.parametrize("make_model", [Uncopyable, lambda: mlp(hidden=512)], ids=["uncopyable", "too large to keep"])
+def test_epochs_of_a_model_that_cannot_be_kept_as_weights_are_evaluated_when_kept(make_model, monkeypatch):
+    from widgets.views import model_replica
+
+    monkeypatch.setattr(model_replica, "MAX_KEPT_BYTES", 8 * 2**20)  # 64 copies of mlp(hidden=512)'s 1 MiB pass it
+    trainer, x, y = spiral_trainer(n=80, batch_size=40, make_model=make_model)
+    clock = FinalFramesOnly()
+    boundary = DecisionBoundary(trainer, x, y, resolution=24, stored_resolution=12, clock=clock)
+    grids = {}
+    trainer.on("epoch", lambda record: grids.__setitem__(record["epoch"], p1_codes(boundary, trainer.model, 12)))
+    calls = count_model_calls(trainer.model)
+    trainer.fit(4)
+    assert boundary.epochs == [1, 2, 3, 4]
+    assert calls[0] == 5  # every epoch evaluated when kept, and epoch 4 again at full resolution by the final frame
+    assert not trainer.callback_errors
+    for epoch in (1, 2, 3):
+        boundary.slider.value = epoch
+        assert boundary.shown.codes.shape == (12, 12) and close_to(boundary.shown.codes, grids[epoch])
+    assert calls[0] == 5
+    boundary.close()
+
+
+def test_a_kept_epoch_runs_with_the_modules_it_was_trained_with():
+    trainer, x, y = spiral_trainer(n=80, batch_size=40)
+    boundary = DecisionBoundary(trainer, x, y, resolution=24, clock=FinalFramesOnly())
+    trainer.fit(2)
+    relu_grid = p1_codes(boundary, trainer.model, 24)
+    trainer.fit(1)  # epoch 3, kept as weights
+    trainer.model[1] = nn.Tanh()  # the learner swaps an activation; the weights keep their names and shapes
+    tanh_before = p1_codes(boundary, trainer.model, 24)
+    trainer.fit(2)
+    boundary.slider.value = 2
+    assert close_to(boundary.shown.codes, relu_grid)
+    boundary.slider.value = 4
+    assert boundary.caption == "epoch 4" and not trainer.callback_errors
+    boundary.slider.value = 3
+    assert not close_to(boundary.shown.codes, tanh_before)  # epoch 3 ran with ReLU, as it was trained
     boundary.close()
 
 

@@ -6,6 +6,7 @@ import torch
 
 from widgets.views.boundary_field import (
     BoundaryFrame,
+    Deferred,
     EpochStore,
     OutputCoder,
     are_probabilities,
@@ -122,6 +123,22 @@ def test_epoch_store_keeps_the_first_every_stride_th_and_the_newest():
     assert store.epochs == [1, 8, 16, 24, 32, 36]
     store.clear()
     assert len(store) == 0 and store.stride == 1 and store.wants(7)
+
+
+def test_a_deferred_epoch_is_computed_once_when_first_read_and_thinned_unread():
+    store = EpochStore(keep=2)
+    computed = []
+
+    def later(epoch: int) -> Deferred:
+        return Deferred(lambda: computed.append(epoch) or frame(epoch))
+
+    store.add(1, later(1))
+    store.add(2, later(2))
+    assert store.epochs == [1, 2] and not store.computed(1) and computed == []  # keeping computes nothing
+    assert store[1].label == "epoch 1" and store[1] is store[1] and store.computed(1) and computed == [1]
+    store.add(3, later(3))  # past `keep`: epoch 2 is thinned away without ever being computed
+    assert store.epochs == [1, 3] and computed == [1] and not store.computed(3) and not store.computed(7)
+    assert [f.label for f in store.values()] == ["epoch 1", "epoch 3"] and computed == [1, 3]
 
 
 def test_a_long_run_keeps_between_half_and_all_of_keep_spread_over_it():

@@ -14,11 +14,15 @@ validation points as triangles.
 
 With a trainer, epochs are kept for a slider: the first, then evenly spread
 ones (at most `keep`), and the last one of every run. A run of known length
-(`fit(150)`, `play(50)`) is spread over `keep` from its start: fit(150) keeps 51. Evaluating the grid
-counts against the frame clock's budget like drawing does: an epoch drawn
-live is kept at `resolution`, the others are evaluated on a coarser grid of
-`stored_resolution`. The slider follows the live epoch until the learner
-moves it; moving it back to its right end follows the live model again.
+(`fit(150)`, `play(50)`) is spread over `keep` from its start: fit(150) keeps 51. Keeping an epoch
+counts against the frame clock's budget like drawing does. An epoch drawn
+live is kept as its frame; the others are kept as a copy of the model's
+weights and evaluated, at `resolution`, when the slider first shows them
+(`model_replica.py`). A model that cannot be copied, or whose kept weights
+would pass `model_replica.MAX_KEPT_BYTES`, has those epochs evaluated when
+kept, on a coarser grid of `stored_resolution`. The slider follows the live
+epoch until the learner moves it; moving it back to its right end follows
+the live model again.
 
 Every call of the model the view makes runs in eval and inference mode with
 torch's random state forked, so a run trains the same with or without the view.
@@ -37,9 +41,11 @@ from matplotlib import colormaps
 from torch import nn
 
 from .base import View, model_and_trainer
-from .boundary_field import BoundaryFrame, EpochStore, OutputCoder, colour, data_bounds, grid_points, lookup_table, value_codes
+from .boundary_field import (BoundaryFrame, Deferred, EpochStore, OutputCoder, colour, data_bounds, grid_points,
+                             lookup_table, value_codes)
 from .clock import FrameClock, check_clock
 from .frame import Frame
+from .model_replica import KeptWeights, ModelReplica
 from .module_tree import require_initialized
 from .style import FONT_SIZE, TITLE_SIZE, class_colours
 
@@ -219,7 +225,8 @@ class DecisionBoundary(View):
     `DecisionBoundary(model, x, y)` with a hand-written loop: call
     `update(epoch=...)` after each epoch. `resolution` is the live grid's side
     (default 100, so 100 x 100 points); `stored_resolution` the side of the
-    grid of an epoch kept while no frame is drawn (default 32); `margin`
+    grid of an epoch evaluated when kept, for a model whose weights cannot be
+    kept (default 24); `margin`
     widens the data's box by that share of its size on every side; `keep`
     bounds the stored epochs (default 64). `figsize` is at least `MIN_FIGSIZE` inches.
     """
@@ -290,6 +297,7 @@ class DecisionBoundary(View):
         self._labels = labels
         self._train_count = len(targets[0])
         self._coder = OutputCoder(outputs, classes, labels if regression else None)
+        self._replica = ModelReplica(model, keep)
         self._live_epoch: int | None = None  # the epoch whose end the model sits at, if it does
         self._evaluate_next = False
         self._epoch_end: float | None = None
@@ -427,11 +435,19 @@ class DecisionBoundary(View):
         forked; its modes and the random state are as before afterwards.
         """
         side = self.resolution if resolution is None else _check_side("resolution", resolution, 1000)
-        device = model_device(self.model)
-        inputs = self._inputs_on(side, device, _model_dtype(self.model))
-        with untouched(self.model, device):
-            output = self.model(inputs)
+        return self._evaluate(self.model, label, side)
+
+    def _evaluate(self, model: nn.Module, label: str, side: int) -> BoundaryFrame:
+        device = model_device(model)
+        inputs = self._inputs_on(side, device, _model_dtype(model))
+        with untouched(model, device):
+            output = model(inputs)
             return self._coder.code(output, side, label)
+
+    def _evaluate_kept(self, weights: KeptWeights, label: str) -> BoundaryFrame:
+        """The frame of weights kept earlier, run on the model's private copy."""
+        with self._draw_lock:
+            return self._evaluate(weights.load(), label, self.resolution)
 
     def _inputs_on(self, side: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """The grid of `side` and the points as one tensor on the model's device, built once per side."""
@@ -553,9 +569,14 @@ class DecisionBoundary(View):
             self._store_on_the_clock(epoch)
 
     def _store_on_the_clock(self, epoch: int) -> None:
-        """Keep `epoch` on the coarser grid; the evaluation is charged to the clock as drawing is."""
+        """Keep `epoch` as the model's weights (or evaluated, see `store_epoch`); charged to the clock as drawing is."""
         start = self.clock.now()
-        self.store_epoch(epoch)
+        with self._draw_lock:
+            weights = self._replica.capture()
+            if weights is None:
+                self.store_epoch(epoch)
+            else:
+                self.stored.add(epoch, Deferred(lambda: self._evaluate_kept(weights, f"epoch {epoch}")))
         self.clock.charge_work(self.clock.now() - start)
 
     def on_state(self, change: dict) -> None:
@@ -569,7 +590,7 @@ class DecisionBoundary(View):
                 self._sync_slider()
         elif change.get("previous") == "running":
             epoch = self._live_epoch
-            if epoch is not None and (epoch not in self.stored or self.stored[epoch].resolution != self.resolution):
+            if epoch is not None and not (self.stored.computed(epoch) and self.stored[epoch].resolution == self.resolution):
                 self.mark_stale()  # the run's last epoch is kept, drawn at full resolution
             super().on_state(change)
             with self._draw_lock:

@@ -10,7 +10,7 @@ The codes are made in torch on the model's device, so only a small uint8 array c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,8 +167,18 @@ def colour(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
     return table[codes]
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A frame computed when it is first asked for: an epoch kept as the model's weights, evaluated when shown."""
+
+    compute: Callable[[], BoundaryFrame]
+
+
 class EpochStore(Mapping):
     """Frames of past epochs, epoch -> BoundaryFrame, at most `keep` of them, spread evenly.
+
+    An epoch may be added as a `Deferred`: its frame is computed the first
+    time it is read, and kept from then on.
 
     Kept: the first epoch stored, every `stride`-th epoch, and the newest. When
     more than `keep` would be kept, the stride doubles and the epochs off it
@@ -184,11 +194,18 @@ class EpochStore(Mapping):
             raise ValueError(f"keep must be an int of at least 2 (stored epochs), got {keep!r}")
         self.keep = keep
         self.stride = 1
-        self._frames: dict[int, BoundaryFrame] = {}
+        self._frames: dict[int, BoundaryFrame | Deferred] = {}
         self._first: int | None = None
 
     def __getitem__(self, epoch: int) -> BoundaryFrame:
-        return self._frames[epoch]
+        frame = self._frames[epoch]
+        if isinstance(frame, Deferred):
+            frame = self._frames[epoch] = frame.compute()
+        return frame
+
+    def computed(self, epoch: int) -> bool:
+        """Is `epoch` kept with its frame computed already (not deferred)?"""
+        return epoch in self._frames and not isinstance(self._frames[epoch], Deferred)
 
     def __iter__(self) -> Iterator[int]:
         return iter(sorted(self._frames))
@@ -224,7 +241,7 @@ class EpochStore(Mapping):
         if span > 0:
             self.stride = max(self.stride, -(-span // (self.keep - 1)))
 
-    def add(self, epoch: int, frame: BoundaryFrame) -> None:
+    def add(self, epoch: int, frame: BoundaryFrame | Deferred) -> None:
         """Keep `frame` as `epoch`'s (replacing one stored for it); thin evenly past `keep`."""
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")

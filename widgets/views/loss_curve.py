@@ -339,7 +339,8 @@ class LossCurve(View):
         pixels_per_point = figure.dpi / 72
         _, text_height, _ = renderer.get_text_width_height_descent("Eg0", FontProperties(size=FONT_SIZE), ismath=False)
         tick = (rcParams["ytick.major.size"] + rcParams["ytick.major.pad"]) * pixels_per_point
-        label = text_height + rcParams["axes.labelpad"] * pixels_per_point
+        pad = rcParams["axes.labelpad"] * pixels_per_point
+        label = text_height + pad
         edge = 3 * pixels_per_point
         width, height = figure.bbox.width, figure.bbox.height
         legend = max((legend.get_window_extent(renderer).height for legend in figure.legends), default=0.0)
@@ -350,10 +351,15 @@ class LossCurve(View):
         shares = (3, 2) if len(margins) == 2 else (1,)
         room = width - sum(margins) - len(margins) * overhang - edge
         left = 0.0
-        for panel, margin, share in zip(self._panels(), margins, shares, strict=True):
+        for panel, margin, tick_width, share in zip(self._panels(), margins, y_tick_widths, shares, strict=True):
             left += margin
             panel_width = room * share / sum(shares)
-            panel.set_position([left / width, bottom / height, panel_width / width, (top - bottom) / height])
+            panel_height = top - bottom
+            panel.set_position([left / width, bottom / height, panel_width / width, panel_height / height])
+            # Axis labels where the layout made room for them: placed by hand, matplotlib does not
+            # measure every tick label again to place them on each redrawn background.
+            panel.yaxis.set_label_coords(-(tick + tick_width + pad) / panel_width, 0.5)
+            panel.xaxis.set_label_coords(0.5, -(tick + text_height + pad) / panel_height)
             left += panel_width + overhang
 
     def _texts(self) -> tuple[tuple, tuple[float, ...]]:
