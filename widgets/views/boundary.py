@@ -41,8 +41,17 @@ from matplotlib import colormaps
 from torch import nn
 
 from .base import View, model_and_trainer
-from .boundary_field import (BoundaryFrame, Deferred, EpochStore, OutputCoder, colour, data_bounds, grid_points,
-                             lookup_table, value_codes)
+from .boundary_field import (
+    BoundaryFrame,
+    Deferred,
+    EpochStore,
+    OutputCoder,
+    colour,
+    data_bounds,
+    grid_points,
+    lookup_table,
+    value_codes,
+)
 from .clock import FrameClock, check_clock
 from .frame import Frame
 from .model_replica import KeptWeights, ModelReplica
