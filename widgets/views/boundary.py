@@ -50,6 +50,7 @@ from .boundary_field import (
     data_bounds,
     grid_points,
     lookup_table,
+    upsample,
     value_codes,
 )
 from .clock import FrameClock, check_clock
@@ -350,7 +351,7 @@ class DecisionBoundary(View):
     @property
     def field_image(self) -> np.ndarray:
         """The field as shown: an RGB uint8 array [R, R, 3], row 0 at the bottom (a copy)."""
-        return np.array(self._field.get_array())
+        return self._field_rgb.copy()
 
     @property
     def palette(self) -> np.ndarray:
@@ -384,8 +385,8 @@ class DecisionBoundary(View):
         ax.tick_params(labelsize=FONT_SIZE)
         title = {1: "model output", 2: "p(class 1)"}.get(self.outputs, "predicted class (faded: unsure)")
         ax.set_title(title, fontsize=TITLE_SIZE)
-        blank = np.zeros((self.resolution, self.resolution, 3), dtype=np.uint8)
-        self._field = ax.imshow(blank, extent=self.bounds, origin="lower", interpolation="bilinear", aspect="auto")
+        self._axes = ax
+        self._field_rgb = np.zeros((self.resolution, self.resolution, 3), dtype=np.uint8)
         self._class_colours = class_colours(self.classes)
         diverging = colormaps[_DIVERGING](np.linspace(0.15, 0.85, 256))[:, :3]  # the dark ends are for the points
         self._table = lookup_table(self.outputs, self._class_colours, diverging)
@@ -409,7 +410,7 @@ class DecisionBoundary(View):
             self._miss_lines.append(miss)
         self._caption = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", ha="left", fontsize=FONT_SIZE,
                                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1.5})
-        self.frame.animate(self._field, *self._point_artists, *self._miss_lines, self._caption)
+        self.frame.animate(*self._point_artists, *self._miss_lines, self._caption)
 
     def _wrong(self, frame: BoundaryFrame) -> np.ndarray:
         if self.regression:
@@ -417,7 +418,9 @@ class DecisionBoundary(View):
         return frame.predicted != self._labels
 
     def _render(self, frame: BoundaryFrame) -> None:
-        self._field.set_data(colour(frame.codes, self._table))
+        self._field_rgb = colour(frame.codes, self._table)
+        _, _, height, width = self.frame.fill_box(self._axes)
+        self.frame.fill(self._axes, upsample(self._field_rgb, height, width))  # the field fills the axes
         train = np.arange(len(self._labels)) < self._train_count
         if self.regression:
             for artist, part in zip(self._point_artists, (train, ~train)):

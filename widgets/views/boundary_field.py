@@ -160,6 +160,17 @@ def lookup_table(outputs: int, class_colours: Sequence[Sequence[float]], divergi
     return ((colours * shade + (1 - shade)) * 255).round().astype(np.uint8)
 
 
+def upsample(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The field [R, R, 3] (row 0 at the bottom) as uint8 pixels [height, width, 3], top row first.
+
+    Bilinear, with the grid's outer points on the outer pixels: the grid runs
+    from edge to edge of the data's box, as the image does.
+    """
+    image = torch.from_numpy(np.ascontiguousarray(rgb[::-1])).permute(2, 0, 1)[None].float()
+    pixels = torch.nn.functional.interpolate(image, size=(height, width), mode="bilinear", align_corners=True)
+    return pixels.round_().clamp_(0, 255).to(torch.uint8)[0].permute(1, 2, 0).contiguous().numpy()
+
+
 def colour(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
     """The RGB image [R, R, 3] of a frame's codes through a `lookup_table`."""
     if codes.ndim == 3:

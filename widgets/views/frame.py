@@ -10,7 +10,9 @@ import weakref
 from collections.abc import Iterable
 
 import ipywidgets as ipw
+import numpy as np
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -25,7 +27,10 @@ class Frame:
 
     Typical use: build the axes on `figure`, mark the artists that change with
     `animate(artist)`, call `draw_background()` whenever something static
-    changes (limits, ticks, labels), and `blit()` for every frame.
+    changes (limits, ticks, labels), and `blit()` for every frame. An image
+    that fills an axes can be painted straight onto the canvas under the
+    animated artists (`fill(axes, rgb)`): matplotlib's resampling of an
+    image costs about 5 ms a frame, painting its pixels well under 1 ms.
     """
 
     def __init__(self, figsize: tuple[float, float] = (5.0, 3.5), dpi: int = 100) -> None:
@@ -38,6 +43,7 @@ class Frame:
         self.png = b""  # the bytes last set on `image`
         self._background = None
         self._animated: list[Artist] = []
+        self._fill: tuple[Axes, np.ndarray] | None = None
         _live_figures.add(self.figure)
 
     def animate(self, *artists: Artist) -> None:
@@ -53,8 +59,9 @@ class Frame:
         return self._background is None
 
     def forget_artists(self) -> None:
-        """Drop the animated artists and the cached background (after `figure.clear()`, before rebuilding)."""
+        """Drop the animated artists, the fill and the cached background (after `figure.clear()`, before rebuilding)."""
         self._animated.clear()
+        self._fill = None
         self._background = None
 
     def draw_background(self) -> None:
@@ -62,12 +69,30 @@ class Frame:
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
 
+    def fill_box(self, axes: Axes) -> tuple[int, int, int, int]:
+        """(top, left, height, width): the canvas pixels inside `axes`, rows counted from the top."""
+        box = axes.bbox
+        left, right = round(box.x0), round(box.x1)
+        top, bottom = round(self.figure.bbox.height - box.y1), round(self.figure.bbox.height - box.y0)
+        return top, left, bottom - top, right - left
+
+    def fill(self, axes: Axes, rgb: np.ndarray) -> None:
+        """Paint `rgb` (uint8 [height, width, 3] of `fill_box(axes)`, top row first) inside `axes` on every blit."""
+        _, _, height, width = self.fill_box(axes)
+        if rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
+            raise ValueError(f"fill needs uint8 pixels [{height}, {width}, 3] for this axes, got {rgb.dtype} {list(rgb.shape)}")
+        self._fill = axes, rgb
+
     def blit(self, artists: Iterable[Artist] | None = None) -> bytes:
-        """Restore the background, draw the animated (or given) artists, publish the PNG."""
+        """Restore the background, paint the fill, draw the animated (or given) artists, publish the PNG."""
         if self._background is None:
             self.draw_background()
         else:
             self.canvas.restore_region(self._background)
+        if self._fill is not None:
+            axes, rgb = self._fill
+            top, left, height, width = self.fill_box(axes)
+            np.asarray(self.canvas.buffer_rgba())[top:top + height, left:left + width, :3] = rgb
         renderer = self.canvas.get_renderer()
         for artist in self._animated if artists is None else artists:
             if artist.get_visible() and artist.figure is self.figure:
@@ -84,6 +109,7 @@ class Frame:
         """Drop the figure and the Image widget; the frame cannot draw afterwards."""
         self._background = None
         self._animated.clear()
+        self._fill = None
         self.figure.clear()
         _live_figures.discard(self.figure)
         self.image.close()
