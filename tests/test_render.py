@@ -75,6 +75,35 @@ def test_floor_keeps_views_alive_when_frames_overspend_the_budget():
     assert 9 <= granted[id(floored)] <= 11
 
 
+class Run:
+    """A stand-in for a Trainer: `seconds_left` as set."""
+
+    seconds_left: float | None = None
+
+
+def test_the_floor_skips_its_round_when_a_followed_run_ends_within_near_end():
+    now = FakeTime()
+    clock = FrameClock(max_fps=10, budget=0.02, burst=0.05, time_fn=now, min_fps=1.0, near_end=0.3)
+    view, run = type("V", (), {})(), Run()
+    clock.follow_run(run)
+    clock.note_free_frame(0.1)
+    now.t = 1.0
+    run.seconds_left = 0.2  # its final frame comes in 0.2 s: no floor round now
+    assert not clock.permit(view)
+    run.seconds_left = None  # not running, or no end known: the floor holds
+    assert clock.permit(view)
+    clock.charge(0.1)
+    now.t = 2.0
+    run.seconds_left = 0.5
+    assert clock.permit(view)  # half a second left: worth a round
+    clock.charge(0.1)
+    del run  # a run that is gone is not followed
+    now.t = 3.0
+    assert clock.permit(view)
+    with pytest.raises(ValueError, match="near_end must be a non-negative number of seconds"):
+        FrameClock(near_end=-1)
+
+
 def test_a_round_is_paid_for_before_it_is_drawn_and_priced_by_the_first_frames():
     now = FakeTime()
     clock = FrameClock(max_fps=10, budget=0.04, burst=0.1, time_fn=now, min_fps=0)

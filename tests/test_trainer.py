@@ -2,6 +2,7 @@
 
 import re
 import threading
+import time
 
 import pytest
 import torch
@@ -363,6 +364,30 @@ def test_target_epoch_is_where_the_running_fit_or_epoch_stops():
     trainer.run_epoch()
     trainer.step()
     assert seen[0] == ("running", 3) and ("running", None) in seen[1:] and trainer.target_epoch is None
+
+
+def test_seconds_left_is_the_steps_left_in_the_run_at_its_pace_so_far():
+    trainer = make_trainer(valid=False, metrics=False)
+    per_epoch = trainer.steps_per_epoch
+    seen = []
+
+    def note(record: dict) -> None:
+        elapsed = time.perf_counter() - started[0]
+        left = trainer.seconds_left
+        steps_left = 3 * per_epoch - record["step"]
+        seen.append((left, steps_left * elapsed / record["step"]))
+
+    trainer.on("step", note)
+    assert trainer.seconds_left is None
+    started = [time.perf_counter()]
+    trainer.fit(3, verbose=False)
+    assert len(seen) == 3 * per_epoch and seen[-1][0] == 0.0  # the last step leaves nothing
+    for left, expected in seen[1:]:  # the same estimate, read a little later than the trainer's own
+        assert 0.5 * expected - 1e-3 <= left <= 1.5 * expected + 1e-3
+    assert trainer.seconds_left is None  # not running
+    seen.clear()
+    trainer.step()  # a step alone has no target
+    assert seen == [(None, seen[0][1])]
 
 
 def test_read_only_attributes_and_a_stable_repr():

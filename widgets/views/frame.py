@@ -7,7 +7,7 @@ set as the Image's value: no clear_output, no display, no new figure per update.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import ipywidgets as ipw
 import numpy as np
@@ -15,6 +15,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from .png import encode_png
 
@@ -44,6 +45,7 @@ class Frame:
         self._background = None
         self._animated: list[Artist] = []
         self._fill: tuple[Axes, np.ndarray] | None = None
+        self._cells: dict[Axes, Bbox] = {}
         _live_figures.add(self.figure)
 
     def animate(self, *artists: Artist) -> None:
@@ -62,11 +64,34 @@ class Frame:
         """Drop the animated artists, the fill and the cached background (after `figure.clear()`, before rebuilding)."""
         self._animated.clear()
         self._fill = None
+        self._cells.clear()
         self._background = None
 
-    def draw_background(self) -> None:
-        """Render everything that is not animated and cache it as the background."""
-        self.canvas.draw()
+    def set_cell(self, axes: Axes, cell: Bbox) -> None:
+        """Declare the figure's pixels (display units) that belong to `axes` alone: its tick labels, axis labels
+        and title lie inside `cell`, and nothing else is drawn there. Such axes can be drawn again on their own."""
+        self._cells[axes] = cell
+
+    def draw_background(self, axes: Sequence[Axes] | None = None) -> None:
+        """Render everything that is not animated and cache it as the background.
+
+        With `axes` (each with a cell, `set_cell`), only those are drawn again:
+        each one's cell is cleared and the axes drawn into it, the rest of the
+        cached background kept. For a change that stays inside those axes
+        (their limits and tick labels); a panel of two costs about half.
+        """
+        if axes is None or self._background is None or any(ax not in self._cells for ax in axes):
+            self.canvas.draw()
+        else:
+            renderer = self.canvas.get_renderer()
+            self.canvas.restore_region(self._background)
+            pixels = np.asarray(self.canvas.buffer_rgba())
+            paper = (np.asarray(self.figure.get_facecolor()) * 255).round().astype(np.uint8)
+            height = pixels.shape[0]
+            for ax in axes:
+                cell = self._cells[ax]
+                pixels[round(height - cell.y1):round(height - cell.y0), round(cell.x0):round(cell.x1)] = paper
+                ax.draw(renderer)
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
 
     def fill_box(self, axes: Axes) -> tuple[int, int, int, int]:

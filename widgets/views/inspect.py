@@ -12,6 +12,7 @@ from typing import Any
 import ipywidgets as ipw
 import torch
 from matplotlib.axes import Axes
+from matplotlib.transforms import Bbox
 from torch import nn
 
 from .base import View, model_and_trainer
@@ -115,6 +116,10 @@ class ModuleInspector(View):
         # Weights and their gradients both belong to training: the training colour, told apart by their titles.
         self._values_panel = HistogramPanel(values_axes, split_colour("train"))
         self._grads_panel = HistogramPanel(grads_axes, split_colour("train"))
+        figure_box = self.frame.figure.bbox
+        middle = (values_axes.bbox.x1 + grads_axes.bbox.x0) / 2  # each panel owns its half: title, ticks, labels
+        self.frame.set_cell(values_axes, Bbox([[0, 0], [middle, figure_box.height]]))
+        self.frame.set_cell(grads_axes, Bbox([[middle, 0], [figure_box.width, figure_box.height]]))
         self.frame.animate(*self._values_panel.artists(), *self._grads_panel.artists())
         self._titles_stale = True
         self._stats: dict[str, ParamStats] = {}
@@ -247,23 +252,24 @@ class ModuleInspector(View):
     def _draw_histograms(self) -> None:
         name = self._choice.value
         param = dict(self.model.named_parameters()).get(name) if name is not None else None
+        moved: list | None = []  # the panels whose limits moved: only their part of the background is drawn again
         if param is None:
             self._values_panel.clear("no parameters")
             self._grads_panel.clear("")
-            relayout = False
         else:
-            relayout = self._values_panel.update(param)
+            if self._values_panel.update(param):
+                moved.append(self._values_panel.axes)
             if param.grad is None or not self._grads_current:
                 self._grads_panel.clear("no gradient yet")
-            else:
-                relayout = self._grads_panel.update(param.grad) or relayout
+            elif self._grads_panel.update(param.grad):
+                moved.append(self._grads_panel.axes)
         if self._titles_stale:
             set_fitted_title(self._values_panel.axes, f"{name} values" if name else "")
             set_fitted_title(self._grads_panel.axes, f"{name} gradient" if name else "")
             self._titles_stale = False
-            relayout = True
-        if relayout:
-            self.frame.draw_background()
+            moved = None  # new titles: the whole background
+        if moved is None or moved:
+            self.frame.draw_background(moved)
         self.frame.blit()
 
     def snapshot_png(self) -> bytes:

@@ -22,6 +22,7 @@ from matplotlib.cbook import is_math_text
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import Bbox
 
 from ..training.history import History
 from .axes import covers
@@ -317,8 +318,8 @@ class LossCurve(View):
     def _panels(self) -> list[Axes]:
         return [ax for ax in (self._loss_ax, self._metric_ax) if ax is not None]
 
-    def _arrange(self) -> None:
-        """Place the axes so that every label, tick label and the legend fits around them.
+    def _arrange(self) -> bool:
+        """Place the axes so that every label, tick label and the legend fits around them; True if they moved.
 
         The layout runs again only when a text changes or needs more room than
         the layout gave it: growing limits mostly change tick labels to others
@@ -328,9 +329,10 @@ class LossCurve(View):
         if self._arranged is not None:
             arranged_texts, arranged_widths = self._arranged
             if texts == arranged_texts and all(now <= before for now, before in zip(widths, arranged_widths, strict=True)):
-                return
+                return False
         self._place_axes(widths[0], widths[1:])
         self._arranged = texts, widths
+        return True
 
     def _place_axes(self, x_end_width: float, y_tick_widths: tuple[float, ...]) -> None:
         """Set each panel's position from the measured text sizes (pixels): legend on top, labels left and below."""
@@ -360,7 +362,10 @@ class LossCurve(View):
             # measure every tick label again to place them on each redrawn background.
             panel.yaxis.set_label_coords(-(tick + tick_width + pad) / panel_width, 0.5)
             panel.xaxis.set_label_coords(0.5, -(tick + text_height + pad) / panel_height)
+            # A panel owns the pixels from its margin's start to the next panel's, below the legend.
+            cell_start = left - margin
             left += panel_width + overhang
+            self.frame.set_cell(panel, Bbox([[cell_start, 0], [left if left < width - edge - 1 else width, height - legend]]))
 
     def _texts(self) -> tuple[tuple, tuple[float, ...]]:
         """What the layout depends on: the labels and scales, and the widths of the tick labels at the margins."""
@@ -403,13 +408,16 @@ class LossCurve(View):
         by_epoch = self.x_axis == "epochs"
         per_epoch = getattr(self.trainer, "steps_per_epoch", None)
 
-        # Limits: changed only when the data leaves them, so the background is redrawn rarely.
-        changed = self._set_x_limits(data.x_high(by_epoch, per_epoch), by_epoch)
-        changed |= self._set_loss_limits()
-        changed |= self._set_metric_limits(metrics)
+        # Limits: changed only when the data leaves them, so the background is redrawn rarely,
+        # and then only the panels whose limits changed unless the layout moved.
+        x_changed = self._set_x_limits(data.x_high(by_epoch, per_epoch), by_epoch)
+        loss_changed = self._set_loss_limits()
+        metric_changed = self._set_metric_limits(metrics)
+        changed = [panel for panel, moved in ((self._loss_ax, x_changed or loss_changed),
+                                              (self._metric_ax, x_changed or metric_changed)) if moved and panel is not None]
         if changed or self.frame.needs_background:
-            self._arrange()
-            self.frame.draw_background()
+            moved = self._arrange()
+            self.frame.draw_background(None if moved else changed)
 
         # Long series are decimated to one to two runs (two to four rows) per pixel column they span.
         width = self._loss_ax.get_window_extent().width
