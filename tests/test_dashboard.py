@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from widgets.data import spirals
+from widgets.training.metrics import accuracy
 from widgets.training.trainer import Trainer
 from widgets.views.dashboard import Dashboard
 
@@ -127,6 +128,29 @@ def test_live_while_playing_and_clickable_from_another_thread():
         assert dashboard.controls.status_text() == "epoch 0 · step 0 · loss — · lr 0.3 · 0 steps/s · idle"
 
     asyncio.run(scenario())
+
+
+def test_a_panel_drawn_again_alone_matches_the_whole_figure_drawn_again():
+    torch.manual_seed(0)
+    x, y = spirals(300, sd=0.05, seed=2)
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.3),
+                      DataLoader(TensorDataset(x[:200], y[:200]), batch_size=32),
+                      valid_loader=DataLoader(TensorDataset(x[200:], y[200:]), batch_size=100),
+                      metrics={"acc": accuracy}, verbose=False)
+    dashboard = Dashboard(trainer, x, y)
+    trainer.fit(3)
+    assert len(dashboard.loss_curve.frame.figure.axes) == 2  # the loss, and the metric beside it
+    for view in (dashboard.loss_curve, dashboard.inspector):
+        frame = view.frame
+        for ax in frame.figure.axes:
+            low, high = ax.get_xlim()
+            ax.set_xlim(low, high + 2 * (high - low))  # new tick labels in this panel only
+            frame.draw_background([ax])
+            alone = pixels(frame.blit())
+            frame.draw_background()
+            assert np.array_equal(alone, pixels(frame.blit())), f"{type(view).__name__}: a panel's cell misses some of its pixels"
+    dashboard.close()
 
 
 def test_bad_input_leaves_the_trainer_untouched():

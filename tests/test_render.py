@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from frames import FakeTime, decode
+from matplotlib.transforms import Bbox
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -191,6 +192,53 @@ def test_frame_blits_changed_artists_over_cached_background():
     rows_first = np.nonzero(red(first).any(axis=1))[0]
     rows_second = np.nonzero(red(second).any(axis=1))[0]
     assert rows_first.mean() > 60 and rows_second.mean() < 40  # the line moved up; the old one is gone
+    frame.close()
+
+
+def test_a_fill_paints_the_axes_box_under_the_animated_artists():
+    frame = Frame(figsize=(3, 2), dpi=50)
+    ax = frame.figure.add_subplot()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    (line,) = ax.plot([0, 1], [0.5, 0.5], color="black", linewidth=4)
+    frame.animate(line)
+    top, left, height, width = frame.fill_box(ax)
+    expected = rf"fill needs uint8 pixels \[{height}, {width}, 3\] for this axes, got uint8 \[2, 2, 3\]"
+    with pytest.raises(ValueError, match=expected):
+        frame.fill(ax, np.zeros((2, 2, 3), dtype=np.uint8))
+    green = np.zeros((height, width, 3), dtype=np.uint8)
+    green[..., 1] = 200
+    frame.fill(ax, green)
+    image = decode(frame.blit())
+    inside = image[top:top + height, left:left + width]
+    green = (inside == [0, 200, 0]).all(axis=2)
+    assert (inside[height // 2] < 60).all()  # the line is drawn over the fill...
+    assert green.all(axis=1).sum() >= height - 8  # ...which covers every other row of the box
+    outside = np.ones(image.shape[:2], dtype=bool)
+    outside[top - 1:top + height + 1, left - 1:left + width + 1] = False
+    assert not ((image == [0, 200, 0]).all(axis=2) & outside).any()  # nothing painted beyond the box
+    frame.close()
+
+
+def test_drawing_one_panel_again_gives_the_whole_background_it_would():
+    frame = Frame(figsize=(6, 3), dpi=80)
+    left, right = frame.figure.subplots(1, 2)
+    frame.figure.subplots_adjust(wspace=0.4, top=0.75)
+    frame.figure.suptitle("a title over both panels")
+    for ax in (left, right):
+        ax.set_title("panel")
+        ax.set_xlabel("x")
+    middle = (left.bbox.x1 + right.bbox.x0) / 2
+    height = frame.figure.bbox.height * 0.87  # each panel's title inside its cell, the figure's above them
+    frame.set_cell(left, Bbox([[0, 0], [middle, height]]))
+    frame.set_cell(right, Bbox([[middle, 0], [frame.figure.bbox.width, height]]))
+    frame.draw_background()
+    for ax, limits in ((right, (-250, 2500)), (left, (0.001, 0.004))):
+        ax.set_xlim(*limits)  # other tick labels, wider ones among them
+        frame.draw_background([ax])
+        partial = decode(frame.blit())
+        frame.draw_background()
+        assert np.array_equal(partial, decode(frame.blit()))
     frame.close()
 
 
