@@ -209,6 +209,32 @@ def _classes(name: str, targets: np.ndarray) -> np.ndarray:
     return targets.astype(np.int64)
 
 
+def _point_sets(x: Any, y: Any, x_valid: Any, y_valid: Any) -> tuple[torch.Tensor, torch.Tensor | None, list[np.ndarray]]:
+    """The training points, the validation points (or None) and their targets, checked."""
+    points = _points("x", x)
+    targets = [_targets("y", y, len(points), "x")]
+    if (x_valid is None) != (y_valid is None):
+        raise ValueError("x_valid and y_valid go together: give both or neither")
+    valid_points = None
+    if x_valid is not None:
+        valid_points = _points("x_valid", x_valid)
+        targets.append(_targets("y_valid", y_valid, len(valid_points), "x_valid"))
+    return points, valid_points, targets
+
+
+def _labels(targets: list[np.ndarray], outputs: int) -> tuple[np.ndarray, bool]:
+    """Every point's label (training, then validation) and whether they are values (a regression), checked
+    against the model's number of outputs."""
+    if _are_values(targets, outputs):
+        return np.concatenate(targets).astype(np.float64), True
+    labels = np.concatenate([_classes(name, t) for name, t in zip(("y", "y_valid"), targets)])
+    seen = int(labels.max())
+    if seen >= max(outputs, 2):
+        what = "1 output (two classes, 0 and 1)" if outputs == 1 else f"{outputs} outputs (classes 0 to {outputs - 1})"
+        raise ValueError(f"the labels hold class {seen} but the model has {what}")
+    return labels, False
+
+
 def _check_figsize(figsize: Any, dpi: Any) -> tuple[float, float]:
     try:
         width, height = (float(size) for size in figsize)
@@ -267,14 +293,7 @@ class DecisionBoundary(View):
             raise ValueError(f"margin must be a number from 0 to 10 (share of the data's size), got {margin!r}")
         store = EpochStore(keep)
         figsize = _check_figsize(figsize, dpi)
-        points = _points("x", x)
-        targets = [_targets("y", y, len(points), "x")]
-        if (x_valid is None) != (y_valid is None):
-            raise ValueError("x_valid and y_valid go together: give both or neither")
-        valid_points = None
-        if x_valid is not None:
-            valid_points = _points("x_valid", x_valid)
-            targets.append(_targets("y_valid", y_valid, len(valid_points), "x_valid"))
+        points, valid_points, targets = _point_sets(x, y, x_valid, y_valid)
         device = model_device(model)
         for name, tensor in (("x", points), ("x_valid", valid_points)):
             if tensor is not None and trainer is None and tensor.device != device:
@@ -283,15 +302,7 @@ class DecisionBoundary(View):
         require_initialized(model, "DecisionBoundary")
         outputs = _probe(model, device)
         classes = max(outputs, 2)
-        regression = _are_values(targets, outputs)
-        if regression:
-            labels = np.concatenate(targets).astype(np.float64)
-        else:
-            labels = np.concatenate([_classes(name, t) for name, t in zip(("y", "y_valid"), targets)])
-            seen = int(labels.max())
-            if seen >= classes:
-                what = "1 output (two classes, 0 and 1)" if outputs == 1 else f"{outputs} outputs (classes 0 to {outputs - 1})"
-                raise ValueError(f"the labels hold class {seen} but the model has {what}")
+        labels, regression = _labels(targets, outputs)
 
         self.trainer = trainer
         self.model = model
