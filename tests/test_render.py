@@ -175,13 +175,19 @@ def test_clock_rejects_bad_settings_and_kinds():
         FrameClock().permit(object(), "sometimes")
 
 
-def test_frame_blits_changed_artists_over_cached_background():
+def frame_with_a_line(height: float, colour: str):
+    """A small Frame of one unit axes and one animated horizontal line at `height`: (frame, axes, line)."""
     frame = Frame(figsize=(3, 2), dpi=50)
     ax = frame.figure.add_subplot()
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    (line,) = ax.plot([0, 1], [0.1, 0.1], color="red", linewidth=4)
+    (line,) = ax.plot([0, 1], [height, height], color=colour, linewidth=4)
     frame.animate(line)
+    return frame, ax, line
+
+
+def test_frame_blits_changed_artists_over_cached_background():
+    frame, _, line = frame_with_a_line(0.1, "red")
     frame.draw_background()
     first = decode(frame.blit(), "RGBA")
     assert first.shape == (100, 150, 4)
@@ -196,12 +202,7 @@ def test_frame_blits_changed_artists_over_cached_background():
 
 
 def test_a_fill_paints_the_axes_box_under_the_animated_artists():
-    frame = Frame(figsize=(3, 2), dpi=50)
-    ax = frame.figure.add_subplot()
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    (line,) = ax.plot([0, 1], [0.5, 0.5], color="black", linewidth=4)
-    frame.animate(line)
+    frame, ax, _ = frame_with_a_line(0.5, "black")
     top, left, height, width = frame.fill_box(ax)
     expected = rf"fill needs uint8 pixels \[{height}, {width}, 3\] for this axes, got uint8 \[2, 2, 3\]"
     with pytest.raises(ValueError, match=expected):

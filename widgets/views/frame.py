@@ -44,7 +44,7 @@ class Frame:
         self.png = b""  # the bytes last set on `image`
         self._background = None
         self._animated: list[Artist] = []
-        self._fill: tuple[Axes, np.ndarray] | None = None
+        self._fill: tuple[tuple[int, int, int, int], np.ndarray] | None = None  # (box, pixels)
         self._cells: dict[Axes, Bbox] = {}
         _live_figures.add(self.figure)
 
@@ -103,10 +103,10 @@ class Frame:
 
     def fill(self, axes: Axes, rgb: np.ndarray) -> None:
         """Paint `rgb` (uint8 [height, width, 3] of `fill_box(axes)`, top row first) inside `axes` on every blit."""
-        _, _, height, width = self.fill_box(axes)
+        top, left, height, width = self.fill_box(axes)
         if rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
             raise ValueError(f"fill needs uint8 pixels [{height}, {width}, 3] for this axes, got {rgb.dtype} {list(rgb.shape)}")
-        self._fill = axes, rgb
+        self._fill = (top, left, height, width), rgb
 
     def blit(self, artists: Iterable[Artist] | None = None) -> bytes:
         """Restore the background, paint the fill, draw the animated (or given) artists, publish the PNG."""
@@ -115,8 +115,7 @@ class Frame:
         else:
             self.canvas.restore_region(self._background)
         if self._fill is not None:
-            axes, rgb = self._fill
-            top, left, height, width = self.fill_box(axes)
+            (top, left, height, width), rgb = self._fill
             np.asarray(self.canvas.buffer_rgba())[top:top + height, left:left + width, :3] = rgb
         renderer = self.canvas.get_renderer()
         for artist in self._animated if artists is None else artists:
