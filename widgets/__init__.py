@@ -21,6 +21,8 @@ _PUBLIC = {
     "EpochPrinter": "widgets.training.callbacks",
     # views
     "View": "widgets.views.base",
+    "LiveView": "widgets.views.live",
+    "Pacer": "widgets.views.pacer",
     "FrameClock": "widgets.views.clock",
     "Frame": "widgets.views.frame",
     "Recording": "widgets.views.recording",

@@ -153,6 +153,18 @@ def notebook7_app(lab_browser, notebook7_server):
         app.close()
 
 
+@pytest.fixture
+def picture_page(lab_browser):
+    """A blank page for pictures run alone, without Jupyter (see picture_page.py)."""
+    from picture_page import PicturePage
+
+    page = PicturePage(lab_browser)
+    try:
+        yield page
+    finally:
+        page.close()
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     """Where screenshots go (`artifacts/` is ignored by git)."""

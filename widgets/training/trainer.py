@@ -162,6 +162,17 @@ class Trainer:
     batch_in_epoch = property(lambda self: self._counters.batch_in_epoch, doc="Batches trained on in the open epoch.")
     target_epoch = property(lambda self: self._run_target if self._state == "running" else None,
                             doc="The epoch the running fit, run_epoch or play stops at; None otherwise or without a limit.")
+    @contextmanager
+    def between_steps(self) -> Iterator[None]:
+        """Hold the trainer between two steps: no step starts (on any thread) until the block ends.
+
+        A view that runs the model (a boundary evaluated for the page) does it
+        inside this block, so it never sees a model halfway through a step.
+        From an event subscriber, which runs inside a step, it is re-entrant.
+        """
+        with self._lock:
+            yield
+
     @property
     def seconds_left(self) -> float | None:
         """Seconds until the running fit, run_epoch or play reaches its target epoch, at the run's pace so far.

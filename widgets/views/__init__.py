@@ -1,19 +1,46 @@
-"""The views side: live views on ipywidgets and matplotlib, on one `View` base and `FrameClock`."""
+"""The views side: live views the browser draws (`LiveView`, `Picture`, `Pacer`) and the views still drawn in the kernel.
 
-from .base import View
-from .boundary import DecisionBoundary
-from .clock import FrameClock
-from .compare import Compare
-from .controls import TrainerControls
-from .dashboard import Dashboard
-from .filters import FilterGrid
-from .frame import Frame
-from .gradient_flow import GradientFlow
-from .inspect import ModuleInspector
-from .loss_curve import LossCurve
-from .lr_plot import lr_find
-from .module_tree import summary
-from .state_dict import StateDictInspector
+Names load lazily (PEP 562): importing one plain-data module (`curve_data`,
+`boundary_field`, ...) loads neither ipywidgets nor matplotlib nor any view.
+"""
 
-__all__ = ["Compare", "Dashboard", "DecisionBoundary", "FilterGrid", "Frame", "FrameClock", "GradientFlow", "LossCurve",
-           "ModuleInspector", "StateDictInspector", "TrainerControls", "View", "lr_find", "summary"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "View": "base",
+    "LiveView": "live",
+    "Picture": "picture",
+    "Pacer": "pacer",
+    "DecisionBoundary": "boundary",
+    "FrameClock": "clock",
+    "Compare": "compare",
+    "TrainerControls": "controls",
+    "Dashboard": "dashboard",
+    "FilterGrid": "filters",
+    "Frame": "frame",
+    "GradientFlow": "gradient_flow",
+    "ModuleInspector": "inspect",
+    "LossCurve": "loss_curve",
+    "lr_find": "lr_plot",
+    "summary": "module_tree",
+    "StateDictInspector": "state_dict",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'widgets.views' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -22,7 +22,7 @@ import os
 import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -72,24 +72,27 @@ class Recording:
         """Of the frames offered, every `stride`-th is kept (the newest is kept besides)."""
         self.offered = 0
         """Frames offered so far (kept or not)."""
-        self._kept: list[tuple[int, int, bytes]] = []  # (offer index, order stamp, png), on the stride
-        self._newest: tuple[int, int, bytes] | None = None  # the newest frame when it is off the stride
+        self._kept: list[tuple[int, int, Any, int]] = []  # (offer index, order stamp, png), on the stride
+        self._newest: tuple[int, int, Any, int] | None = None  # the newest frame when it is off the stride
         self._nbytes = 0
 
-    def add(self, png: bytes) -> None:
-        """Offer the next frame (PNG bytes); keep it, thinning the older ones evenly if a bound is exceeded."""
-        if not isinstance(png, (bytes, bytearray)) or not png:
-            raise TypeError(f"a frame must be non-empty PNG bytes, got {type(png).__name__}")
-        entry = (self.offered, next(_ORDER), bytes(png))
+    def add(self, frame: Any, size: int | None = None) -> None:
+        """Offer the next frame (PNG bytes, or any state with its `size` in bytes); keep it, thinning the older
+        ones evenly if a bound is exceeded."""
+        if size is None:
+            if not isinstance(frame, (bytes, bytearray)) or not frame:
+                raise TypeError(f"a frame must be non-empty PNG bytes (or come with its size), got {type(frame).__name__}")
+            frame, size = bytes(frame), len(frame)
+        entry = (self.offered, next(_ORDER), frame, int(size))
         self.offered += 1
         if self._newest is not None:  # the previous newest was off the stride: the new one replaces it
-            self._nbytes -= len(self._newest[2])
+            self._nbytes -= self._newest[3]
             self._newest = None
         if entry[0] % self.stride == 0:
             self._kept.append(entry)
         else:
             self._newest = entry
-        self._nbytes += len(entry[2])
+        self._nbytes += entry[3]
         while (len(self) > self.max_frames or self._nbytes > self.max_bytes) and len(self._kept) > 1:
             self._thin()
 
@@ -100,17 +103,17 @@ class Recording:
         if kept[-1] is not last and self._newest is None:
             self._newest = last  # the newest frame stays, off the stride
         self._kept = kept
-        self._nbytes = sum(len(entry[2]) for entry in self._entries())
+        self._nbytes = sum(entry[3] for entry in self._entries())
 
-    def _entries(self) -> list[tuple[int, int, bytes]]:
+    def _entries(self) -> list[tuple[int, int, Any, int]]:
         return self._kept + ([self._newest] if self._newest is not None else [])
 
     def __len__(self) -> int:
         return len(self._kept) + (self._newest is not None)
 
     @property
-    def frames(self) -> list[bytes]:
-        """The PNG bytes of the frames kept, oldest first."""
+    def frames(self) -> list[Any]:
+        """The frames kept (PNG bytes, or the states offered), oldest first."""
         return [entry[2] for entry in self._entries()]
 
     @property
@@ -120,7 +123,7 @@ class Recording:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of PNG held."""
+        """Bytes the kept frames hold."""
         return self._nbytes
 
     def __repr__(self) -> str:
