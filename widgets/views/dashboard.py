@@ -13,30 +13,26 @@ from IPython.display import Image as StaticImage
 from PIL import Image as PILImage
 
 from . import cells
-from .base import View, check_trainer, close_tree, widget_bundle
+from .base import check_trainer, close_tree
 from .boundary import DecisionBoundary
-from .clock import FrameClock
 from .controls import TrainerControls
 from .inspect import ModuleInspector
+from .live import LiveView, display_bundle
 from .loss_curve import LossCurve
+from .pacer import Pacer
 from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, check_gif_target, check_limits, merge, write_gif
 
 _GAP = 8  # pixels between the pictures of a snapshot
 
 
 class Dashboard:
-    """The usual views of one trainer, laid out together and drawing on ONE frame clock.
+    """The usual views of one trainer, laid out together and sending on ONE pacer.
 
     `Dashboard(trainer)` shows the controls, the loss curve and the module
     inspector; with `x` and `y` (points [N, 2] and their classes) it adds the
     decision boundary (`x_valid`, `y_valid`: validation points drawn as well).
-    The shared clock caps drawing at `max_fps` frames a second and at `budget`
-    of the training time for the whole dashboard (after a first `burst` of
-    seconds); the status line's updates count against it too. The default
-    2.5 % leaves room, within 5 % of a run of ten seconds or more, for the last
-    frames of a run (always drawn) and the per-step bookkeeping of the views. Frames drawn while the views
-    are built (before any training) are not charged to it. `min_fps` (default 1) is the clock's floor:
-    when frames are expensive (a loaded machine) a round is still drawn that often; 0 turns it off.
+    The pictures are drawn in the page; the kernel sends what is new to all of
+    them in the same round, at most `fps` rounds a second.
     """
 
     def __init__(
@@ -48,38 +44,34 @@ class Dashboard:
         y_valid: Any = None,
         *,
         inspector: bool = True,
-        max_fps: float = 10.0,
-        budget: float = 0.025,
-        burst: float = 0.05,
-        min_fps: float = 1.0,
+        fps: float = 20.0,
     ) -> None:
         check_trainer(trainer, "Dashboard")
         if not isinstance(inspector, bool):
             raise TypeError(f"inspector must be True or False, got {type(inspector).__name__}")
         if x is None and (y is not None or x_valid is not None or y_valid is not None):
             raise ValueError("y, x_valid and y_valid need x: pass the [N, 2] points to draw a decision boundary")
-        self.clock = FrameClock(max_fps=max_fps, budget=budget, burst=burst, min_fps=min_fps)
+        self.pacer = Pacer(fps=fps)
         self.trainer = trainer
-        views: list[View] = []
+        views: list[Any] = []
         try:
-            # Every view draws its first frame outside the budget (View.draw_first_frame).
-            self.controls = TrainerControls(trainer, clock=self.clock)
+            self.controls = TrainerControls(trainer)
             views.append(self.controls)
-            self.loss_curve = LossCurve(trainer, clock=self.clock)
+            self.loss_curve = LossCurve(trainer, pacer=self.pacer)
             views.append(self.loss_curve)
             self.boundary: DecisionBoundary | None = None
             if x is not None:
-                self.boundary = DecisionBoundary(trainer, x, y, x_valid, y_valid, clock=self.clock)
+                self.boundary = DecisionBoundary(trainer, x, y, x_valid, y_valid, pacer=self.pacer)
                 views.append(self.boundary)
             self.inspector: ModuleInspector | None = None
             if inspector:
-                self.inspector = ModuleInspector(trainer, clock=self.clock)
+                self.inspector = ModuleInspector(trainer, pacer=self.pacer)
                 views.append(self.inspector)
         except BaseException:
             for view in views:  # nothing half-built stays subscribed to the trainer
                 view.close()
             raise
-        self.views: tuple[View, ...] = tuple(views)
+        self.views: tuple[Any, ...] = tuple(views)
         self._max_frames = DEFAULT_MAX_FRAMES
 
         plots = [self.loss_curve.widget] + ([self.boundary.widget] if self.boundary is not None else [])
@@ -91,21 +83,22 @@ class Dashboard:
         cells.adopt(self)
 
     @property
-    def pictures(self) -> tuple[View, ...]:
+    def pictures(self) -> tuple[LiveView, ...]:
         """The views a snapshot or a GIF shows: the loss curve, the boundary and the inspector (those present)."""
         return tuple(view for view in (self.loss_curve, self.boundary, self.inspector) if view is not None)
 
+    def snapshot_png(self) -> bytes:
+        """The pictures as one still PNG: loss curve and boundary side by side, the inspector's histograms below."""
+        return _png(compose([_decode(view.snapshot_png()) for view in self.pictures], below=self.inspector is not None))
+
     def snapshot(self) -> StaticImage:
-        """The plots as one static PNG: loss curve and boundary side by side, the inspector's histogram below."""
-        sheet = compose([_decode(view.snapshot().data) for view in self.pictures], below=self.inspector is not None)
-        buffer = io.BytesIO()
-        sheet.save(buffer, "PNG")
-        return StaticImage(data=buffer.getvalue(), format="png")
+        """`snapshot_png()` as a static image."""
+        return StaticImage(data=self.snapshot_png(), format="png")
 
     # --- recording ------------------------------------------------------------------------
     def start_recording(self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        """Record every picture's frames from now on for `save_gif`: at most `max_frames` sheets in the GIF,
-        `max_bytes` of PNG shared among the views (see `View.start_recording`)."""
+        """Record every picture at each epoch's end from now on, for `save_gif`: at most `max_frames` sheets,
+        `max_bytes` of kept state shared among the pictures (see `LiveView.start_recording`)."""
         max_frames, max_bytes = check_limits(max_frames, max_bytes)
         pictures = self.pictures
         check_limits(max_frames, max_bytes // len(pictures))
@@ -125,39 +118,40 @@ class Dashboard:
 
     @property
     def frames_recorded(self) -> int:
-        """Sheets the GIF would have now: one whenever any picture drew while recording, at most `max_frames`."""
+        """Sheets the GIF would have now: one whenever any picture kept a frame, at most `max_frames`."""
         rows = self._rows()
         return len(rows) if rows is not None else 0
 
     def save_gif(self, path: str | os.PathLike, fps: float = 10, loop: int | None = 0) -> Path:
         """Write the recorded frames as an animated GIF of sheets laid out as `snapshot()`; returns the path.
 
-        Each sheet shows every picture as it was at one moment of the run.
+        Each sheet shows every picture as it was at one epoch's end.
         Without a recording it raises a RuntimeError: call `start_recording()` first.
         """
         target = check_gif_target(path, fps, loop)
-        if self._rows() is None:
-            raise RuntimeError(f"the Dashboard has recorded no frames: call start_recording() before training, "
-                               f"then save_gif({str(path)!r}); snapshot() gives the still image")
         for view in self.pictures:
             if view.is_recording:
-                view.flush()  # the GIF ends on the current state
-        return write_gif(target, _Sheets(self._rows(), below=self.inspector is not None), fps=fps, loop=loop)
+                view.record_frame()  # the GIF ends on the current state
+        rows = self._rows()
+        if rows is None:
+            raise RuntimeError(f"the Dashboard has recorded no frames: call start_recording() before training, "
+                               f"then save_gif({str(path)!r}); snapshot() gives the still image")
+        return write_gif(target, _Sheets(rows, self.pictures, below=self.inspector is not None), fps=fps, loop=loop)
 
-    def _rows(self) -> list[tuple[bytes, ...]] | None:
+    def _rows(self) -> list[tuple[Any, ...]] | None:
         recordings = [view.recording for view in self.pictures]
         if any(recording is None for recording in recordings):
             return None
         return merge(recordings, self._max_frames)
 
     def close(self) -> None:
-        """Unsubscribe every view from the trainer and release the widgets and figures."""
+        """Unsubscribe every view from the trainer and close the widgets."""
         for view in self.views:
             view.close()
         close_tree(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return widget_bundle(self.widget, repr(self), **kwargs)
+        return display_bundle(self.widget, repr(self), self.snapshot_png(), **kwargs)
 
     def __repr__(self) -> str:
         return "Dashboard()"
@@ -165,6 +159,12 @@ class Dashboard:
 
 def _decode(png: bytes) -> PILImage.Image:
     return PILImage.open(io.BytesIO(png)).convert("RGB")
+
+
+def _png(image: PILImage.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def compose(pictures: Sequence[PILImage.Image], below: bool) -> PILImage.Image:
@@ -186,21 +186,22 @@ def compose(pictures: Sequence[PILImage.Image], below: bool) -> PILImage.Image:
 
 
 class _Sheets(Sequence):
-    """The Dashboard's sheets of a recording, composed when asked for (a sheet in memory is ~1.5 MB)."""
+    """The Dashboard's sheets of a recording, drawn and composed when asked for (a sheet in memory is ~1.5 MB)."""
 
-    def __init__(self, rows: list[tuple[bytes, ...]], below: bool) -> None:
+    def __init__(self, rows: list[tuple[Any, ...]], views: Sequence[LiveView], below: bool) -> None:
         self.rows = rows
+        self.views = views
         self.below = below
-        self._decoded: dict[int, tuple[bytes, PILImage.Image]] = {}  # per picture: its last PNG, decoded
+        self._drawn: dict[int, tuple[Any, PILImage.Image]] = {}  # per picture: its last state, drawn
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> PILImage.Image:  # type: ignore[override]
         pictures = []
-        for slot, png in enumerate(self.rows[index]):
-            cached = self._decoded.get(slot)
-            if cached is None or cached[0] is not png:  # consecutive sheets mostly share a picture's frame
-                cached = self._decoded[slot] = (png, _decode(png))
-            pictures.append(cached[1])
+        for slot, state in enumerate(self.rows[index]):
+            drawn = self._drawn.get(slot)
+            if drawn is None or drawn[0] is not state:  # consecutive sheets often share a picture's frame
+                drawn = self._drawn[slot] = (state, _decode(self.views[slot].render_png(state)))
+            pictures.append(drawn[1])
         return compose(pictures, self.below)

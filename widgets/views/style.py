@@ -7,9 +7,6 @@ Playground.
 
 from __future__ import annotations
 
-from matplotlib import colormaps
-from matplotlib.colors import to_hex
-
 SPLIT_COLOURS = {"train": "#1f77b4", "valid": "#e66100", "test": "#5e3c99"}
 """Blue for training data, orange for validation, purple for test: told apart also by colour-blind readers."""
 
@@ -37,6 +34,8 @@ def class_colours(classes: int) -> list[tuple[float, float, float]]:
         raise ValueError(f"classes must be at least 1, got {classes!r}")
     if classes <= 2:
         return TWO_CLASS_COLOURS[:classes]
+    from matplotlib import colormaps  # loaded only where more than two classes are drawn
+
     qualitative = colormaps["tab10" if classes <= 10 else "tab20"]
     return [tuple(qualitative(i % qualitative.N)[:3]) for i in range(classes)]
 
@@ -53,6 +52,9 @@ def run_colours(runs: int) -> list[str]:
         raise ValueError(f"runs must be at least 0, got {runs!r}")
     if runs <= len(RUN_COLOURS):
         return RUN_COLOURS[:runs]
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
     qualitative = colormaps["tab20"]
     return [to_hex(qualitative(i % qualitative.N)) for i in range(runs)]
 
@@ -61,6 +63,8 @@ def layer_colours(layers: int) -> list[tuple[float, float, float]]:
     """A sequential scale from the input layer (dark purple) to the output layer (green-yellow), for `layers` lines."""
     if layers < 1:
         raise ValueError(f"layers must be at least 1, got {layers!r}")
+    from matplotlib import colormaps
+
     scale = colormaps["viridis"]
     return [tuple(scale(0.85 * i / max(layers - 1, 1))[:3]) for i in range(layers)]
 
