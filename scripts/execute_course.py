@@ -7,13 +7,18 @@ Each notebook runs top to bottom in a fresh ``python3`` kernel from the Python
 that runs this script, with ``course/`` as the working directory and the same
 settings CI validates with: one OpenMP thread, the offline MNIST sample, and
 matplotlib's inline backend. The widgets' final state is stored in the
-notebook metadata so static viewers can show the last frame. A notebook whose
-run fails is left untouched on disk and the script exits with status 1.
+notebook metadata, so JupyterLab shows each live view's last picture without
+a kernel; and once every cell ran, the kernel is asked for each open view's
+still (`widgets.views.live.stills`), which replaces the `image/png` beside the
+view's widget, so viewers that run no JavaScript (GitHub, nbviewer) show the
+last picture too. A notebook whose run fails is left untouched on disk and
+the script exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -95,7 +100,7 @@ def execute_notebook(path: Path, cell_timeout: int) -> float:
     """
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
-    runner = ExecutePreprocessor(
+    runner = CourseRunner(
         timeout=cell_timeout,
         kernel_name=KERNELSPEC["name"],
         store_widget_state=True,
@@ -104,10 +109,46 @@ def execute_notebook(path: Path, cell_timeout: int) -> float:
     start = time.perf_counter()
     with kernel_environment():
         runner.preprocess(notebook, {"metadata": {"path": str(path.parent)}})
+    put_stills(notebook, runner.stills)
     seconds = time.perf_counter() - start
     nbformat.validate(notebook)
     nbformat.write(notebook, path)
     return seconds
+
+
+STILLS_PROBE = """
+import json as _json, sys as _sys
+_live = _sys.modules.get("widgets.views.live")
+print(_json.dumps(_live.stills() if _live is not None else {}))
+"""
+
+
+class CourseRunner(ExecutePreprocessor):
+    """Runs a lesson; after its last cell, asks the same kernel for every open view's still (`stills`)."""
+
+    stills: dict[str, str] = {}
+
+    def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
+        result = super().preprocess_cell(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            probe = nbformat.v4.new_code_cell(STILLS_PROBE)
+            self.execute_cell(probe, index + 1, store_history=False)
+            text = "".join(out.get("text", "") for out in probe.outputs if out.get("output_type") == "stream")
+            self.stills = json.loads(text) if text.strip() else {}
+        return result
+
+
+def put_stills(notebook: nbformat.NotebookNode, stills: dict[str, str]) -> int:
+    """Replace the `image/png` beside each live view's widget with its last still; returns how many changed."""
+    changed = 0
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            view = data.get("application/vnd.jupyter.widget-view+json")
+            if view and "image/png" in data and view.get("model_id") in stills:
+                data["image/png"] = stills[view["model_id"]]
+                changed += 1
+    return changed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,7 +85,7 @@ class PicturePage:
                     state[name] = value
         index = self._count
         self._count += 1
-        self.page.evaluate(RENDER, {"module": module_text(picture.kind), "state": state, "index": index})
+        self.page.evaluate(RENDER, {"module": module_text(picture.kind, picture.module), "state": state, "index": index})
         return index
 
     def deliver(self, index: int, picture) -> bool:

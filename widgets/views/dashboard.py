@@ -17,7 +17,7 @@ from .base import check_trainer, close_tree
 from .boundary import DecisionBoundary
 from .controls import TrainerControls
 from .inspect import ModuleInspector
-from .live import LiveView, display_bundle
+from .live import LiveView, display_bundle, register_still
 from .loss_curve import LossCurve
 from .pacer import Pacer
 from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, check_gif_target, check_limits, merge, write_gif
@@ -80,6 +80,8 @@ class Dashboard:
             rows.append(self.inspector.widget)
         self.widget = ipw.VBox(rows)
         self.widget.add_class("lt-dashboard")
+        self._closed = False
+        register_still(self)
         cells.adopt(self)
 
     @property
@@ -144,8 +146,14 @@ class Dashboard:
             return None
         return merge(recordings, self._max_frames)
 
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran."""
+        return self._closed
+
     def close(self) -> None:
         """Unsubscribe every view from the trainer and close the widgets."""
+        self._closed = True
         for view in self.views:
             view.close()
         close_tree(self.widget)

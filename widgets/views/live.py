@@ -41,7 +41,12 @@ from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Recording, check_g
 
 EVENTS = ("step", "epoch", "state", "reset")
 
-_live_views: weakref.WeakSet = weakref.WeakSet()
+_shown: weakref.WeakSet = weakref.WeakSet()  # views and dashboards whose stills `stills()` gives
+
+
+def register_still(owner: Any) -> None:
+    """Let `stills()` give `owner`'s picture: it has `widget`, `closed` and `snapshot_png()`."""
+    _shown.add(owner)
 
 
 def check_pacer(pacer: object) -> None:
@@ -70,9 +75,9 @@ def stills() -> dict[str, str]:
     to put each view's last picture beside its widget.
     """
     result = {}
-    for view in list(_live_views):
-        if not view.closed:
-            result[view.widget.model_id] = base64.b64encode(view.snapshot_png()).decode("ascii")
+    for owner in list(_shown):
+        if not owner.closed:
+            result[owner.widget.model_id] = base64.b64encode(owner.snapshot_png()).decode("ascii")
     return result
 
 
@@ -94,7 +99,7 @@ class LiveView:
         picture.add_class(f"lt-{css_name}-picture")
         picture.on_request(lambda message: self.loop.run(lambda: self.on_request(message)))
         self.pacer.join(self)
-        _live_views.add(self)
+        register_still(self)
         cells.adopt(self)
 
     # --- hooks a view overrides ----------------------------------------------------------

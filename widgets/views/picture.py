@@ -28,9 +28,22 @@ JS_DIR = Path(__file__).parent / "js"
 DTYPES = ("float32", "float64", "int32", "uint32", "uint8")
 
 
-def module_text(kind: str) -> str:
-    """The ES module of a picture kind: the shared helpers, then `js/<kind>.js`."""
-    return (JS_DIR / "common.js").read_text() + "\n" + (JS_DIR / f"{kind}.js").read_text()
+def module_text(kind: str, module: str | Path | None = None) -> str:
+    """The ES module of a picture: the shared helpers (`js/common.js`), then `js/<kind>.js`, or `module`
+    (a path to a .js file, or its text) for a picture of one's own."""
+    if module is None:
+        path = JS_DIR / f"{kind}.js"
+        if not path.is_file():
+            known = sorted(p.stem for p in JS_DIR.glob("*.js") if p.stem != "common")
+            raise ValueError(f"no picture kind {kind!r}: expected one of {known}, or a module of your own")
+        own = path.read_text()
+    elif isinstance(module, Path) or (isinstance(module, str) and module.endswith(".js") and "\n" not in module):
+        own = Path(module).read_text()
+    elif isinstance(module, str):
+        own = module
+    else:
+        raise TypeError(f"module must be the path of a .js file or its text, got {type(module).__name__}")
+    return (JS_DIR / "common.js").read_text() + "\n" + own
 
 
 def _array(name: str, values: Any) -> np.ndarray:
@@ -51,10 +64,12 @@ class Picture(anywidget.AnyWidget):
     width = traitlets.Int(480).tag(sync=True)
     height = traitlets.Int(300).tag(sync=True)
 
-    def __init__(self, kind: str, **kwargs: Any) -> None:
-        super().__init__(_esm=module_text(kind), **kwargs)
+    def __init__(self, kind: str, module: str | Path | None = None, **kwargs: Any) -> None:
+        super().__init__(_esm=module_text(kind, module), **kwargs)
         self.kind = kind
-        """The picture's kind: its module is `js/<kind>.js`."""
+        """The picture's kind: its module is `js/<kind>.js` unless one of its own was given."""
+        self.module = module
+        """The picture's own module (a path or its text), or None for a kind of the package."""
         self._channels: dict[str, np.ndarray] = {}
         self._sent_rows: dict[str, int] = {}  # rows of each channel the page holds
         self._replaced: set[str] = set()  # channels to send whole
