@@ -1,25 +1,33 @@
-"""Compare: several runs on one live plot, one colour per run, train solid and validation dashed, legend beside the data."""
+"""Compare: what it sends for each run while real Trainers train, its stills and GIFs, bad input.
+
+The page's side (what js/compare.js paints from those rows) is tested in
+tests/browser/test_picture_compare.py.
+"""
 
 import asyncio
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
-from frames import FakeTime, decode
+from frames import decode
+from IPython.core.formatters import DisplayFormatter
 from matplotlib.colors import to_rgb
-from matplotlib.text import Text
+from pictures import Outbox, hand_pacer, stored
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from widgets import Compare, Trainer, accuracy
 from widgets.data import spirals
-from widgets.views.clock import FrameClock
-from widgets.views.compare import MIN_FIGSIZE
+from widgets.views.compare import MIN_SIZE, run_hex
+from widgets.views.pacer import Pacer
+from widgets.views.style import run_colours
 
 EVENTS = ("step", "epoch", "state", "reset", "backward")
 
 
-def run(lr: float = 0.1, batch_size: int = 32, metrics: bool = True, valid: bool = True, seed: int = 0) -> Trainer:
+def run(lr: float = 0.05, batch_size: int = 32, metrics: bool = True, valid: bool = True, seed: int = 0) -> Trainer:
     torch.manual_seed(seed)
     x, y = spirals(192, sd=0.05, seed=seed)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
@@ -29,179 +37,299 @@ def run(lr: float = 0.1, batch_size: int = 32, metrics: bool = True, valid: bool
                    metrics={"acc": accuracy} if metrics else None, device="cpu", verbose=False)
 
 
-def near(pixels: np.ndarray, colour: str, tolerance: int = 40) -> np.ndarray:
+def changed(outbox: Outbox) -> dict[str, tuple[str, int, int]]:
+    """{channel: (op, start, rows)} over every message the outbox saw."""
+    return {c["name"]: (c["op"], c["start"], c["shape"][0]) for c in outbox.changes()}
+
+
+def near(pixels: np.ndarray, colour: str, tolerance: int = 30) -> np.ndarray:
     return np.abs(pixels - np.round(np.array(to_rgb(colour)) * 255)).max(axis=-1) <= tolerance
 
 
-def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    left, top, right, bottom = box
-    return image[top + 2 : bottom - 2, left + 2 : right - 2]
+# --- what travels ----------------------------------------------------------------------------------
 
-
-def test_each_run_has_its_colour_in_every_panel():
-    runs = {"slow": run(0.003), "fast": run(0.05, seed=1), "big batches": run(0.02, batch_size=64, seed=2)}
+def test_each_run_is_stored_under_its_own_channels_with_its_name_colour_and_panels():
+    runs = {"slow": run(0.003), "fast": run(0.05, valid=False, seed=1)}
     view = Compare(runs)
-    for trainer in runs.values():
-        trainer.fit(3)
-    image = decode(view.snapshot().data)
-    assert view.panels == ["loss", "acc"]
-    colours = view.colours
-    assert len(set(colours.values())) == 3
-    for panel in view.panels:
-        pixels = crop(image, view.panel_box(panel))
-        for name, colour in colours.items():
-            assert near(pixels, colour, tolerance=12).sum() >= 15, f"{name} missing from the {panel} panel"
+    runs["slow"].fit(2)
+    runs["fast"].fit(3)
+    for key, trainer in zip(("run0", "run1"), runs.values(), strict=True):
+        history = trainer.history
+        assert np.array_equal(stored(view.picture, f"{key}:step"), history.step_column("step"))
+        assert np.allclose(stored(view.picture, f"{key}:loss"), history.step_column("loss"), rtol=1e-6)
+        assert stored(view.picture, f"{key}:epoch:epoch").tolist() == list(range(1, len(history.epochs) + 1))
+        assert np.allclose(stored(view.picture, f"{key}:epoch:train_acc"), history.epoch_column("train_acc"))
+    assert np.allclose(stored(view.picture, "run0:epoch:valid_loss"), runs["slow"].history.epoch_column("valid_loss"))
+    assert "run1:epoch:valid_loss" not in view.picture.data
+    assert stored(view.picture, "run0:step").dtype == np.float64 and stored(view.picture, "run0:loss").dtype == np.float32
+    options = view.picture.options
+    assert [(r["name"], r["key"], r["colour"], r["valid"], r["steps_per_epoch"]) for r in options["runs"]] == [
+        ("slow", "run0", run_colours(2)[0], True, 4), ("fast", "run1", run_colours(2)[1], False, 4)]
+    assert options["panels"] == view.panels == ["loss", "acc"] and options["smoothing"] == 0.9
     view.close()
 
 
-def share_on_the_line(image: np.ndarray, view: Compare, panel: str, split: str, colour: str, markers: bool) -> float:
-    """The share of points along a drawn line, 1 px apart (5 px clear of its markers), that show the line's colour."""
-    vertices = view.line_pixels("only", panel, split)
-    lengths = np.hypot(*np.diff(vertices, axis=0).T)
-    along = np.concatenate([[0.0], np.cumsum(lengths)])
-    at = np.arange(0.0, along[-1], 1.0)
-    points = np.column_stack([np.interp(at, along, vertices[:, 0]), np.interp(at, along, vertices[:, 1])])
-    if markers:
-        gaps = np.hypot(points[:, None, 0] - vertices[None, :, 0], points[:, None, 1] - vertices[None, :, 1])
-        points = points[gaps.min(axis=1) > 5]
-    points = np.floor(points).astype(int)  # pixel i spans [i, i + 1)
-    assert len(points) >= 100
-    return float(near(image[points[:, 1], points[:, 0]], colour).mean())
+def test_every_row_travels_once_and_a_round_carries_only_new_rows(monkeypatch):
+    first, second = run(), run(seed=1)  # 4 steps an epoch
+    pacer, clock = hand_pacer(fps=10)
+    view = Compare({"first": first, "second": second}, pacer=pacer)
+    outbox = Outbox(view.picture, monkeypatch)
+
+    async def both() -> None:  # interleaved steps, all in one instant of the hand clock
+        await asyncio.gather(first.play(1), second.play(1))
+
+    asyncio.run(both())
+    assert len(outbox.data_messages()) <= 3  # one round, then a send as each run stopped
+    for name in ("run0:step", "run0:loss", "run1:step", "run1:loss"):
+        parts = [(c["start"], c["shape"][0]) for c in outbox.changes() if c["name"] == name]
+        assert parts[0][0] == 0 and sum(rows for _, rows in parts) == 4, (name, parts)
+        assert all(start + rows == after for (start, rows), (after, _) in zip(parts, parts[1:])), (name, parts)
+    outbox.clear()
+    clock.t += 1.0
+    first.step()  # a round is due: only that step's row travels, nothing of the other run
+    assert changed(outbox) == {"run0:step": ("extend", 4, 1), "run0:loss": ("extend", 4, 1)}
+    assert sum(c["bytes"] for c in outbox.changes()) == 8 + 4
+    view.close()
 
 
-def test_validation_is_dashed_and_training_solid():
-    trainer = run()
-    view = Compare({"only": trainer}, metrics=[])
-    trainer.fit(12)
-    image = decode(view.snapshot().data)
-    colour = view.colours["only"]
-    solid = share_on_the_line(image, view, "loss", "train", colour, markers=False)
-    dashed = share_on_the_line(image, view, "loss", "valid", colour, markers=True)
-    assert solid >= 0.95 and 0.4 <= dashed <= 0.85, (solid, dashed)  # the dashes leave gaps along the line
+def test_an_epoch_sends_one_row_per_key_and_a_new_key_whole(monkeypatch):
+    trainer = run(valid=False)
+    view = Compare({"only": trainer}, pacer=Pacer(fps=0.001))
+    trainer.fit(1)
+    outbox = Outbox(view.picture, monkeypatch)
+    trainer.history.log_epoch({"epoch": 2, "step": 8, "train_loss": 0.5, "train_acc": 0.7, "lr": 0.01, "time": 1.0})
+    view.update()
+    ops = changed(outbox)
+    assert {name: op for name, op in ops.items() if name != "run0:epoch:lr"} == {
+        f"run0:epoch:{key}": ("extend", 1, 1) for key in ("epoch", "step", "train_loss", "train_acc")}
+    assert ops["run0:epoch:lr"] == ("set", 0, 2)  # a key first seen now: the whole column, NaN before
+    assert np.isnan(view.picture.channel("run0:epoch:lr")[0]) and view.picture.channel("run0:epoch:lr")[1] == 0.01
+    assert "run0:epoch:time" not in ops
+    view.close()
 
 
-def test_the_legend_lies_beside_every_panel_and_every_line():
-    runs = {"a": run(), "b": run(0.02, seed=1)}
-    view = Compare(runs)
-    for trainer in runs.values():
-        trainer.fit(2)
-    view.snapshot()
-    left, top, right, bottom = view.legend_box
-    for panel in view.panels:
-        panel_left, panel_top, panel_right, panel_bottom = view.panel_box(panel)
-        assert panel_right <= left or right <= panel_left or panel_bottom <= top or bottom <= panel_top
-    for key in view.series:
-        pixels = view.line_pixels(*key)
-        pixels = pixels[np.isfinite(pixels).all(axis=1)]
-        assert len(pixels) and not ((pixels[:, 0] >= left) & (pixels[:, 0] <= right)
-                                    & (pixels[:, 1] >= top) & (pixels[:, 1] <= bottom)).any(), key
+def test_a_cleared_run_is_sent_whole_and_the_other_runs_not_at_all(monkeypatch):
+    kept, cleared = run(), run(seed=1)
+    view = Compare({"kept": kept, "cleared": cleared})
+    kept.fit(1)
+    cleared.fit(1)
+    outbox = Outbox(view.picture, monkeypatch)
+    cleared.reset()
+    ops = changed(outbox)
+    assert ops["run1:step"] == ("set", 0, 0) and ops["run1:loss"] == ("set", 0, 0)
+    assert not any(name.startswith("run0:") for name in ops)
+    assert len(stored(view.picture, "run1:step")) == 0 and len(stored(view.picture, "run0:step")) == 4
+    outbox.clear()
+    cleared.fit(1)  # training again: the rows of the new run from the start
+    first = next(c for c in outbox.changes() if c["name"] == "run1:step")
+    assert (first["op"], first["start"]) == ("extend", 0)
+    assert np.array_equal(stored(view.picture, "run1:step"), cleared.history.step_column("step"))
+    view.close()
 
 
-def test_frames_follow_interleaved_runs_of_different_lengths_and_close_unsubscribes():
-    now = FakeTime()
+def test_a_loaded_or_thinned_history_is_sent_whole(monkeypatch):
+    trainer, other = run(), run(seed=1)
+    other.fit(2)
+    view = Compare({"run": trainer}, pacer=Pacer(fps=0.001))
+    trainer.fit(1)
+    outbox = Outbox(view.picture, monkeypatch)
+    trainer.history.load_state_dict(other.history.state_dict())
+    view.update()
+    ops = changed(outbox)
+    assert ops["run0:step"] == ("set", 0, 8) and ops["run0:epoch:epoch"] == ("set", 0, 2)
+    assert np.allclose(view.picture.channel("run0:loss"), other.history.step_column("loss"), rtol=1e-6)
+
+    history = trainer.history
+    history.max_rows = 1024  # the next row past 1,024 thins the older half
+    for step in range(9, 1025):
+        history.log_step(step, 1.0)
+    view.update()
+    outbox.clear()
+    history.log_step(1025, 1.0)
+    view.update()
+    assert changed(outbox)["run0:step"][0] == "set"
+    assert np.array_equal(view.picture.channel("run0:step"), history.step_column("step"))
+    view.close()
+
+
+def test_a_round_sends_only_the_new_rows_of_four_runs_of_a_million_steps(monkeypatch):
+    runs = {f"run {k}": run(seed=k, valid=False, metrics=False) for k in range(4)}
+    steps = torch.arange(1, 1_000_001)
+    for k, trainer in enumerate(runs.values()):
+        columns = {"step": steps, "epoch": torch.zeros_like(steps), "loss": 1.0 / steps + k,
+                   "lr": torch.full((len(steps),), 0.1), "time": torch.zeros(len(steps))}
+        trainer.history.load_state_dict({"columns": columns, "epochs": []})
+    view = Compare(runs, pacer=Pacer(fps=0.001))
+    outbox = Outbox(view.picture, monkeypatch)
+    for k, trainer in enumerate(runs.values()):
+        for step in range(1_000_001, 1_000_051):
+            trainer.history.log_step(step, 1e-6 + k)
+    view.update()
+    assert len(outbox.data_messages()) == 1
+    sizes = {c["name"]: (c["op"], c["start"], c["bytes"]) for c in outbox.changes()}
+    assert sizes == {f"run{k}:{name}": ("extend", 1_000_000, 50 * size)
+                     for k in range(4) for name, size in (("step", 8), ("loss", 4))}
+    view.close()
+
+
+# --- following the runs ------------------------------------------------------------------------------
+
+def test_interleaved_runs_are_stored_whole_when_they_stop_and_close_unsubscribes():
     short, long = run(batch_size=64), run(batch_size=16, seed=1)  # 2 and 8 steps an epoch
-    view = Compare({"short": short, "long": long}, clock=FrameClock(max_fps=10, budget=1.0, time_fn=now))
-    frames = [view.frame.png]
-
-    def tick(record: dict) -> None:
-        now.t += 0.03  # every step of either run takes 30 ms
-        if record["step"] % 4 == 0:
-            frames.append(view.frame.png)
-
-    tick_handles = [t.on("step", tick) for t in (short, long)]
+    view = Compare({"short": short, "long": long})
 
     async def both() -> None:  # two play tasks on one loop: their steps interleave
         await asyncio.gather(short.play(3), long.play(3))
 
-    drawn = view.frames_drawn
     asyncio.run(both())
     assert short.global_step == 6 and long.global_step == 24
-    assert 5 <= view.frames_drawn - drawn < 30  # live while they train, throttled by the clock
-    assert len(set(frames)) >= 5 and not view.stale  # the pictures changed, the last frame is current
-    short.fit(1)  # a run that stops gets its final frame
-    assert not view.stale and view.series[("short", "loss", "train")][0][-1] == pytest.approx(short.global_step / 2)
-    assert view.x_limits[1] >= short.global_step / 2
-    view.x_toggle.value = "steps"
-    assert view.x_limits[1] >= long.global_step and view.series[("long", "loss", "train")][0][-1] == long.global_step
-    view.log_toggle.value = True
-    assert view.loss_scale == "log" and view.y_limits("loss")[0] > 0
+    assert stored(view.picture, "run0:step")[-1] == 6 and stored(view.picture, "run1:step")[-1] == 24
+    assert view.pacer.rounds >= 2  # live while they trained
     view.close()
-    for handle in tick_handles:
-        handle.remove()
     for trainer in (short, long):
         assert all(trainer.listeners(event) == [] for event in EVENTS)
 
 
-def test_a_run_added_live_joins_the_plot_and_a_reset_clears_only_its_run():
+def test_a_paused_run_stores_its_last_step():
+    trainer = run(batch_size=8)
+    view = Compare({"paused": trainer})
+
+    async def play_then_pause():
+        task = trainer.play()
+        while trainer.global_step < 20:
+            await asyncio.sleep(0.001)
+        trainer.pause()
+        await task
+
+    asyncio.run(play_then_pause())
+    assert trainer.state == "paused"
+    assert stored(view.picture, "run0:step")[-1] == trainer.global_step
+    view.close()
+
+
+def test_a_run_added_live_joins_the_plot_and_the_panels_shrink_to_the_shared_metrics():
     first, second = run(), run(0.02, metrics=False, valid=False, seed=1)
     view = Compare({"first": first})
-    first.fit(2)
+    first.fit(1)
     assert view.panels == ["loss", "acc"]
     added = []
-    handle = first.on("step", lambda record: added.append(view.add("second", second)) if record["step"] == 9 else None)
+    handle = first.on("step", lambda record: added.append(view.add("second", second)) if record["step"] == 6 else None)
     first.fit(1)  # added while the first run trains
     handle.remove()
     assert added == [None] and list(view.runs) == ["first", "second"]
-    assert view.panels == ["loss"]  # the second run has no accuracy: only the loss is shared
+    assert view.panels == ["loss"] and view.picture.options["panels"] == ["loss"]
     second.fit(2)
-    series = view.snapshot() and view.series
+    assert [r["name"] for r in view.picture.options["runs"]] == ["first", "second"]
+    assert view.colours == dict(zip(["first", "second"], run_colours(2), strict=True))
+    assert len(stored(view.picture, "run1:step")) == 8
+    series = view.series
     assert ("second", "loss", "valid") not in series and len(series[("second", "loss", "train")][0]) == 8
-    second.reset()
-    assert len(view.series[("second", "loss", "train")][0]) == 0
-    assert len(view.series[("first", "loss", "train")][0]) == 12
+    view.close()
 
 
-def texts_out_of(view: Compare) -> list[str]:
-    """Shown texts (labels, tick labels inside the limits, legend entries) that stick out of the canvas."""
-    figure = view.frame.figure
-    renderer = figure.canvas.get_renderer()
-    texts: list = [*figure.legends, *(t for legend in figure.legends for t in legend.get_texts())]
-    for ax in figure.axes:
-        texts += [ax.xaxis.label, ax.yaxis.label, ax.yaxis.get_offset_text()]
-        for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-            low, high = sorted(limits)
-            texts += [label for loc, label in zip(axis.get_ticklocs(), axis.get_ticklabels(), strict=True)
-                      if low <= loc <= high]
-    shown = [t for t in texts if t.get_visible() and (not isinstance(t, Text) or t.get_text())]
-    assert len(shown) >= 15
-    canvas = figure.bbox.padded(0.5)
-    boxes = [t.get_window_extent(renderer) for t in shown]
-    return [t.get_text() if isinstance(t, Text) else "legend" for t, box in zip(shown, boxes)
-            if not (canvas.contains(box.x0, box.y0) and canvas.contains(box.x1, box.y1))]
+def test_series_follow_the_options_switched_in_the_page():
+    trainer = run(batch_size=16)  # 8 steps an epoch
+    view = Compare({"only": trainer}, metrics=[])
+    trainer.fit(2)
+    x, _ = view.series[("only", "loss", "train")]
+    assert x[-1] == pytest.approx(2.0) and view.x_axis == "epochs"
+    view.picture.x_axis = "steps"  # as the page's select sets it
+    assert view.x_axis == "steps" and view.series[("only", "loss", "train")][0][-1] == 16
+    assert view.series[("only", "loss", "valid")][0].tolist() == [8.0, 16.0]
+    view.log_scale = True
+    assert view.picture.log_scale is True
+    view.close()
 
 
-@pytest.mark.parametrize("figsize", [MIN_FIGSIZE, (8.0, 3.2)], ids=["smallest", "default"])
-def test_no_text_is_cut(figsize):
-    runs = {"sgd, lr 0.1": run(), "adam, lr 0.01": run(0.01, seed=1), "adam, batch 64": run(0.01, 64, seed=2)}
-    view = Compare(runs, figsize=figsize, log_scale=True)
+# --- stills -------------------------------------------------------------------------------------------
+
+def test_the_still_shows_each_run_in_its_colour_and_follows_the_log_option():
+    runs = {"slow": run(0.003), "fast": run(0.05, seed=1), "big batches": run(0.02, batch_size=64, seed=2)}
+    view = Compare(runs)
+    empty = decode(view.snapshot_png())
     for trainer in runs.values():
-        trainer.fit(2)
-    view.snapshot()
-    assert texts_out_of(view) == []
+        trainer.fit(3)
+    linear = decode(view.snapshot_png())
+    assert linear.shape[:2] == (view.picture.height, view.picture.width)
+    plot = linear[:, : int(0.8 * linear.shape[1])]  # left of the legend
+    for name, colour in view.colours.items():
+        assert near(plot, colour).sum() >= 80, f"{name} missing from the panels"
+        assert near(empty[:, : int(0.8 * empty.shape[1])], colour).sum() < 10
+    view.picture.log_scale = True
+    assert not np.array_equal(decode(view.snapshot_png()), linear)
+    view.close()
 
 
-def test_bad_input_is_refused_with_a_clear_message():
+def test_the_colours_are_the_shared_run_colours():
+    for runs in (0, 1, 3, 8, 9, 20, 25):
+        assert run_hex(runs) == run_colours(runs)
+
+
+def test_a_recording_keeps_a_frame_per_epoch(tmp_path):
+    from PIL import Image
+
+    first, second = run(batch_size=64), run(batch_size=64, seed=1)
+    view = Compare({"first": first, "second": second}, pacer=Pacer(fps=0.001))
+    view.start_recording(max_frames=50)
+    first.fit(3)
+    second.fit(2)
+    assert view.frames_recorded == 6  # the first frame and one per epoch of either run
+    path = view.save_gif(tmp_path / "runs.gif")
+    with Image.open(path) as gif:
+        assert gif.n_frames >= 5
+    view.close()
+
+
+def test_display_shows_the_widget_with_a_stable_text_and_a_still():
+    view = Compare({"a": run()})
+    data, _ = DisplayFormatter().format(view)
+    assert data["text/plain"] == "Compare()"
+    assert "application/vnd.jupyter.widget-view+json" in data and "image/png" in data
+    assert "lt-compare" in view.widget.get_state()["_dom_classes"]
+    view.close()
+
+
+def test_importing_compare_loads_no_matplotlib():
+    code = "import sys, widgets.views.compare; print('matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+# --- bad input ------------------------------------------------------------------------------------------
+
+def test_bad_input_is_refused_with_a_clear_message_before_anything_changes():
     trainer, other = run(), run(seed=1)
     cases = [
-        (([trainer],), TypeError, "Compare expects a dict of run name -> Trainer, got list"),
-        (({},), ValueError, "needs at least one run"),
-        (({"a": trainer.model},), TypeError, "run 'a' must be a Trainer, got Sequential"),
-        (({1: trainer},), TypeError, "run names must be non-empty strings, got 1"),
-        (({"a": trainer, "b": trainer},), ValueError, "runs 'a' and 'b' are the same Trainer"),
+        (([trainer],), {}, TypeError, "Compare expects a dict of run name -> Trainer, got list"),
+        (({},), {}, ValueError, "needs at least one run"),
+        (({"a": trainer.model},), {}, TypeError, "run 'a' must be a Trainer, got Sequential"),
+        (({1: trainer},), {}, TypeError, "run names must be non-empty strings, got 1"),
+        (({"a": trainer, "b": trainer},), {}, ValueError, "runs 'a' and 'b' are the same Trainer"),
+        (({"a": trainer},), {"metrics": ["f1"]}, ValueError, "metric 'f1' is not a metric of run"),
+        (({"a": trainer},), {"metrics": "acc"}, TypeError, "metrics must be a list of metric names"),
+        (({"a": trainer},), {"x_axis": "time"}, ValueError, "x_axis must be one of"),
+        (({"a": trainer},), {"log_scale": "yes"}, TypeError, "log_scale must be True or False, got str"),
+        (({"a": trainer},), {"smoothing": 1.0}, ValueError, r"smoothing must be a number in \[0, 1\), got 1.0"),
+        (({"a": trainer},), {"pacer": "fast"}, TypeError, "pacer must be a widgets.views.Pacer"),
+        (({"a": trainer},), {"size": (MIN_SIZE[0] - 1, 300)}, ValueError, r"size must be at least \(400, 200\)"),
+        (({"a": trainer},), {"size": "big"}, TypeError, r"size must be \(width, height\) in pixels, got 'big'"),
     ]
-    for args, kind, message in cases:
+    for args, kwargs, kind, message in cases:
         with pytest.raises(kind, match=message):
-            Compare(*args)
-    with pytest.raises(ValueError, match="metric 'f1' is not a metric of run"):
-        Compare({"a": trainer}, metrics=["f1"])
-    with pytest.raises(ValueError, match=r"figsize must be at least \(5.0, 2.6\)"):
-        Compare({"a": trainer}, figsize=(4.0, 3.0))
-    with pytest.raises(ValueError, match="x_axis must be one of"):
-        Compare({"a": trainer}, x_axis="time")
-    view = Compare({"a": trainer})
+            Compare(*args, **kwargs)
+    assert all(trainer.listeners(event) == [] for event in EVENTS)
+    view = Compare({"a": trainer}, metrics=["acc"])
     with pytest.raises(ValueError, match="a run named 'a' is already compared"):
         view.add("a", other)
     with pytest.raises(TypeError, match="run 'b' must be a Trainer"):
         view.add("b", None)
-    assert list(view.runs) == ["a"] and other.listeners("step") == []
+    with pytest.raises(ValueError, match="runs 'a' and 'b' are the same Trainer"):
+        view.add("b", trainer)
+    with pytest.raises(ValueError, match=r"metric 'acc' is not a metric of run\(s\) \['b'\]"):
+        view.add("b", run(metrics=False))
+    with pytest.raises(ValueError, match="x_axis must be one of"):
+        view.x_axis = "time"
+    assert list(view.runs) == ["a"] and other.listeners("step") == [] and view.x_axis == "epochs"
+    assert [r["name"] for r in view.picture.options["runs"]] == ["a"]
     assert repr(view) == "Compare()"
+    view.close()

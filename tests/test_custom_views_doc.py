@@ -1,16 +1,16 @@
-"""docs/custom-views.md: its code runs as written, and its example view draws through the clock."""
+"""docs/custom-views.md: its code runs as written, and its example view sends one row per step through the pacer."""
 
 import re
 from pathlib import Path
 
 import numpy as np
 import torch
-from frames import FakeTime, decode
-from matplotlib.colors import to_rgb
+from frames import decode
+from pictures import hand_pacer
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets import FrameClock, Trainer
+from widgets import Trainer
 from widgets.data import spirals
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "custom-views.md"
@@ -40,10 +40,11 @@ def small_trainer() -> Trainer:
 
 
 def test_the_example_imports_only_public_names():
-    example = next(block for block in python_blocks() if "class WeightNorms(View)" in block)
+    example = next(block for block in python_blocks() if "class WeightNorms(LiveView)" in block)
     imports = [line for line in example.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["import torch", "from widgets import Frame, FrameClock, Trainer, View"]
-    assert not re.search(r"\._[a-z]", example), "the example must use only public names of the base and the frame"
+    assert imports == ["import numpy as np", "import torch", "from widgets import LiveView, Trainer",
+                       "from widgets.views import Picture"]
+    assert not re.search(r"\._[a-z]", example), "the example must use only public names of the base and the picture"
 
 
 def test_every_block_of_the_guide_runs():
@@ -51,30 +52,25 @@ def test_every_block_of_the_guide_runs():
     assert namespace["norms"].closed and namespace["trainer"].global_step == 2 * STEPS_PER_EPOCH
 
 
-def test_the_example_view_draws_one_line_per_layer_through_the_clock():
+def test_the_example_view_sends_each_step_once_and_its_still_draws_a_line_per_layer():
     WeightNorms = run_guide()["WeightNorms"]
-    time = FakeTime()
-    clock = FrameClock(max_fps=10, budget=1.0, time_fn=time)
+    pacer, clock = hand_pacer(fps=10)
     trainer = small_trainer()
-    trainer.on("step", lambda record: setattr(time, "t", time.t + 0.05))  # before the view: a step takes 50 ms
-    view = WeightNorms(trainer, clock=clock)
+    trainer.on("step", lambda record: setattr(clock, "t", clock.t + 0.05))  # before the view: a step takes 50 ms
+    view = WeightNorms(trainer, pacer=pacer)
     assert repr(view) == "WeightNorms()" and "lt-weight-norms" in view.widget.get_state()["_dom_classes"]
-    start = decode(view.snapshot().data)
     trainer.fit(3)
-    end = decode(view.snapshot().data)
-
     steps = 3 * STEPS_PER_EPOCH
-    assert view.frames_drawn == clock.frames + 1  # every frame went through the clock, but the first
-    assert 3 < clock.frames < steps  # throttled: a step frame every second step, an epoch frame each epoch
-    assert start.shape == end.shape and np.abs(end - start).sum() > 0
-
-    # one line per weight matrix, each in its own colour, long enough to be a line and not a legend entry
-    assert len(view.lines) == 3
-    colours = [np.round(np.array(to_rgb(line.get_color())) * 255).astype(int) for line in view.lines]
-    assert len({tuple(c) for c in colours}) == 3
-    for colour in colours:
-        assert (np.abs(end - colour).max(axis=2) <= 8).sum() > 150
-    assert all(len(line.get_xdata()) == steps + 1 for line in view.lines)  # the start and every step
+    stored = view.picture.data["norms"]
+    rows = np.frombuffer(stored["buffer"], dtype=np.float32).reshape(stored["shape"])
+    assert rows.shape == (steps, 3)
+    weights = [p for name, p in trainer.model.named_parameters() if name.endswith("weight")]
+    assert np.allclose(rows[-1], [float(w.detach().norm()) for w in weights], rtol=1e-6)
+    assert 3 < pacer.rounds < steps  # a round every second step of 50 ms at 10 rounds a second
+    still = decode(view.snapshot_png())
+    # matplotlib's first three line colours, each drawn long enough to be a line and not a legend entry
+    for colour in ([31, 119, 180], [255, 127, 14], [44, 160, 44]):
+        assert (np.abs(still - colour).max(axis=2) <= 8).sum() > 100
     view.close()
     trainer.step()
-    assert view.frames_drawn == clock.frames + 1 and list(trainer.callback_errors) == []
+    assert list(trainer.callback_errors) == []

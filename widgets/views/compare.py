@@ -1,12 +1,15 @@
-"""Compare: several training runs' losses and metrics on one live plot, one colour per run.
+"""Compare: several training runs' losses and metrics on one plot drawn in the page, one colour per run.
 
-Each run is a Trainer; the view follows all of them on one `FrameClock`, so it
-draws within the budget while any of them trains, one after another or
-interleaved, and draws a last frame when each stops. A panel per metric the
-runs share (loss first); in every panel a run has one colour, and training and
-validation are told apart as everywhere else: training solid, validation
-dashed with square markers (`style.SPLIT_LINES`). The numbers come from each
-trainer's History through `curve_data.CurveData`; this module only draws.
+Each run is a Trainer; the view follows all of them, one after another or
+interleaved, on one `Pacer`. Every round it sends each run's new step rows
+and epoch records as channels named after the run's place ("run0:step",
+"run0:loss", "run0:epoch:valid_loss"); a run whose history was cleared,
+loaded or thinned is sent whole again. The runs' names and colours and the
+panels (loss first, then each metric every run has) go in the picture's
+options. The page (`js/compare.js`) smooths the loss, draws a panel per
+metric with a line per run (training solid, validation dashed with square
+markers), the legend, the log scale and steps or epochs on x, and reads out
+the run and value under the pointer. Stills come from `compare_still`.
 """
 
 from __future__ import annotations
@@ -14,37 +17,138 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from numbers import Real
-from typing import Any
+from typing import Any, NamedTuple
 
 import ipywidgets as ipw
 import numpy as np
-from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
+import traitlets
 
+from ..training.history import History
 from ..training.trainer import Trainer
-from .axes import covers
-from .base import View
-from .clock import FrameClock, check_clock
-from .compare_layout import Relayout
-from .curve_data import X_AXES, CurveData, axis_end, loss_limits, metric_limits, tick_text
-from .frame import Frame
-from .style import FONT_SIZE, SPLIT_LINES, run_colours
+from .curve_data import X_AXES, StepSeries, step_x
+from .live import LiveView, check_pacer
+from .pacer import Pacer
+from .picture import Picture
 
-DEFAULT_FIGSIZE = (8.0, 3.2)
-MIN_FIGSIZE = (5.0, 2.6)
-"""The smallest figure (inches) at which every label and the legend still fit."""
+__all__ = ["DEFAULT_SIZE", "MIN_SIZE", "Compare", "CompareState", "RunState", "compare_series", "run_hex"]
+
+DEFAULT_SIZE = (720, 280)
+"""Width and height of the picture in CSS pixels."""
+MIN_SIZE = (400, 200)
+"""The smallest picture in which the panels' labels and the legend still fit."""
 
 SPLITS = ("train", "valid")
-_MAX_MARKERS = 60
+# widgets.views.style.run_colours, without importing matplotlib: its eight colours, then tab20 for more runs
+_RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#882255"]
+_TAB20 = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
+          "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"]
 
 
-def _split_pattern(split: str) -> tuple[str, str]:
-    """(marker, line style) of a split, from the shared style ("s--" is marker "s", line "--")."""
-    pattern = SPLIT_LINES[split]
-    return pattern[0], pattern[1:]
+def run_hex(runs: int) -> list[str]:
+    """The colours (hex) of `runs` compared runs, as `style.run_colours` gives them."""
+    if runs <= len(_RUN_COLOURS):
+        return _RUN_COLOURS[:runs]
+    return [_TAB20[i % len(_TAB20)] for i in range(runs)]
 
 
-class Compare(View):
+class ComparePicture(Picture):
+    """The comparison's canvas; the page sets these two options when the learner changes them."""
+
+    log_scale = traitlets.Bool(False).tag(sync=True)
+    x_axis = traitlets.Unicode("epochs").tag(sync=True)
+
+
+class RunState(NamedTuple):
+    """One run in a still: its name and colour, its first `steps` step rows and `epochs` epoch records."""
+
+    name: str
+    colour: str
+    steps: int
+    epochs: int
+    valid: bool
+    steps_per_epoch: int | None
+
+
+class CompareState(NamedTuple):
+    """What one still of the comparison shows: each run's rows and records at that moment, and the options."""
+
+    runs: tuple[RunState, ...]
+    panels: tuple[str, ...]
+    log_scale: bool
+    x_axis: str
+    smoothing: float
+
+
+class _RunFeed:
+    """The rows of one run's history already put into the picture, so that a round puts only the new ones."""
+
+    def __init__(self, picture: Picture, key: str) -> None:
+        self.picture = picture
+        self.key = key
+        self.history: History | None = None
+        self.steps = 0
+        self.last: tuple[float, float] = (math.nan, math.nan)  # (step, loss) of the last row put
+        self.records: list | None = None
+        self.epochs = 0
+        self.epoch_keys: list[str] = []
+
+    def put(self, history: History) -> None:
+        """Put the rows and records added since the last call; everything when the history was replaced or rewritten."""
+        steps, loss = history.step_column("step"), history.step_column("loss")
+        count, sent = len(steps), self.steps
+        step_name, loss_name = f"{self.key}:step", f"{self.key}:loss"
+        rewritten = (history is not self.history or count < sent
+                     or (sent > 0 and not _same_row((float(steps[sent - 1]), float(loss[sent - 1])), self.last)))
+        if rewritten or self.picture.channel(step_name) is None:
+            self.picture.put(step_name, steps.astype(np.float64))
+            self.picture.put(loss_name, loss.astype(np.float32))
+        elif count > sent:
+            self.picture.extend(step_name, steps[sent:].astype(np.float64))
+            self.picture.extend(loss_name, loss[sent:].astype(np.float32))
+        self.steps = count
+        self.last = (float(steps[-1]), float(loss[-1])) if count else (math.nan, math.nan)
+        self._put_epochs(history.epochs, whole=history is not self.history)
+        self.history = history
+
+    def _put_epochs(self, records: list, whole: bool) -> None:
+        whole = whole or records is not self.records or len(records) < self.epochs
+        before = [] if whole else self.epoch_keys
+        start = 0 if whole else self.epochs
+        new = records[start:]
+        if not whole and not new:
+            return
+        seen = dict.fromkeys(key for record in new for key in record if key != "time")
+        keys = before + [key for key in seen if key not in before]
+        for key in keys:
+            name = f"{self.key}:epoch:{key}"
+            if key in before:
+                self.picture.extend(name, _epoch_column(new, key))
+            else:
+                self.picture.put(name, _epoch_column(records, key))
+        for key in self.epoch_keys if whole else ():
+            if key not in keys:
+                self.picture.drop(f"{self.key}:epoch:{key}")
+        self.records, self.epochs, self.epoch_keys = records, len(records), keys
+
+
+def _same_row(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _epoch_column(records: Sequence[Mapping], key: str) -> np.ndarray:
+    """One key over the records as a column (NaN where absent); step and epoch numbers exact, the rest float32."""
+    values = np.array([_number(record.get(key, math.nan)) for record in records], dtype=np.float64)
+    return values if key in ("step", "epoch") else values.astype(np.float32)
+
+
+class Compare(LiveView):
     """Live comparison of training runs: `Compare({"sgd": trainer_a, "adam": trainer_b})`.
 
     One panel for the loss and one per metric every run has (`metrics=` picks
@@ -52,9 +156,9 @@ class Compare(View):
     each run's smoothed loss per step (`smoothing`, as in `LossCurve`) and the
     validation line its loss per epoch; metric panels show the epoch values.
     `x_axis` is "epochs" (default) or "steps", `log_scale` puts the loss on a
-    log axis; both are also toggles above the plot. `add(name, trainer)` adds
-    a run while others train. The legend (runs, then the split styles) sits
-    right of the panels, never over the data.
+    log axis; both are also switched in the page. `add(name, trainer)` adds a
+    run while others train. `size` is (width, height) in pixels, at least
+    `MIN_SIZE`; `pacer` paces the sends (one of its own by default).
     """
 
     def __init__(
@@ -65,9 +169,8 @@ class Compare(View):
         x_axis: str = "epochs",
         log_scale: bool = False,
         smoothing: float = 0.9,
-        clock: FrameClock | None = None,
-        figsize: tuple[float, float] = DEFAULT_FIGSIZE,
-        dpi: int = 80,
+        pacer: Pacer | None = None,
+        size: tuple[int, int] = DEFAULT_SIZE,
     ) -> None:
         if not isinstance(runs, Mapping):
             raise TypeError(f"Compare expects a dict of run name -> Trainer, got {type(runs).__name__}")
@@ -76,57 +179,37 @@ class Compare(View):
         for name, trainer in runs.items():
             _check_run(name, trainer, {})
         _check_distinct(runs)
-        check_clock(clock)
-        if x_axis not in X_AXES:
-            raise ValueError(f"x_axis must be one of {X_AXES}, got {x_axis!r}")
-        if not isinstance(log_scale, bool):
-            raise TypeError(f"log_scale must be True or False, got {type(log_scale).__name__}")
+        check_pacer(pacer)
+        _check_options(log_scale, x_axis)
         if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= smoothing < 1:
             raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
-        self._chosen = None if metrics is None else _check_metrics(metrics, runs)
-        figsize = check_figsize(figsize)
-        self._runs: dict[str, Trainer] = dict(runs)
-        self._data = {name: CurveData(float(smoothing)) for name in runs}
+        chosen = None if metrics is None else _check_metrics(metrics, runs)
+        width, height = _check_size(size)
+        self._chosen = chosen
         self._smoothing = float(smoothing)
-        self.frame = Frame(figsize=figsize, dpi=dpi)
-        self._relayout = Relayout(self.frame.figure)
-        self.log_toggle = ipw.ToggleButton(value=log_scale, description="log scale", tooltip="log scale on the loss axis")
-        self.x_toggle = ipw.ToggleButtons(options=list(X_AXES), value=x_axis, tooltip="what x counts")
-        widget = ipw.VBox([ipw.HBox([self.x_toggle, self.log_toggle]), self.frame.image])
-        super().__init__(widget, "compare", clock)
-        self._layout: tuple | None = None
-        self._limits: dict[str, tuple[float, float]] = {}
-        self.log_toggle.observe(self._on_option, names="value")
-        self.x_toggle.observe(self._on_option, names="value")
-        for name, trainer in self._runs.items():
-            self._subscribe(name, trainer)
-        self.draw_first_frame()
+        self._runs: dict[str, Trainer] = {}
+        self._feeds: dict[str, _RunFeed] = {}
+        picture = ComparePicture("compare", width=width, height=height, log_scale=log_scale, x_axis=x_axis)
+        super().__init__(ipw.VBox([picture]), picture, "compare", pacer)
+        for name, trainer in runs.items():
+            self._join(name, trainer)
+        self.finish()
 
     # --- runs ----------------------------------------------------------------------------
     def add(self, name: str, trainer: Trainer) -> None:
-        """Add a run (it may be training already); its panels and colour appear in the next frame."""
+        """Add a run (it may be training already); its colour and lines appear at once."""
         _check_run(name, trainer, self._runs)
         _check_distinct({**self._runs, name: trainer})
         if self._chosen is not None:
             _check_metrics(self._chosen, {**self._runs, name: trainer})
-        with self._draw_lock:
-            self._runs[name] = trainer
-            self._data[name] = CurveData(self._smoothing)
-            self._limits = {}
-        self._subscribe(name, trainer)
-        self.request_frame("final")
+        with self._lock:
+            self._join(name, trainer)
+        self.finish()
 
-    def _subscribe(self, name: str, trainer: Trainer) -> None:
-        self.listen(trainer, "step", self.on_step)
-        self.listen(trainer, "epoch", self.on_epoch)
-        self.listen(trainer, "state", self.on_state)
-        self.listen(trainer, "reset", lambda payload: self._run_reset(name, payload))
-
-    def _run_reset(self, name: str, payload: dict) -> None:
-        with self._draw_lock:
-            self._data[name].reset()
-            self._limits = {}
-        self.on_reset(payload)
+    def _join(self, name: str, trainer: Trainer) -> None:
+        self._runs[name] = trainer
+        self._feeds[name] = _RunFeed(self.picture, f"run{len(self._feeds)}")
+        self.follow(trainer)
 
     @property
     def runs(self) -> dict[str, Trainer]:
@@ -136,206 +219,113 @@ class Compare(View):
     @property
     def colours(self) -> dict[str, str]:
         """Each run's colour (hex), in every panel."""
-        return dict(zip(self._runs, run_colours(len(self._runs))))
+        return dict(zip(self._runs, run_hex(len(self._runs)), strict=True))
 
     @property
     def panels(self) -> list[str]:
         """The panels, left to right: "loss", then each metric shown."""
-        return ["loss", *self._metrics()]
-
-    def _metrics(self) -> list[str]:
         if self._chosen is not None:
-            return list(self._chosen)
+            return ["loss", *self._chosen]
         shared = [set(trainer.metric_names) for trainer in self._runs.values()]
-        return [name for name in next(iter(self._runs.values())).metric_names if all(name in s for s in shared)]
+        first = next(iter(self._runs.values())).metric_names
+        return ["loss", *(name for name in first if all(name in names for names in shared))]
 
-    # --- options: the toggles above the plot ---------------------------------------------------
-    log_scale = property(lambda self: bool(self.log_toggle.value), doc="Is the loss axis logarithmic?")
-    x_axis = property(lambda self: str(self.x_toggle.value), doc='"epochs" or "steps": what x counts.')
-
-    def _on_option(self, change: dict) -> None:
-        with self._draw_lock:  # new scales or units: the limits are chosen afresh
-            self._limits = {}
-        self.request_frame("final")
-
-    # --- what the last frame shows ----------------------------------------------------------
+    # --- options: switched in the page, or here ---------------------------------------------
     @property
-    def x_limits(self) -> tuple[float, float]:
-        """(start, end) of the shared x axis in the last frame."""
-        low, high = self._axes["loss"].get_xlim()
-        return float(low), float(high)
+    def log_scale(self) -> bool:
+        """Is the loss axis logarithmic? The page's toggle sets it; so can the kernel."""
+        return bool(self.picture.log_scale)
 
-    def y_limits(self, panel: str) -> tuple[float, float]:
-        """(bottom, top) of a panel's y axis in the last frame."""
-        low, high = self._panel(panel).get_ylim()
-        return float(low), float(high)
+    @log_scale.setter
+    def log_scale(self, value: bool) -> None:
+        _check_options(value, self.x_axis)
+        self.picture.log_scale = value
 
     @property
-    def loss_scale(self) -> str:
-        """"linear" or "log": the loss axis's scale in the last frame."""
-        return str(self._axes["loss"].get_yscale())
+    def x_axis(self) -> str:
+        """"epochs" or "steps": what x counts."""
+        return str(self.picture.x_axis)
+
+    @x_axis.setter
+    def x_axis(self, value: str) -> None:
+        _check_options(self.log_scale, value)
+        self.picture.x_axis = value
+
+    @property
+    def smoothing(self) -> float:
+        """The decay in [0, 1) of the training loss's moving average (0: the raw loss)."""
+        return self._smoothing
 
     @property
     def series(self) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
-        """Every line of the last frame as (x, y) arrays, keyed by (run, panel, split), decimated as drawn."""
-        return {key: (np.asarray(line.get_xdata(), dtype=np.float64), np.asarray(line.get_ydata(), dtype=np.float64))
-                for key, line in self._lines.items()}
+        """Every line as (x, y) arrays keyed by (run, panel, split), x in steps or epochs as `x_axis` says."""
+        return compare_series(self._histories(), self.frame_state())
 
-    def panel_box(self, panel: str) -> tuple[int, int, int, int]:
-        """(left, top, right, bottom) of a panel's plotting area in the PNG's pixels (origin at the top left)."""
-        return self._box(self._panel(panel).bbox)
+    # --- LiveView -------------------------------------------------------------------------------
+    def collect(self) -> None:
+        with self._lock:
+            for name, trainer in self._runs.items():
+                self._feeds[name].put(trainer.history)
+            options = self._options()
+            if options != self.picture.options:
+                self.picture.options = options
 
-    @property
-    def legend_box(self) -> tuple[int, int, int, int]:
-        """(left, top, right, bottom) of the legend in the PNG's pixels."""
-        return self._box(self._legend.get_window_extent(self.frame.canvas.get_renderer()))
+    def _options(self) -> dict:
+        runs = [{"name": name, "key": feed.key, "colour": colour, "valid": self._has_valid(name),
+                 "steps_per_epoch": self._runs[name].steps_per_epoch}
+                for (name, feed), colour in zip(self._feeds.items(), run_hex(len(self._feeds)), strict=True)]
+        return {"runs": runs, "panels": self.panels, "smoothing": self._smoothing}
 
-    def line_pixels(self, run: str, panel: str, split: str) -> np.ndarray:
-        """The vertices of one drawn line as (column, row) pixels of the PNG, shape (n, 2); NaN rows for gaps."""
-        line = self._lines[(run, panel, split)]
-        points = np.column_stack([line.get_xdata(), line.get_ydata()]).astype(np.float64)
-        if not len(points):
-            return np.empty((0, 2))
-        pixels = self._panel(panel).transData.transform(points)
-        return np.column_stack([pixels[:, 0], self.frame.figure.bbox.height - pixels[:, 1]])
+    def _has_valid(self, name: str) -> bool:
+        return self._runs[name].valid_loader is not None or "valid_loss" in self._feeds[name].epoch_keys
 
-    def _box(self, box: Any) -> tuple[int, int, int, int]:
-        height = self.frame.figure.bbox.height
-        return int(math.floor(box.x0)), int(math.floor(height - box.y1)), int(math.ceil(box.x1)), int(math.ceil(height - box.y0))
+    def _histories(self) -> dict[str, History]:
+        return {name: trainer.history for name, trainer in self._runs.items()}
 
-    def _panel(self, panel: str) -> Any:
-        try:
-            return self._axes[panel]
-        except KeyError:
-            raise ValueError(f"panel must be one of {list(self._axes)}, got {panel!r}") from None
+    def frame_state(self) -> CompareState:
+        with self._lock:
+            runs = tuple(
+                RunState(name, colour, len(trainer.history), len(trainer.history.epochs),
+                         trainer.valid_loader is not None or any("valid_loss" in r for r in trainer.history.epochs),
+                         trainer.steps_per_epoch)
+                for (name, trainer), colour in zip(self._runs.items(), run_hex(len(self._runs)), strict=True))
+            return CompareState(runs, tuple(self.panels), self.log_scale, self.x_axis, self._smoothing)
 
-    # --- building the figure ------------------------------------------------------------------
-    def _build(self, metrics: list[str], valid: dict[str, bool]) -> None:
-        """Lay out the panels, one line per run and split, and the legend (when runs or metrics change)."""
-        figure = self.frame.figure
-        figure.clear()
-        self.frame.forget_artists()
-        names = ["loss", *metrics]
-        axes = figure.subplots(1, len(names), squeeze=False)[0]
-        self._axes = dict(zip(names, axes))
-        self._lines: dict[tuple[str, str, str], Line2D] = {}
-        for run, colour in self.colours.items():
-            for panel, ax in self._axes.items():
-                for split in SPLITS if valid[run] else SPLITS[:1]:
-                    marker, linestyle = _split_pattern(split)
-                    if panel == "loss" and split == "train":
-                        marker = "None"  # the smoothed loss per step: a line too dense for markers
-                    (line,) = ax.plot([], [], color=colour, linestyle=linestyle, marker=marker, markersize=3.5,
-                                      linewidth=1.5)
-                    self._lines[(run, panel, split)] = line
-                    self.frame.animate(line)
-        for panel, ax in self._axes.items():
-            ax.set_ylabel(panel, fontsize=FONT_SIZE)
-            ax.grid(True, alpha=0.3)
-            ax.tick_params(labelsize=FONT_SIZE)
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: tick_text(value)))
-        # The legend is drawn from stand-ins: a legend copies its lines' properties, "animated" among them.
-        handles = [Line2D([], [], color=colour, linewidth=2.5) for colour in self.colours.values()]
-        labels = list(self._runs)
-        for split in SPLITS if any(valid.values()) else SPLITS[:1]:
-            marker, linestyle = _split_pattern(split)
-            handles.append(Line2D([], [], color="0.3", linestyle=linestyle, marker=marker, markersize=3.5, linewidth=1.5))
-            labels.append(split)
-        rows = max(1, int(figure.bbox.height // (2.2 * FONT_SIZE * figure.dpi / 72)))  # entries a column holds
-        self._legend = figure.legend(handles, labels, loc="outside right upper", fontsize=FONT_SIZE, frameon=False,
-                                     ncols=math.ceil(len(handles) / rows), handlelength=2.4, borderaxespad=0.2)
-        self._limits = {}
-        self._relayout.forget()
+    def render_png(self, state: CompareState) -> bytes:
+        from .compare_still import render_compare  # matplotlib loads only when a still is asked for
 
-    # --- drawing ------------------------------------------------------------------------------
-    def draw(self) -> None:
-        for name, trainer in self._runs.items():
-            history = trainer.history
-            self._data[name].update(history.step_column("step"), history.step_column("loss"), history.epochs)
-        metrics = self._metrics()
-        valid = {name: trainer.valid_loader is not None or "valid_loss" in self._data[name].epochs.low
-                 for name, trainer in self._runs.items()}
-        layout = (tuple(self._runs), tuple(metrics), tuple(valid.values()))
-        if layout != self._layout:
-            self._build(metrics, valid)
-            self._layout = layout
-        by_epoch = self.x_axis == "epochs"
-        changed = self._set_x_limits(by_epoch)
-        lines = self._line_data(by_epoch)
-        changed |= self._set_y_limits(lines, metrics)
-        if changed or self.frame.needs_background:
-            self._relayout.arrange()
-            self.frame.draw_background()
-        for key, (x, y) in lines.items():
-            line = self._lines[key]
-            line.set_data(x, y)
-            if line.get_marker() not in ("None", None):
-                line.set_markevery(max(1, len(x) // _MAX_MARKERS))
-        self.frame.blit()
+        return render_compare(compare_series(self._histories(), state), state,
+                              size=(self.picture.width, self.picture.height))
 
-    def _line_data(self, by_epoch: bool) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
-        width = self._axes["loss"].get_window_extent().width
-        x_limits = self._limits.get("x", (0.0, 1.0))
-        lines = {}
-        for (run, panel, split) in self._lines:
-            data = self._data[run]
-            if panel == "loss" and split == "train":
-                x, _, smoothed = data.step_lines(by_epoch, x_limits, width, self._runs[run].steps_per_epoch)
-                lines[(run, panel, split)] = (x, smoothed)
-            else:
-                lines[(run, panel, split)] = data.epoch_line(f"{split}_{panel}", by_epoch, x_limits, width)
-        return lines
 
-    def _set_x_limits(self, by_epoch: bool) -> bool:
-        high = max(data.x_high(by_epoch, self._runs[name].steps_per_epoch) for name, data in self._data.items())
-        if high <= 0:
-            limits = (0.0, 1.0)
-            changed = self._limits.pop("x", None) is not None or self._axes["loss"].get_xlim() != limits
-        elif covers(self._limits.get("x"), 0.0, high):
-            return False
-        else:
-            limits, changed = (0.0, axis_end(high)), True
-            self._limits["x"] = limits
-        for ax in self._axes.values():
-            ax.set_xlim(*limits)
-            ax.set_xlabel("epoch" if by_epoch else "step", fontsize=FONT_SIZE)
-        return changed
+def compare_series(histories: Mapping[str, History], state: CompareState
+                   ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+    """The lines of a comparison as (x, y) arrays by (run, panel, split): each run's first rows and records of `state`.
 
-    def _set_y_limits(self, lines: dict, metrics: list[str]) -> bool:
-        changed = False
-        log = self.log_scale
-        for panel, ax in self._axes.items():
-            values = [y for (_, line_panel, _), (_, y) in lines.items() if line_panel == panel and len(y)]
-            ys = np.concatenate(values) if values else np.empty(0)
-            ys = ys[np.isfinite(ys) & ((ys > 0) if log and panel == "loss" else True)]
-            scale = "log" if log and panel == "loss" else "linear"
-            if ax.get_yscale() != scale:
-                ax.set_yscale(scale)
-                self._limits.pop(panel, None)
-                changed = True
-            if not len(ys):
-                if panel not in self._limits:
-                    placeholder = (0.1, 1.0) if scale == "log" else (0.0, 1.0)
-                    changed |= ax.get_ylim() != placeholder
-                    ax.set_ylim(*placeholder)
-                continue
-            low, high = float(ys.min()), float(ys.max())
-            if covers(self._limits.get(panel), low, high):
-                continue
-            limits = loss_limits(low, high, log=log) if panel == "loss" else metric_limits(low, high)
-            ax.set_ylim(*limits)
-            self._limits[panel] = limits
-            changed = True
-        return changed
-
-    def snapshot_png(self) -> bytes:
-        return self.frame.png
-
-    def release(self) -> None:
-        self.frame.close()
-
-    def __repr__(self) -> str:
-        return "Compare()"
+    The loss panel's training line is the smoothed loss per step; every other
+    line is an epoch column ("valid_loss", "train_acc", "valid_acc", ...).
+    """
+    by_epoch = state.x_axis == "epochs"
+    lines = {}
+    for run in state.runs:
+        history = histories[run.name]
+        steps = history.step_column("step")[: run.steps].astype(np.float64)
+        loss = history.step_column("loss")[: run.steps].astype(np.float64)
+        records = history.epochs[: run.epochs]
+        ends = np.array([_number(record.get("step", math.nan)) for record in records], dtype=np.float64)
+        x = step_x(steps, ends, run.steps_per_epoch) if by_epoch else steps
+        smoothed = np.asarray(StepSeries(state.smoothing).update(loss), dtype=np.float64) if state.smoothing else loss
+        lines[(run.name, "loss", "train")] = (x, smoothed)
+        epoch_x = (np.array([_number(record.get("epoch", i + 1)) for i, record in enumerate(records)], dtype=np.float64)
+                   if by_epoch else ends)
+        for panel in state.panels:
+            for split in SPLITS if run.valid else SPLITS[:1]:
+                if (panel, split) == ("loss", "train"):
+                    continue
+                key = f"{split}_{panel}"
+                values = np.array([_number(record.get(key, math.nan)) for record in records], dtype=np.float64)
+                lines[(run.name, panel, split)] = (epoch_x.copy(), values)
+    return lines
 
 
 def _check_run(name: Any, trainer: Any, existing: Mapping[str, Any]) -> None:
@@ -366,13 +356,19 @@ def _check_metrics(metrics: Any, runs: Mapping[str, Trainer]) -> tuple[str, ...]
     return tuple(dict.fromkeys(metrics))
 
 
-def check_figsize(figsize: Any, minimum: tuple[float, float] = MIN_FIGSIZE) -> tuple[float, float]:
-    """(width, height) in inches as floats, or a clear error when it is not a pair or smaller than `minimum`."""
+def _check_options(log_scale: Any, x_axis: Any) -> None:
+    if not isinstance(log_scale, bool):
+        raise TypeError(f"log_scale must be True or False, got {type(log_scale).__name__}")
+    if x_axis not in X_AXES:
+        raise ValueError(f"x_axis must be one of {X_AXES}, got {x_axis!r}")
+
+
+def _check_size(size: Any) -> tuple[int, int]:
     try:
-        width, height = (float(value) for value in figsize)
+        width, height = (int(side) for side in size)
     except (TypeError, ValueError):
-        raise TypeError(f"figsize must be (width, height) in inches, got {figsize!r}") from None
-    if not (width >= minimum[0] and height >= minimum[1]):
-        raise ValueError(f"figsize must be at least {minimum} inches (width, height) so every label fits, "
-                         f"got {figsize!r}")
+        raise TypeError(f"size must be (width, height) in pixels, got {size!r}") from None
+    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+        raise ValueError(f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}")
     return width, height
+

@@ -70,7 +70,8 @@ class Picture(anywidget.AnyWidget):
         """The picture's kind: its module is `js/<kind>.js` unless one of its own was given."""
         self.module = module
         """The picture's own module (a path or its text), or None for a kind of the package."""
-        self._channels: dict[str, np.ndarray] = {}
+        self._channels: dict[str, np.ndarray] = {}  # the filled rows: a view into `_buffers`' array
+        self._buffers: dict[str, np.ndarray] = {}  # per channel, room that doubles when full
         self._sent_rows: dict[str, int] = {}  # rows of each channel the page holds
         self._replaced: set[str] = set()  # channels to send whole
         self._request_handler: Callable[[dict], None] | None = None
@@ -81,21 +82,29 @@ class Picture(anywidget.AnyWidget):
     # --- the kernel's side of the data ----------------------------------------------------
     def put(self, name: str, values: Any) -> None:
         """Replace channel `name` with `values` (sent whole at the next `send()`)."""
-        self._channels[name] = _array(name, values)
+        array = _array(name, values)
+        self._buffers.pop(name, None)
+        self._channels[name] = array
         self._replaced.add(name)
 
     def extend(self, name: str, rows: Any) -> None:
-        """Append `rows` to channel `name` (only they are sent at the next `send()`)."""
+        """Append `rows` to channel `name` (only they are sent at the next `send()`); costs the new rows only."""
         rows = _array(name, rows)
         current = self._channels.get(name)
         if current is None:
-            self._channels[name] = rows.copy()
-            self._replaced.add(name)
+            self.put(name, rows.copy())
             return
         if current.dtype != rows.dtype or current.shape[1:] != rows.shape[1:]:
             raise ValueError(f"channel {name!r} holds {current.dtype} rows of shape {list(current.shape[1:])}, "
                              f"got {rows.dtype} rows of shape {list(rows.shape[1:])}")
-        self._channels[name] = np.concatenate([current, rows])
+        filled, needed = len(current), len(current) + len(rows)
+        room = self._buffers.get(name)
+        if room is None or len(room) < needed:
+            room = np.empty((max(2 * needed, 1024), *current.shape[1:]), dtype=current.dtype)
+            room[:filled] = current
+            self._buffers[name] = room
+        room[filled:needed] = rows
+        self._channels[name] = room[:needed]
 
     def channel(self, name: str) -> np.ndarray | None:
         """The kernel's copy of channel `name` (None if it has none)."""
@@ -109,8 +118,7 @@ class Picture(anywidget.AnyWidget):
     def drop(self, name: str) -> None:
         """Forget channel `name` in the kernel and, at the next `send()`, in the page."""
         if name in self._channels:
-            self._channels[name] = self._channels[name][:0]
-            self._replaced.add(name)
+            self.put(name, self._channels[name][:0])
 
     @property
     def pending(self) -> bool:

@@ -23,8 +23,9 @@ function typedArray(dtype, buffer) {
 class Channels {
   constructor(model) {
     this.model = model;
-    this.arrays = new Map();  // name -> {dtype, width, rows, values}
+    this.arrays = new Map();  // name -> {dtype, width, rows, values, generation}
     this.version = 0;         // grows with every change: a picture compares it to see news
+    this.sets = 0;            // replacements so far: each set channel gets the next number
   }
 
   load() {
@@ -39,7 +40,15 @@ class Channels {
   set(name, dtype, shape, buffer) {
     const values = buffer ? typedArray(dtype, buffer) : new ARRAYS[dtype](0);
     const width = shape.slice(1).reduce((a, b) => a * b, 1);
-    this.arrays.set(name, {dtype, width, rows: shape[0] || 0, values});
+    this.sets += 1;
+    this.arrays.set(name, {dtype, width, rows: shape[0] || 0, values, generation: this.sets});
+  }
+
+  // Which replacement of `name` the page holds: it changes whenever the kernel sent the channel whole,
+  // so a picture that keeps something computed from the rows knows to start again.
+  generation(name) {
+    const entry = this.arrays.get(name);
+    return entry ? entry.generation : 0;
   }
 
   append(name, dtype, shape, start, buffer) {

@@ -7,18 +7,20 @@ const MARKERS_MAX = 100;
 
 // The debiased moving average of `loss` (non-finite rows hold the average), extended as rows arrive.
 class Smoother {
-  constructor() { this.reset(-1); }
+  constructor() { this.reset(-1, 0); }
 
-  reset(decay) {
+  reset(decay, generation) {
     this.decay = decay;
+    this.generation = generation;
     this.rows = 0;
     this.state = 0;
     this.weight = 0;
     this.values = new Float32Array(0);
   }
 
-  update(loss, rows, decay) {
-    if (decay !== this.decay || rows < this.rows) this.reset(decay);
+  // `generation` says which replacement of the loss channel `loss` is: a new one starts the average again.
+  update(loss, rows, decay, generation) {
+    if (decay !== this.decay || rows < this.rows || generation !== this.generation) this.reset(decay, generation);
     if (rows > this.values.length) {
       const grown = new Float32Array(Math.max(rows, 2 * this.values.length, 1024));
       grown.set(this.values.subarray(0, this.rows));
@@ -153,7 +155,7 @@ function render({model, el}) {
     const steps = channels.get("step") || new Float64Array(0);
     const loss = channels.get("loss") || new Float32Array(0);
     const decay = model.get("smoothing");
-    const smooth = decay > 0 ? smoother.update(loss, rows, decay) : loss;
+    const smooth = decay > 0 ? smoother.update(loss, rows, decay, channels.generation("loss")) : loss;
     const ends = channels.get("epoch:step") || new Float64Array(0);
     const epochs = channels.rows("epoch:step");
     const epochNumbers = channels.get("epoch:epoch");
