@@ -11,10 +11,11 @@ from PIL import Image, ImageSequence
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets import Dashboard, DecisionBoundary, LossCurve, Playground, TrainerControls
+from widgets import Dashboard, DecisionBoundary, LossCurve, Playground
 from widgets.data import spirals
 from widgets.training.trainer import Trainer
 from widgets.views.clock import FrameClock
+from widgets.views.pacer import Pacer
 from widgets.views.png import png_bytes
 from widgets.views.recording import Recording, check_limits, merge, write_gif
 
@@ -26,13 +27,6 @@ def small_trainer() -> Trainer:
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     return Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.5), loader,
                    device=None, verbose=False)
-
-
-def ticking_clock(trainer: Trainer, seconds_per_step: float = 0.05) -> FrameClock:
-    """A clock on hand-moved time that lets a frame through every second step (50 ms a step, 10 frames a second)."""
-    time = FakeTime()
-    trainer.on("step", lambda record: setattr(time, "t", time.t + seconds_per_step))
-    return FrameClock(max_fps=10, budget=1.0, time_fn=time)
 
 
 def gif_frames(path: os.PathLike) -> list[np.ndarray]:
@@ -95,6 +89,10 @@ def test_bad_bounds_are_refused_with_what_was_expected():
             check_limits(max_frames, max_bytes)
     with pytest.raises(TypeError, match="PNG bytes"):
         Recording().add("not bytes")
+    kept = Recording(max_frames=3, max_bytes=100)
+    for n in range(5):
+        kept.add(("state", n), size=40)  # any state, with its size in bytes
+    assert kept.frames[0] == ("state", 0) and kept.frames[-1] == ("state", 4) and kept.nbytes <= 100
 
 
 # --- the GIF writer -----------------------------------------------------------------------------
@@ -144,21 +142,20 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_part_of_the_new(
 
 
 # --- views ----------------------------------------------------------------------------------------
-def test_a_loss_curve_records_its_frames_and_saves_them_as_a_gif(tmp_path):
+def test_a_loss_curve_keeps_a_frame_per_epoch_and_draws_them_into_a_gif(tmp_path):
     trainer = small_trainer()
-    curve = LossCurve(trainer, clock=ticking_clock(trainer))
+    curve = LossCurve(trainer, pacer=Pacer(fps=0.001))  # the page is sent almost nothing: recording does not care
     assert not curve.is_recording and curve.frames_recorded == 0 and curve.recording is None
     first = curve.snapshot().data
     curve.start_recording()
-    assert curve.is_recording and curve.frames_recorded == 1  # the frame shown when it started
-    drawn = curve.frames_drawn
-    trainer.fit(3)  # 12 steps: a frame every second step, and the last one
-    assert curve.frames_recorded == 1 + curve.frames_drawn - drawn >= 6
+    assert curve.is_recording and curve.frames_recorded == 1  # the state shown when it started
+    trainer.fit(6)
+    assert curve.frames_recorded == 7  # and one per epoch
     path = curve.save_gif(tmp_path / "loss.gif", fps=5)
     frames = gif_frames(path)
     assert len(frames) == curve.frames_recorded  # the curve grows: every frame differs from the one before
     assert all((a != b).any() for a, b in zip(frames, frames[1:]))
-    assert os.path.getsize(path) < curve.recording.nbytes  # only the changed rectangle of a frame is stored
+    assert curve.recording.nbytes < 1000  # a frame is kept as its row counts, drawn only for the GIF
     for frame, png in ((frames[0], first), (frames[-1], curve.snapshot().data)):
         assert frame.shape == decode(png).shape and np.abs(frame - decode(png)).mean() < 1.0
     curve.close()
@@ -166,9 +163,9 @@ def test_a_loss_curve_records_its_frames_and_saves_them_as_a_gif(tmp_path):
 
 def test_recording_stops_keeps_its_frames_and_starts_afresh(tmp_path):
     trainer = small_trainer()
-    curve = LossCurve(trainer, clock=ticking_clock(trainer))
+    curve = LossCurve(trainer)
     curve.start_recording(max_frames=4)
-    trainer.fit(4)
+    trainer.fit(6)
     assert curve.frames_recorded == 4 and curve.recording.stride > 1  # thinned, bounded
     curve.stop_recording()
     kept = curve.recording.frames
@@ -183,38 +180,33 @@ def test_recording_stops_keeps_its_frames_and_starts_afresh(tmp_path):
 
 def test_save_gif_without_a_recording_says_to_start_one_and_a_bad_path_changes_nothing(tmp_path):
     trainer = small_trainer()
-    curve = LossCurve(trainer, clock=ticking_clock(trainer))
+    curve = LossCurve(trainer)
     with pytest.raises(RuntimeError, match=r"call start_recording\(\) before training"):
         curve.save_gif(tmp_path / "run.gif")
     curve.start_recording()
     trainer.fit(1)
-    curve.log_toggle.value = True  # asks for a frame the clock draws, so the view is fresh
-    curve.mark_stale()
-    drawn, recorded = curve.frames_drawn, curve.frames_recorded
+    trainer.step()  # mid-epoch: no frame kept yet for this step
+    recorded = curve.frames_recorded
     with pytest.raises(FileNotFoundError, match="does not exist"):
         curve.save_gif(tmp_path / "no" / "run.gif")
-    assert (curve.frames_drawn, curve.frames_recorded, curve.stale) == (drawn, recorded, True)
-    curve.save_gif(tmp_path / "run.gif")  # brings the frame up to date first
-    assert (curve.frames_drawn, curve.frames_recorded, curve.stale) == (drawn + 1, recorded + 1, False)
-    with pytest.raises(TypeError, match="TrainerControls has no image to record"):
-        TrainerControls(trainer).start_recording()
+    assert curve.frames_recorded == recorded
+    curve.save_gif(tmp_path / "run.gif")  # ends on the current state, kept once
+    curve.save_gif(tmp_path / "again.gif")
+    assert curve.frames_recorded == recorded + 1
     with pytest.raises(ValueError, match="max_frames"):
         curve.start_recording(max_frames=1)
     assert curve.is_recording and curve.frames_recorded == recorded + 1  # the refused call changed nothing
 
 
-def test_a_decision_boundary_records_the_epochs_it_draws_and_what_the_slider_shows(tmp_path):
+def test_a_decision_boundary_records_every_epoch(tmp_path):
     trainer = small_trainer()
     x, y = trainer.train_loader.dataset.tensors
     boundary = DecisionBoundary(trainer, x, y, resolution=40)
     boundary.start_recording()
-    for _ in range(3):
-        trainer.fit(1)  # a final frame when each run ends
-    live = boundary.frames_recorded
-    boundary.slider.value = boundary.epochs[0]  # back to the first stored epoch: drawn, so recorded
-    assert boundary.frames_recorded == live + 1 >= 4
+    trainer.fit(4)
+    assert boundary.frames_recorded == 5
     frames = gif_frames(boundary.save_gif(tmp_path / "boundary.gif"))
-    assert len(frames) == boundary.frames_recorded and all((a != b).any() for a, b in zip(frames, frames[1:]))
+    assert len(frames) >= 5 and (frames[0] != frames[-1]).any()
     assert np.abs(frames[-1] - decode(boundary.snapshot().data)).mean() < 1.0
     boundary.close()
 
@@ -228,14 +220,12 @@ def test_a_dashboard_saves_sheets_of_all_its_pictures_as_its_snapshot_lays_them_
         dashboard.save_gif(tmp_path / "dashboard.gif")
     dashboard.start_recording(max_frames=50)
     assert dashboard.is_recording and all(view.is_recording for view in dashboard.pictures)
-    for _ in range(3):
-        trainer.fit(1)  # at least a final frame of every picture when each run ends
+    trainer.fit(3)
     path = dashboard.save_gif(tmp_path / "dashboard.gif")
     frames = gif_frames(path)
     sheet = decode(dashboard.snapshot().data)
-    assert 3 <= len(frames) == dashboard.frames_recorded <= 50
+    assert 4 <= len(frames) == dashboard.frames_recorded <= 50
     assert frames[0].shape == sheet.shape and np.abs(frames[-1] - sheet).mean() < 1.0
-    assert all((a != b).any() for a, b in zip(frames, frames[1:]))
     dashboard.stop_recording()
     assert not dashboard.is_recording
     dashboard.close()
@@ -251,13 +241,3 @@ def test_the_playground_records_its_whole_frame(tmp_path):
     assert frames[-1].shape == still.shape and np.abs(frames[-1] - still).mean() < 1.0
     assert (frames[0] != frames[-1]).any()
     pg.close()
-
-
-def test_a_recording_holds_what_the_view_showed():
-    trainer = small_trainer()
-    curve = LossCurve(trainer, clock=ticking_clock(trainer))
-    curve.start_recording()
-    trainer.fit(1)
-    shown = Image.open(io.BytesIO(curve.snapshot_png()))
-    assert curve.recording.frames[-1] == curve.snapshot_png() and shown.size == (640, 256)
-    curve.close()

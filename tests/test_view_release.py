@@ -1,4 +1,4 @@
-"""Closing a view releases everything it made: its widgets, its trainer subscriptions and its figures."""
+"""Closing a view releases everything it made: its widgets, its pictures and its trainer subscriptions."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def listening(trainer: Trainer) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_a_hundred_closed_dashboards_leave_no_widgets_no_figures_and_little_memory():
+def test_a_hundred_closed_dashboards_leave_no_widgets_no_pictures_and_little_memory():
     trainer, x, y = make_trainer()
     first = Dashboard(trainer, x, y)  # loads and caches what every later one shares
     trainer.step()
@@ -62,22 +62,22 @@ def test_a_hundred_closed_dashboards_leave_no_widgets_no_figures_and_little_memo
     del first
     gc.collect()
     widgets_before, subscribed = open_widgets(), listening(trainer)
-    figures = []
+    pictures = []
     for run in range(100):
         if run == 30:  # allocator and caches have settled (measured: flat from here to 300 re-runs)
             gc.collect()
             mib_before = resident_mib()
         dashboard = Dashboard(trainer, x, y)
         trainer.step()
-        figures += [weakref.ref(view.frame.figure) for view in dashboard.views if hasattr(view, "frame")]
+        pictures += [weakref.ref(view.picture) for view in dashboard.pictures]
         dashboard.close()
     del dashboard
     gc.collect()
-    assert len(figures) == 300, "each Dashboard draws a loss curve, a boundary and an inspector"
+    assert len(pictures) == 300, "each Dashboard shows a loss curve, a boundary and an inspector"
     assert open_widgets() == widgets_before, f"{open_widgets() - widgets_before} widgets left open"
     assert listening(trainer) == subscribed
-    alive = sum(ref() is not None for ref in figures)
-    assert alive == 0, f"{alive} of {len(figures)} figures are still alive after close()"
+    alive = sum(ref() is not None for ref in pictures)
+    assert alive == 0, f"{alive} of {len(pictures)} pictures are still alive after close()"
     growth = resident_mib() - mib_before
     assert growth < 20, f"70 Dashboards grew the process by {growth:.0f} MiB (each leaked about 4 MiB before)"
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from widgets import Compare, Dashboard, FrameClock, GradientFlow, StateDictInspector, Trainer, accuracy
+from widgets import Compare, Dashboard, GradientFlow, Pacer, StateDictInspector, Trainer, accuracy
 from widgets.data import spirals
 
 
@@ -32,10 +32,11 @@ def run(with_views: bool) -> list[torch.Tensor]:
                       DataLoader(TensorDataset(x[:128], y[:128]), batch_size=32, shuffle=True),
                       valid_loader=DataLoader(TensorDataset(x[128:], y[128:]), batch_size=32),
                       metrics={"acc": accuracy}, verbose=False)
-    views = [Dashboard(trainer, x[:128], y[:128], x[128:], y[128:], min_fps=10, budget=1.0),
+    every_step = Pacer(fps=120, pause=0.0)  # a round at nearly every step: the views run the model as often as they can
+    views = [Dashboard(trainer, x[:128], y[:128], x[128:], y[128:], fps=120),
              StateDictInspector(trainer),
-             Compare({"run": trainer}, clock=FrameClock(budget=1.0, min_fps=10)),
-             GradientFlow(trainer, clock=FrameClock(budget=1.0, min_fps=10))] if with_views else []
+             Compare({"run": trainer}, pacer=every_step),
+             GradientFlow(trainer, pacer=every_step)] if with_views else []
     trainer.fit(4)
     trainer.predict(x[:5])
     trainer.fit(2)

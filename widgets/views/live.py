@@ -191,11 +191,14 @@ class LiveView:
             self._recording, self._recording_on = recording, True
 
     def record_frame(self) -> None:
-        """Keep the current state as a frame if recording (views call it at every epoch's end)."""
+        """Keep the current state as a frame if recording (views call it at every epoch's end); a state equal to
+        the newest kept one is not kept again."""
         if self._recording_on:
             with self._lock:
                 state = self.frame_state()
-                self._recording.add(state, _size(state))
+                frames = self._recording.frames
+                if not (frames and _same(frames[-1], state)):
+                    self._recording.add(state, _size(state))
 
     def stop_recording(self) -> None:
         """Keep no more frames; those kept stay for `save_gif` until `start_recording()` runs again."""
@@ -277,6 +280,16 @@ class LiveView:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two frame states are equal (states holding arrays compare unequal unless they are one object)."""
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _size(state: Any) -> int:
