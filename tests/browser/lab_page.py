@@ -168,8 +168,12 @@ JS_OUR_CLASSES = """() => {
 
 # SHA-256 of what an <img> shows (its src fetched), so frames can be compared by
 # content: ipywidgets gives every new value a new blob: address.
-JS_IMAGE_DIGEST = """async (img) => {
-    const bytes = await (await fetch(img.src)).arrayBuffer();
+JS_IMAGE_DIGEST = """async (el) => {
+    // an <img>: the bytes it shows; a live view: the pixels of its first canvas
+    const canvas = el.tagName === 'CANVAS' ? el : el.querySelector('canvas');
+    const bytes = canvas
+        ? canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.buffer
+        : await (await fetch(el.src)).arrayBuffer();
     const digest = await crypto.subtle.digest('SHA-256', bytes);
     return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
 }"""
@@ -363,7 +367,7 @@ class NotebookPage:
         return [url for url in self.requested_urls if _host_of(url) not in (None, LOOPBACK)]
 
     def image_digest(self, image: Locator) -> str:
-        """SHA-256 of the bytes an <img> currently shows."""
+        """SHA-256 of the bytes an <img> currently shows, or of the pixels of a live view's canvas."""
         return self.page.evaluate(JS_IMAGE_DIGEST, image.element_handle())
 
     def cell(self, index: int) -> Locator:

@@ -2,7 +2,8 @@
 
 The status line reads like "epoch 3 · step 412 · loss 0.2314 · lr 0.3 · 1,234 steps/s · running"
 (`widgets.views.controls.STATUS_FORMAT`). A recorder installed in the page notes the
-time of every change of its step count and every new `src` of an image, so
+time of every change of its step count and every change of a picture (a new
+`src` of an image, or a paint of a live view's canvas: its `data-lt-paints`), so
 tests can wait on conditions ("the step count has not moved for 2 s") instead
 of sleeping.
 """
@@ -29,9 +30,9 @@ JS_DEFINE_PARSER = r"""() => {
     };
 }"""
 
-# Records into window.__ltRecord: steps [[ms, step], ...] (a row per change), srcs (count of new src).
-JS_INSTALL_RECORDER = r"""([status, image]) => {
-    const record = window.__ltRecord = {steps: [], srcChanges: 0};
+# Records into window.__ltRecord: steps [[ms, step], ...] (a row per change), pictureChanges (new src or paint).
+JS_INSTALL_RECORDER = r"""([status, picture]) => {
+    const record = window.__ltRecord = {steps: [], pictureChanges: 0};
     const step = () => { const s = window.__ltStatus(status.textContent); return s ? s.step : null; };
     let last = step();
     record.steps.push([performance.now(), last]);
@@ -39,8 +40,8 @@ JS_INSTALL_RECORDER = r"""([status, image]) => {
         const now = step();
         if (now !== last) { last = now; record.steps.push([performance.now(), now]); }
     }).observe(status, {subtree: true, childList: true, characterData: true});
-    new MutationObserver(() => { record.srcChanges += 1; })
-        .observe(image, {attributes: true, attributeFilter: ['src']});
+    new MutationObserver(() => { record.pictureChanges += 1; })
+        .observe(picture, {attributes: true, attributeFilter: ['src', 'data-lt-paints']});
 }"""
 
 PROBE_PATTERN = re.compile(
@@ -73,14 +74,14 @@ def parse_probe(text: str) -> dict:
 
 
 class StatusWatcher:
-    """Watches one status line (and one image) through the in-page recorder."""
+    """Watches one status line (and one picture: an <img>, or a live view's element with data-lt-paints)."""
 
-    def __init__(self, page: Page, status: Locator, image: Locator) -> None:
+    def __init__(self, page: Page, status: Locator, picture: Locator) -> None:
         self.page = page
         self.status = status
-        self.image = image
+        self.picture = picture
         page.evaluate(JS_DEFINE_PARSER)
-        page.evaluate(JS_INSTALL_RECORDER, [status.element_handle(), image.element_handle()])
+        page.evaluate(JS_INSTALL_RECORDER, [status.element_handle(), picture.element_handle()])
 
     def now(self) -> dict:
         """The status line as it reads now."""
@@ -103,17 +104,17 @@ class StatusWatcher:
             record = self.record()
             raise AssertionError(
                 f"{what or condition}: not seen within {timeout_ms} ms; status reads {self.status.inner_text()!r}; "
-                f"{len(record['steps']) - 1} step-count changes and {record['srcChanges']} new images recorded"
+                f"{len(record['steps']) - 1} step-count changes and {record['pictureChanges']} picture changes recorded"
             ) from error
         return self.now()
 
     def record(self) -> dict:
-        """The recorder's data: steps [[ms, step], ...] and srcChanges."""
+        """The recorder's data: steps [[ms, step], ...] and pictureChanges."""
         return self.page.evaluate("() => window.__ltRecord")
 
-    def reset_src_count(self) -> None:
-        """Start counting new image sources from zero."""
-        self.page.evaluate("() => { window.__ltRecord.srcChanges = 0; }")
+    def reset_picture_count(self) -> None:
+        """Start counting picture changes from zero."""
+        self.page.evaluate("() => { window.__ltRecord.pictureChanges = 0; }")
 
     def press_pause(self, button: Locator, within_ms: float = 1000, still_ms: int = 2000) -> tuple[int, float]:
         """Click Pause; the step count must stop within `within_ms` of the click, stay still `still_ms`, and the

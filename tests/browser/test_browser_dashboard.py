@@ -51,14 +51,14 @@ def test_dashboard_under_clicks(lab_app, lab_server, screenshot_dir):
         notebook.wait_widgets_rendered()
         dashboard = page.locator(".lt-dashboard")
         play = dashboard.locator(".lt-play")
-        curve_image = dashboard.locator(".lt-loss-curve img").first
-        watcher = StatusWatcher(page, dashboard.locator(".lt-status"), curve_image)
+        curve = dashboard.locator(".lt-loss-curve [data-lt-paints]").first
+        watcher = StatusWatcher(page, dashboard.locator(".lt-status"), curve)
         start = watcher.now()
         done("rendered")
 
         # Play (started by the notebook): steps rise and the loss curve redraws.
-        watcher.wait(f"s.step > {start['step']} && r.srcChanges >= 3", timeout_ms=10_000,
-                     what="step count rising and 3 new loss-curve images while playing")
+        watcher.wait(f"s.step > {start['step']} && r.pictureChanges >= 3", timeout_ms=10_000,
+                     what="step count rising and 3 loss-curve paints while playing")
         assert play.inner_text().strip() == "Pause", "the Play toggle should offer Pause while training"
         shot = notebook.screenshot(screenshot_dir / "dashboard_playing.png", target=dashboard)
         done("playing")

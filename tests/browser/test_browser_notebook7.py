@@ -5,7 +5,7 @@ but with pages of its own: the file browser at `/tree`, each notebook at
 `/notebooks/<path>`. The test opens the file browser, then the optimizers
 lesson's page from a fresh copy, runs it with "Run All" and takes the
 playground Dashboard at its end: Play makes the step count rise and the loss
-curve and the decision boundary show new pictures; Pause stops the step count
+curve and the decision boundary paint their canvases anew; Pause stops the step count
 within a second, and the pictures stay as they are while it is paused. The
 same checks as in JupyterLab hold: no error output, every widget rendered, no
 request to any host but 127.0.0.1, and no page or console error beyond those
@@ -24,11 +24,11 @@ from notebook_files import REPO, fresh_copy
 LESSON = REPO / "course" / "07_optimizers.ipynb"  # ends on a playground Dashboard with a decision boundary
 RELPATH = f"main/course/{LESSON.name}"
 
-# Counts the new pictures an <img> is given, in window.__ltBoundarySrcs.
-JS_COUNT_SRC_CHANGES = """(img) => {
-    window.__ltBoundarySrcs = 0;
-    new MutationObserver(() => { window.__ltBoundarySrcs += 1; })
-        .observe(img, {attributes: true, attributeFilter: ['src']});
+# Counts the paints of a live view's canvas, in window.__ltBoundaryPaints.
+JS_COUNT_PAINTS = """(el) => {
+    window.__ltBoundaryPaints = 0;
+    new MutationObserver(() => { window.__ltBoundaryPaints += 1; })
+        .observe(el, {attributes: true, attributeFilter: ['data-lt-paints']});
 }"""
 
 
@@ -52,24 +52,23 @@ def test_lesson_dashboard_plays_and_pauses_in_notebook7(notebook7_app, notebook7
 
         dashboard = page.locator(".lt-dashboard").last
         play = dashboard.locator(".lt-play")
-        curve = dashboard.locator(".lt-loss-curve img").first
-        boundary = dashboard.locator(".lt-boundary img").first
+        curve = dashboard.locator(".lt-loss-curve [data-lt-paints]").first
+        boundary = dashboard.locator(".lt-boundary [data-lt-paints]").first
         watcher = StatusWatcher(page, dashboard.locator(".lt-status"), curve)
         start = watcher.now()
         assert start["state"] != "running", f"the playground should wait for Play, status reads {start['text']!r}"
         notebook.expect_text(play, "Play")
         first_curve, first_boundary = notebook.image_digest(curve), notebook.image_digest(boundary)
-        page.evaluate(JS_COUNT_SRC_CHANGES, boundary.element_handle())
+        page.evaluate(JS_COUNT_PAINTS, boundary.element_handle())
 
         # Play: the steps rise, an epoch ends, and both pictures change.
         play.click()
-        playing = watcher.wait(f"s.step > {start['step']} && s.epoch >= {start['epoch'] + 2} && r.srcChanges >= 3",
-                               timeout_ms=20_000, what="steps rising, two epochs and 3 new loss-curve images after Play")
+        playing = watcher.wait(f"s.step > {start['step']} && s.epoch >= {start['epoch'] + 2} && r.pictureChanges >= 3",
+                               timeout_ms=20_000, what="steps rising, two epochs and 3 loss-curve paints after Play")
         assert playing["state"] == "running", playing
         notebook.expect_text(play, "Pause")
         assert notebook.image_digest(curve) != first_curve, "the loss curve shows the same picture after Play"
-        page.wait_for_function("img => window.__ltBoundarySrcs >= 1 && img.complete && img.naturalWidth > 0",
-                               arg=boundary.element_handle(), timeout=10_000)
+        page.wait_for_function("() => window.__ltBoundaryPaints >= 1", timeout=10_000)
         assert notebook.image_digest(boundary) != first_boundary, "the decision boundary did not change while playing"
         shot = notebook.screenshot(screenshot_dir / "notebook7_playing.png", target=dashboard)
         stages["playing"] = time.perf_counter() - began
@@ -77,11 +76,11 @@ def test_lesson_dashboard_plays_and_pauses_in_notebook7(notebook7_app, notebook7
         # Pause: the step count stops within 1 s and stays still for 2 s; the pictures stay.
         paused_step, stop_delay_ms = watcher.press_pause(play)
         notebook.expect_text(play, "Play")
-        watcher.reset_src_count()
+        watcher.reset_picture_count()
         paused_curve = notebook.image_digest(curve)
         watcher.wait("performance.now() - r.steps[r.steps.length - 1][0] >= 3000", timeout_ms=10_000,
                      what="step count still for 3 s after Pause")
-        assert watcher.record()["srcChanges"] == 0, "the loss curve kept redrawing while paused"
+        assert watcher.record()["pictureChanges"] == 0, "the loss curve kept painting while paused"
         assert notebook.image_digest(curve) == paused_curve
         stages["paused"] = time.perf_counter() - began
 

@@ -136,7 +136,7 @@ def test_playground_under_clicks(lab_app, lab_server, screenshot_dir):
         play = playground.locator(".lt-play")
         watcher = StatusWatcher(page, playground.locator(".lt-status"), plane)
         play.click()
-        playing = watcher.wait("s.step > 0 && s.state === 'running' && r.srcChanges >= 2", timeout_ms=15_000,
+        playing = watcher.wait("s.step > 0 && s.state === 'running' && r.pictureChanges >= 2", timeout_ms=15_000,
                                what="step count rising and 2 new plane pictures while playing")
         notebook.expect_text(play, "Pause")
         assert page.evaluate("img => img.complete && img.naturalWidth > 0", plane.element_handle())

@@ -1,38 +1,44 @@
-"""FilterGrid: the kernels of a convolution layer as a grid of small pictures, redrawn live as they train.
+"""FilterGrid: the kernels of a convolution layer as a grid of small pictures, drawn in the page as they train.
 
-The mosaic is built in plain numpy (`kernel_mosaic`) and placed on the figure
-pixel for pixel (`Figure.figimage`, no resampling), so every weight is a
-square of whole pixels and a frame costs a lookup, a blit and a PNG.
+The kernel turns the weights into colour codes (`kernel_mosaic.colour_codes`,
+one byte a weight) and, when a pacer round is due and the weights changed,
+sends them with each cell's colour limit, the step, and the weights as float32
+for the readout (when they fit `WEIGHTS_BUDGET`). The palette, the layout and
+the geometry go once. The page (`js/mosaic.js`) lays the cells out pixel for
+pixel, every weight a square of whole pixels, and names the filter and the
+weight under the pointer. Stills come from `filters_still.render_filters`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import ipywidgets as ipw
 import numpy as np
 import torch
-from matplotlib import colormaps
-from matplotlib.colors import to_rgb
 from torch import nn
 
-from .base import View, check_trainer
-from .clock import FrameClock, check_clock
-from .frame import Frame
-from .kernel_mosaic import SCALES, plan_mosaic, render_mosaic
-from .style import FONT_SIZE, GRID_GAP_COLOUR, MARK_COLOUR, SIGNED_COLOURMAP
+from .base import check_trainer
+from .kernel_mosaic import (
+    GAP_COLOUR,
+    SCALES,
+    FrameGeometry,
+    MosaicLayout,
+    colour_codes,
+    frame_geometry,
+    plan_mosaic,
+    signed_palette,
+)
+from .live import LiveView, check_pacer
+from .pacer import Pacer
+from .picture import Picture
+
+__all__ = ["MAX_CELLS", "WEIGHTS_BUDGET", "FilterGrid", "MosaicState", "find_conv"]
 
 MAX_CELLS = 1024
-DPI = 100
-_MARGIN = 8  # pixels around everything
-_TEXT_BAND = 18  # pixels for a line of text at FONT_SIZE
-_KEY_HEIGHT = 8
-_KEY_WIDTH = 160
-_MIN_WIDTH = 300
-
-
-def _rgb255(colour: str) -> tuple[int, int, int]:
-    red, green, blue = to_rgb(colour)
-    return round(red * 255), round(green * 255), round(blue * 255)
+WEIGHTS_BUDGET = 16_384
+"""The most weights sent as float32 for the readout (64 KiB a round); beyond, the page reads a weight from its colour."""
 
 
 def _whole(value: object, low: int) -> bool:
@@ -65,7 +71,20 @@ def find_conv(model: nn.Module, layer: str | nn.Module | None) -> tuple[str, nn.
     raise TypeError(f"layer must be None, a layer's name or an nn.Conv2d of the model, got {type(layer).__name__}")
 
 
-class FilterGrid(View):
+@dataclass(frozen=True)
+class MosaicState:
+    """What one still of the grid shows: the colour codes [cells, kh, kw], each cell's limit, and the step."""
+
+    codes: np.ndarray
+    limits: np.ndarray
+    step: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.codes.nbytes + self.limits.nbytes)
+
+
+class FilterGrid(LiveView):
     """The kernels of a convolution layer (by default the model's first `nn.Conv2d`) as a grid of small pictures.
 
     One cell per kernel, that is per (output channel, input channel) pair, in
@@ -75,14 +94,15 @@ class FilterGrid(View):
     `scale="layer"` colours every cell over one symmetric range (the largest
     |weight| of the layer, printed under the key), so strong and weak filters
     compare; `scale="kernel"` scales each cell to its own largest |weight|.
-    The grid is redrawn on the trainer's steps and epochs within the clock's
-    budget, and once more when training stops.
+    `columns` cells a row (None: one output channel a row, or up to 8),
+    `cell_pixels` the wanted size of a cell. The page is sent the weights when
+    the `pacer`'s round is due and they changed, and once more when training stops.
     """
 
     def __init__(self, trainer: Any, layer: str | nn.Module | None = None, *, scale: str = "layer",
-                 columns: int | None = None, cell_pixels: int = 40, clock: FrameClock | None = None) -> None:
+                 columns: int | None = None, cell_pixels: int = 40, pacer: Pacer | None = None) -> None:
         check_trainer(trainer, "FilterGrid")
-        check_clock(clock)
+        check_pacer(pacer)
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
         if columns is not None and not _whole(columns, 1):
@@ -98,23 +118,32 @@ class FilterGrid(View):
         self.layer_name = name
         self.layer = conv
         self.scale = scale
-        self.layout = plan_mosaic(out_channels, in_channels, (kh, kw), columns, cell_pixels)
-        lut = colormaps[SIGNED_COLOURMAP](np.linspace(0.0, 1.0, 256))[:, :3]
-        self._lut = np.round(lut * 255).astype(np.uint8)
-        self._gap, self._bad = _rgb255(GRID_GAP_COLOUR), _rgb255(MARK_COLOUR)
-        self._kernels = np.zeros((self.layout.cells, kh, kw))
+        self.layout: MosaicLayout = plan_mosaic(out_channels, in_channels, (kh, kw), columns, cell_pixels)
+        self.geometry: FrameGeometry = frame_geometry(self.layout)
+        self.palette = signed_palette()
+        """The colour of each code, uint8 [256, 3]."""
+        self.title = f"layer {name}, Conv2d({in_channels}, {out_channels}, {kh}×{kw}): {self.layout.cells} kernels"
+        self.caption = "weight, one colour scale for the layer" if scale == "layer" else "weight, each kernel on its own scale"
+        self._shown: np.ndarray | None = None  # the float32 weights last put into the picture
         self._limits = np.ones(self.layout.cells)
-        mosaic_height, mosaic_width = self.layout.size
-        self._width = max(mosaic_width + 2 * _MARGIN, _MIN_WIDTH)
-        self._height = _MARGIN + _TEXT_BAND + mosaic_height + _MARGIN + _KEY_HEIGHT + _TEXT_BAND + _MARGIN // 2
-        # Half a pixel more, so that the canvas rounds to exactly these pixels.
-        self.frame = Frame(figsize=((self._width + 0.5) / DPI, (self._height + 0.5) / DPI), dpi=DPI)
-        super().__init__(self.frame.image, "filter-grid", clock)
-        self._build(conv)
+        picture = Picture("mosaic", width=self.geometry.width, height=self.geometry.height)
+        picture.options = self._options(in_channels)
+        picture.put("palette", self.palette)
+        super().__init__(ipw.VBox([picture]), picture, "filter-grid", pacer)
         self.follow(trainer)
-        self.draw_first_frame()
+        self.finish()
 
-    # --- what was drawn ------------------------------------------------------------------------
+    def _options(self, in_channels: int) -> dict:
+        layout, geometry = self.layout, self.geometry
+        return {
+            "title": self.title, "caption": self.caption, "scale": self.scale, "gap_colour": GAP_COLOUR,
+            "cells": layout.cells, "columns": layout.columns, "rows": layout.rows, "kernel": list(layout.kernel),
+            "zoom": layout.zoom, "gap": layout.gap, "in_channels": in_channels,
+            "grid": list(geometry.grid), "key": list(geometry.key), "labels_top": geometry.labels_top,
+            "caption_top": geometry.caption_top, "margin": geometry.margin,
+        }
+
+    # --- what is shown ---------------------------------------------------------------------------
     @property
     def cells(self) -> int:
         """Number of kernels in the grid (output channels x input channels)."""
@@ -122,65 +151,46 @@ class FilterGrid(View):
 
     @property
     def kernels(self) -> np.ndarray:
-        """The weights of the last frame, `[output channels, input channels, kh, kw]` (a copy)."""
-        out_channels, in_channels, kh, kw = self.layer.weight.shape
-        return self._kernels.reshape(out_channels, in_channels, kh, kw).copy()
+        """The weights last sent to the page, `[output channels, input channels, kh, kw]` float32 (a copy)."""
+        with self._lock:
+            shown = self._shown if self._shown is not None else self._weights()
+            return shown.reshape(self.layer.weight.shape).copy()
 
     @property
     def limits(self) -> np.ndarray:
-        """The |weight| each cell's colours spanned in the last frame, one per cell (all equal with scale="layer")."""
+        """The |weight| each cell's colours spanned when last sent, one per cell (all equal with scale="layer")."""
         return self._limits.copy()
 
     @property
     def grid_box(self) -> tuple[int, int, int, int]:
-        """(left, top, right, bottom) of the mosaic in the PNG's pixels, origin top left, right and bottom excluded."""
-        height, width = self.layout.size
-        return self._left, self._top, self._left + width, self._top + height
+        """(left, top, right, bottom) of the mosaic in the picture's and the still's pixels, right and bottom excluded."""
+        return self.geometry.grid
 
-    # --- drawing -------------------------------------------------------------------------------
-    def _build(self, conv: nn.Conv2d) -> None:
-        figure = self.frame.figure
-        height, width = self.layout.size
-        self._left = (self._width - width) // 2
-        self._top = _MARGIN + _TEXT_BAND
-        bottom = self._height - self._top - height  # figimage counts from the figure's bottom
-        blank = np.zeros((height, width, 3), dtype=np.uint8)
-        self._image = figure.figimage(blank, xo=self._left, yo=bottom, origin="upper")
-        kh, kw = conv.kernel_size
-        title = (f"layer {self.layer_name}, Conv2d({conv.in_channels}, {conv.out_channels}, {kh}×{kw}): "
-                 f"{self.cells} kernels" + ("" if self.scale == "layer" else ", each on its own scale"))
-        figure.text(_MARGIN / self._width, 1 - _MARGIN / self._height, title, fontsize=FONT_SIZE, va="top")
-        self._step_text = figure.text(1 - _MARGIN / self._width, 1 - _MARGIN / self._height, "",
-                                      fontsize=FONT_SIZE, va="top", ha="right")
-        key_left = (self._width - _KEY_WIDTH) // 2
-        key_bottom = bottom - _MARGIN - _KEY_HEIGHT
-        strip = np.repeat(self._lut[None, np.linspace(0, 255, _KEY_WIDTH).round().astype(int)], _KEY_HEIGHT, axis=0)
-        figure.figimage(strip, xo=key_left, yo=key_bottom, origin="upper")
-        label_y = (key_bottom - 2) / self._height
-        edge = "-max |w|" if self.scale == "kernel" else ""
-        self._low_text = figure.text(key_left / self._width, label_y, edge, fontsize=FONT_SIZE, va="top", ha="center")
-        figure.text(0.5, label_y, "0", fontsize=FONT_SIZE, va="top", ha="center")
-        self._high_text = figure.text((key_left + _KEY_WIDTH) / self._width, label_y, edge.lstrip("-"),
-                                      fontsize=FONT_SIZE, va="top", ha="center")
-        self.frame.animate(self._image, self._step_text)
-        if self.scale == "layer":
-            self.frame.animate(self._low_text, self._high_text)
+    def _weights(self) -> np.ndarray:
+        """The layer's weights now, float32 `[cells, kh, kw]` (a copy on the CPU)."""
+        weight = self.layer.weight.detach().to("cpu", torch.float32)
+        return weight.numpy().reshape(self.layout.cells, *self.layout.kernel).copy()
 
-    def draw(self) -> None:
-        weight = self.layer.weight.detach().to("cpu", torch.float64)
-        kh, kw = self.layout.kernel
-        self._kernels = weight.numpy().reshape(self.layout.cells, kh, kw).copy()
-        mosaic, self._limits = render_mosaic(self._kernels, self.layout, self._lut, self._gap, self._bad, self.scale)
-        self._image.set_data(mosaic)
-        self._step_text.set_text(f"step {self.trainer.global_step:,}")
-        if self.scale == "layer":
-            limit = float(self._limits[0])
-            self._low_text.set_text(f"{-limit:.2g}")
-            self._high_text.set_text(f"{limit:.2g}")
-        self.frame.blit()
+    # --- LiveView --------------------------------------------------------------------------------
+    def collect(self) -> None:
+        with self._lock:
+            weights = self._weights()
+            if self._shown is not None and np.array_equal(weights, self._shown, equal_nan=True):
+                return
+            codes, limits = colour_codes(weights, self.scale)
+            self.picture.put("codes", codes)
+            self.picture.put("limits", limits.astype(np.float32))
+            self.picture.put("step", np.array([self.trainer.global_step], dtype=np.float64))
+            if weights.size <= WEIGHTS_BUDGET:
+                self.picture.put("weights", weights)
+            self._shown, self._limits = weights, limits
 
-    def snapshot_png(self) -> bytes:
-        return self.frame.png
+    def frame_state(self) -> MosaicState:
+        codes, limits = colour_codes(self._weights(), self.scale)
+        return MosaicState(codes, limits, int(self.trainer.global_step))
 
-    def release(self) -> None:
-        self.frame.close()
+    def render_png(self, state: MosaicState) -> bytes:
+        from .filters_still import render_filters  # matplotlib loads only when a still is asked for
+
+        return render_filters(state, self.layout, self.geometry, self.palette, title=self.title, caption=self.caption,
+                              scale=self.scale)

@@ -3,7 +3,8 @@
 `layer_groups(model, by)` decides what a "layer" is; `GradNorms` records the
 norm of every trainable parameter's gradient on each step into a buffer on the
 parameters' device (no transfer, no `.item()`), and hands the rows over to
-numpy, grouped per layer, only when asked (once per drawn frame).
+numpy, grouped per layer, only when asked (once per round the page is sent).
+`layer_colours(n)` gives the lines' colours, input layer dark, output light.
 """
 
 from __future__ import annotations
@@ -16,6 +17,23 @@ import torch
 from torch import nn
 
 GROUPINGS = ("module", "parameter")
+
+# viridis at 17 evenly spaced points; between them the colour is interpolated linearly (within 6/255 of matplotlib's)
+_SEQUENTIAL = ("440154", "48186a", "472d7b", "424086", "3b528b", "33638d", "2c728e", "26828e", "21918c",
+               "1fa088", "28ae80", "3fbc73", "5ec962", "84d44b", "addc30", "d8e219", "fde725")
+_LIGHTEST = 0.85  # the output layer's place on the scale: short of the pale yellow end, which vanishes on white
+
+
+def layer_colours(layers: int) -> list[str]:
+    """Hex colours of `layers` lines on a sequential scale, input layer (dark purple) to output layer (green)."""
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+        raise ValueError(f"layers must be an int of at least 1, got {layers!r}")
+    anchors = np.array([[int(code[i : i + 2], 16) for i in (0, 2, 4)] for code in _SEQUENTIAL], dtype=np.float64)
+    places = _LIGHTEST * np.arange(layers) / max(layers - 1, 1) * (len(anchors) - 1)
+    below = np.minimum(np.floor(places).astype(int), len(anchors) - 2)
+    part = (places - below)[:, None]
+    rgb = np.round(anchors[below] * (1 - part) + anchors[below + 1] * part).astype(int)
+    return ["#" + "".join(f"{int(value):02x}" for value in colour) for colour in rgb]
 
 
 def layer_groups(model: nn.Module, by: str = "module") -> tuple[list[str], list[tuple[str, nn.Parameter]], list[int]]:
@@ -58,7 +76,8 @@ class GradNorms:
     the parameters' device. A parameter without a gradient (None: unused in
     the forward pass) counts as NaN; a layer whose parameters all have none is
     NaN on that step (a gap in its line). `columns()` moves the rows recorded
-    since its last call to numpy in one transfer and returns every step so far.
+    since its last call to numpy in one transfer and returns every step so far;
+    `new_rows()` returns only the rows written since its own last call.
     """
 
     def __init__(self, parameters: Sequence[nn.Parameter], groups: Sequence[int], capacity: int = 1024) -> None:
@@ -81,6 +100,7 @@ class GradNorms:
         self._layer_norms = np.empty((self._capacity, self.layers))
         self.count = 0
         self._synced = 0
+        self._unread = 0  # rows before this one were handed out by new_rows() and not written since
 
     def record(self, step: int) -> None:
         """Take the gradient norms of this step (called after backward, before the optimizer step)."""
@@ -89,6 +109,7 @@ class GradNorms:
             # the same step again: the attempt recorded before failed after its backward pass
             count = int(np.searchsorted(self._steps[:count], step))
             self._synced = min(self._synced, count)
+        self._unread = min(self._unread, count)
         if count == len(self._steps):
             self._grow()
         vector_norm, missing = torch.linalg.vector_norm, self._missing
@@ -118,6 +139,18 @@ class GradNorms:
         steps, layer_norms = self._steps[:count], self._layer_norms[:count]
         steps.flags.writeable = layer_norms.flags.writeable = False
         return steps, layer_norms
+
+    def new_rows(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(first, steps, norms): the rows from row `first` on, written since the last call (read-only views).
+
+        `first` is the number of rows the last call had handed out, unless a
+        step was recorded again or `clear()` ran: then the rows from the first
+        one rewritten.
+        """
+        steps, norms = self.columns()
+        first = min(self._unread, len(steps))
+        self._unread = len(steps)
+        return first, steps[first:], norms[first:]
 
     def _grow(self) -> None:
         capacity = 2 * len(self._steps)

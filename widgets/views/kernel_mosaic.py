@@ -3,9 +3,11 @@
 Each kernel (one output channel's weights for one input channel, `kh x kw`)
 becomes a cell of `kh * zoom` by `kw * zoom` pixels; cells sit in a grid of
 `columns`, in reading order, separated and framed by lines of a gap colour.
-A weight's colour comes from a 256-entry lookup table over a symmetric range:
-the most negative colour at `-limit`, the middle at 0, the most positive at
-`+limit`.
+A weight becomes a colour code, 0..254 over a symmetric range (0 at `-limit`,
+127 at 0, 254 at `+limit`) and 255 where it is not finite; `signed_palette()`
+gives each code its colour (blue, near white, red). `frame_geometry` places
+the mosaic, its title, its colour key and the step in a picture; the page and the still
+picture both follow it, so they agree pixel for pixel.
 """
 
 from __future__ import annotations
@@ -16,6 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 
 SCALES = ("layer", "kernel")
+LEVELS = 255
+"""Colour codes of finite weights: 0 .. LEVELS - 1, the middle one (127) for 0."""
+NOT_FINITE = 255
+"""The colour code of a NaN or infinite weight."""
+GAP_COLOUR = "#8c8c8c"
+"""The lines between the cells: a mid grey, apart from white and every colour of the signed scale."""
+NOT_FINITE_COLOUR = "#222222"
+"""A NaN or infinite weight: near black, apart from every colour of the signed scale."""
+
+# ColorBrewer's RdBu reversed (matplotlib's "RdBu_r"): blue below zero, near white at zero, red above
+_SIGNED = ("053061", "2166ac", "4393c3", "92c5de", "d1e5f0", "f7f7f7", "fddbc7", "f4a582", "d6604d", "b2182b", "67001f")
 
 
 @dataclass(frozen=True)
@@ -71,18 +84,36 @@ def plan_mosaic(out_channels: int, in_channels: int, kernel: tuple[int, int], co
                         zoom=zoom, gap=gap)
 
 
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    """(red, green, blue) 0..255 of a "#rrggbb" colour."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def signed_palette() -> np.ndarray:
+    """The colour of every code, uint8 [256, 3]: `LEVELS` steps from blue through near white to red, then `NOT_FINITE`."""
+    anchors = np.array([hex_rgb("#" + code) for code in _SIGNED], dtype=np.float64)
+    places = np.linspace(0.0, len(anchors) - 1, LEVELS)
+    palette = np.empty((256, 3), dtype=np.uint8)
+    for channel in range(3):
+        palette[:LEVELS, channel] = np.round(np.interp(places, np.arange(len(anchors)), anchors[:, channel]))
+    palette[NOT_FINITE] = hex_rgb(NOT_FINITE_COLOUR)
+    return palette
+
+
 def colour_codes(kernels: np.ndarray, scale: str = "layer") -> tuple[np.ndarray, np.ndarray]:
-    """Lookup-table indices (0..255, uint8) of weights `[cells, kh, kw]`, and the limit each cell was scaled by.
+    """Colour codes (uint8) of weights `[cells, kh, kw]`, and the limit each cell was scaled by (float64 [cells]).
 
     `scale="layer"`: one limit for every cell, the largest finite |weight|, so
     cells compare with each other. `scale="kernel"`: each cell by its own
     largest |weight|, so a weak kernel's pattern shows too. A limit of 0 (all
-    weights zero) becomes 1. Non-finite weights get code 0 and are coloured
-    apart by `render_mosaic` through `finite`.
+    weights zero) becomes 1. A weight w gets code round((w / limit + 1) * 127),
+    a non-finite one `NOT_FINITE`.
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     values = np.asarray(kernels, dtype=np.float64)
+    if values.ndim != 3 or not len(values):
+        raise ValueError(f"expected kernels of shape [cells, kh, kw] with at least one cell, got {list(values.shape)}")
     finite = np.isfinite(values)
     magnitude = np.where(finite, np.abs(values), 0.0)
     if scale == "layer":
@@ -91,23 +122,19 @@ def colour_codes(kernels: np.ndarray, scale: str = "layer") -> tuple[np.ndarray,
         limits = magnitude.reshape(len(values), -1).max(axis=1, initial=0.0)
     limits = np.where(limits > 0, limits, 1.0)
     scaled = np.where(finite, values, 0.0) / limits[:, None, None]
-    codes = np.clip(np.round((scaled + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    half = (LEVELS - 1) / 2
+    codes = np.clip(np.round((scaled + 1.0) * half), 0, LEVELS - 1).astype(np.uint8)
+    codes[~finite] = NOT_FINITE
     return codes, limits
 
 
-def render_mosaic(kernels: np.ndarray, layout: MosaicLayout, lut: np.ndarray, gap_rgb: tuple[int, int, int],
-                  bad_rgb: tuple[int, int, int], scale: str = "layer") -> tuple[np.ndarray, np.ndarray]:
-    """The mosaic as an RGB uint8 array `[height, width, 3]`, and the limit of each cell (see `colour_codes`).
-
-    `kernels` holds `layout.cells` kernels `[cells, kh, kw]`; `lut` is 256 RGB
-    rows (uint8); non-finite weights are drawn in `bad_rgb`.
-    """
-    values = np.asarray(kernels)
-    if values.shape != (layout.cells, *layout.kernel):
-        raise ValueError(f"expected kernels of shape {[layout.cells, *layout.kernel]}, got {list(values.shape)}")
-    codes, limits = colour_codes(values, scale)
-    pixels = np.asarray(lut, dtype=np.uint8)[codes]
-    pixels[~np.isfinite(values)] = bad_rgb
+def paint_mosaic(codes: np.ndarray, layout: MosaicLayout, palette: np.ndarray, gap_rgb: tuple[int, int, int]) -> np.ndarray:
+    """The mosaic of colour codes `[cells, kh, kw]` as an RGB uint8 array `[height, width, 3]` (see `MosaicLayout`)."""
+    codes = np.asarray(codes)
+    if codes.shape != (layout.cells, *layout.kernel) or codes.dtype != np.uint8:
+        raise ValueError(f"expected uint8 codes of shape {[layout.cells, *layout.kernel]}, "
+                         f"got {codes.dtype} of shape {list(codes.shape)}")
+    pixels = np.asarray(palette, dtype=np.uint8)[codes]
     zoom, gap = layout.zoom, layout.gap
     pixels = pixels.repeat(zoom, axis=1).repeat(zoom, axis=2)
     height, width = layout.cell_size
@@ -118,4 +145,52 @@ def render_mosaic(kernels: np.ndarray, layout: MosaicLayout, lut: np.ndarray, ga
     mosaic = np.empty((*layout.size, 3), dtype=np.uint8)
     mosaic[:] = gap_rgb
     mosaic[gap:, gap:] = body.reshape(layout.rows * (height + gap), layout.columns * (width + gap), 3)
-    return mosaic, limits
+    return mosaic
+
+
+def render_mosaic(kernels: np.ndarray, layout: MosaicLayout, palette: np.ndarray, gap_rgb: tuple[int, int, int],
+                  scale: str = "layer") -> tuple[np.ndarray, np.ndarray]:
+    """The mosaic of weights `[cells, kh, kw]` as RGB uint8 `[height, width, 3]`, and each cell's limit."""
+    values = np.asarray(kernels)
+    if values.shape != (layout.cells, *layout.kernel):
+        raise ValueError(f"expected kernels of shape {[layout.cells, *layout.kernel]}, got {list(values.shape)}")
+    codes, limits = colour_codes(values, scale)
+    return paint_mosaic(codes, layout, palette, gap_rgb), limits
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """Where things go in the picture, in pixels from its top left: the title row, the mosaic, the key and its text."""
+
+    width: int
+    height: int
+    margin: int
+    grid: tuple[int, int, int, int]
+    """(left, top, right, bottom) of the mosaic, right and bottom excluded."""
+    key: tuple[int, int, int, int]
+    """(left, top, right, bottom) of the colour key's strip."""
+    labels_top: int
+    """The top of the key's three labels (-limit, 0, +limit)."""
+    caption_top: int
+    """The top of the last row: the key's caption on the left, the step on the right."""
+
+
+_MARGIN = 8
+_TEXT_BAND = 18  # a line of text
+_KEY = (160, 8)  # the key strip's width and height
+_MIN_WIDTH = 360
+
+
+def frame_geometry(layout: MosaicLayout) -> FrameGeometry:
+    """The picture around a mosaic of `layout`: a title row, the mosaic, the key strip, its labels and caption."""
+    mosaic_height, mosaic_width = layout.size
+    width = max(mosaic_width + 2 * _MARGIN, _MIN_WIDTH)
+    left, top = (width - mosaic_width) // 2, _MARGIN + _TEXT_BAND
+    key_top = top + mosaic_height + _MARGIN
+    key_left = (width - _KEY[0]) // 2
+    labels_top = key_top + _KEY[1] + 2
+    caption_top = labels_top + _TEXT_BAND - 2
+    return FrameGeometry(width=width, height=caption_top + _TEXT_BAND, margin=_MARGIN,
+                         grid=(left, top, left + mosaic_width, top + mosaic_height),
+                         key=(key_left, key_top, key_left + _KEY[0], key_top + _KEY[1]),
+                         labels_top=labels_top, caption_top=caption_top)

@@ -97,7 +97,7 @@ class LiveView:
         self._lock = threading.RLock()  # the page's requests and the trainer's events take turns
         widget.add_class(f"lt-{css_name}")
         picture.add_class(f"lt-{css_name}-picture")
-        picture.on_request(lambda message: self.loop.run(lambda: self.on_request(message)))
+        picture.on_request(lambda message: self.loop.run(lambda: self._answer(message)))
         self.pacer.join(self)
         register_still(self)
         cells.adopt(self)
@@ -159,6 +159,14 @@ class LiveView:
     def flush(self) -> None:
         """Bring the picture up to date (after feeding a view by hand, say)."""
         self.finish()
+
+    def _answer(self, message: dict) -> None:
+        """A message from the page, on the kernel's loop: a resync sends everything again, the rest is the view's."""
+        with self._lock:
+            if message.get("type") == "resync":
+                self.picture.resync()
+            else:
+                self.on_request(message)
 
     def _on_state(self, change: dict) -> None:
         if change.get("previous") == "running" and change.get("state") != "running":

@@ -162,16 +162,17 @@ class Picture(anywidget.AnyWidget):
 
     # --- messages from the page -------------------------------------------------------------
     def on_request(self, handler: Callable[[dict], None] | None) -> None:
-        """Call `handler(message)` for every message from the page other than a resync."""
+        """Call `handler(message)` for every message from the page, resyncs included (the handler then answers a
+        {"type": "resync"} with `resync()`, on the thread it chooses); without a handler a resync is answered at once."""
         self._request_handler = handler
 
     def _on_page_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
             return
-        if content.get("type") == "resync":
-            self.resync()
-        elif self._request_handler is not None:
+        if self._request_handler is not None:
             self._request_handler(content)
+        elif content.get("type") == "resync":
+            self.resync()
 
     def resync(self) -> None:
         """Send the whole data again (a page that missed rows asked for it)."""

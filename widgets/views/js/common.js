@@ -185,7 +185,8 @@ function logTicks(lo, hi) {
 // Limits rounded outwards to a tick step, a little wider than the data.
 function niceLimits(lo, hi, log = false) {
   if (log) {
-    return [10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi))];
+    const low = Math.floor(Math.log10(lo));
+    return [10 ** low, 10 ** Math.max(Math.ceil(Math.log10(hi)), low + 1)];  // at least one decade
   }
   if (!(hi > lo)) {
     const pad = Math.abs(lo) * 0.1 || 1;
