@@ -1,6 +1,5 @@
 """The drawing core: the clock's throttling and budget, the frame's blitting and PNG, the view base."""
 
-import gc
 import io
 
 import ipywidgets as ipw
@@ -8,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from frames import FakeTime, decode
-from matplotlib.transforms import Bbox
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -17,7 +15,7 @@ from widgets import Trainer
 from widgets.views.axes import covers, nice_ceiling, nice_limits
 from widgets.views.base import View
 from widgets.views.clock import FrameClock
-from widgets.views.frame import Frame, live_figure_count
+from widgets.views.png import png_bytes
 
 
 def test_clock_caps_frame_rate_over_a_burst():
@@ -74,35 +72,6 @@ def test_floor_keeps_views_alive_when_frames_overspend_the_budget():
     assert granted[id(starved)] == 1
     # with it a frame comes about once a second, and never faster than the floor's pace once in debt
     assert 9 <= granted[id(floored)] <= 11
-
-
-class Run:
-    """A stand-in for a Trainer: `seconds_left` as set."""
-
-    seconds_left: float | None = None
-
-
-def test_the_floor_skips_its_round_when_a_followed_run_ends_within_near_end():
-    now = FakeTime()
-    clock = FrameClock(max_fps=10, budget=0.02, burst=0.05, time_fn=now, min_fps=1.0, near_end=0.3)
-    view, run = type("V", (), {})(), Run()
-    clock.follow_run(run)
-    clock.note_free_frame(0.1)
-    now.t = 1.0
-    run.seconds_left = 0.2  # its final frame comes in 0.2 s: no floor round now
-    assert not clock.permit(view)
-    run.seconds_left = None  # not running, or no end known: the floor holds
-    assert clock.permit(view)
-    clock.charge(0.1)
-    now.t = 2.0
-    run.seconds_left = 0.5
-    assert clock.permit(view)  # half a second left: worth a round
-    clock.charge(0.1)
-    del run  # a run that is gone is not followed
-    now.t = 3.0
-    assert clock.permit(view)
-    with pytest.raises(ValueError, match="near_end must be a non-negative number of seconds"):
-        FrameClock(near_end=-1)
 
 
 def test_a_round_is_paid_for_before_it_is_drawn_and_priced_by_the_first_frames():
@@ -175,105 +144,21 @@ def test_clock_rejects_bad_settings_and_kinds():
         FrameClock().permit(object(), "sometimes")
 
 
-def frame_with_a_line(height: float, colour: str):
-    """A small Frame of one unit axes and one animated horizontal line at `height`: (frame, axes, line)."""
-    frame = Frame(figsize=(3, 2), dpi=50)
-    ax = frame.figure.add_subplot()
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    (line,) = ax.plot([0, 1], [height, height], color=colour, linewidth=4)
-    frame.animate(line)
-    return frame, ax, line
-
-
-def test_frame_blits_changed_artists_over_cached_background():
-    frame, _, line = frame_with_a_line(0.1, "red")
-    frame.draw_background()
-    first = decode(frame.blit(), "RGBA")
-    assert first.shape == (100, 150, 4)
-    assert frame.image.value == frame.png
-    line.set_ydata([0.9, 0.9])
-    second = decode(frame.blit(), "RGBA")
-    red = lambda img: (img[..., 0] > 200) & (img[..., 1] < 80)  # noqa: E731
-    rows_first = np.nonzero(red(first).any(axis=1))[0]
-    rows_second = np.nonzero(red(second).any(axis=1))[0]
-    assert rows_first.mean() > 60 and rows_second.mean() < 40  # the line moved up; the old one is gone
-    frame.close()
-
-
-def test_a_fill_paints_the_axes_box_under_the_animated_artists():
-    frame, ax, _ = frame_with_a_line(0.5, "black")
-    top, left, height, width = frame.fill_box(ax)
-    expected = rf"fill needs uint8 pixels \[{height}, {width}, 3\] for this axes, got uint8 \[2, 2, 3\]"
-    with pytest.raises(ValueError, match=expected):
-        frame.fill(ax, np.zeros((2, 2, 3), dtype=np.uint8))
-    green = np.zeros((height, width, 3), dtype=np.uint8)
-    green[..., 1] = 200
-    frame.fill(ax, green)
-    image = decode(frame.blit())
-    inside = image[top:top + height, left:left + width]
-    green = (inside == [0, 200, 0]).all(axis=2)
-    assert (inside[height // 2] < 60).all()  # the line is drawn over the fill...
-    assert green.all(axis=1).sum() >= height - 8  # ...which covers every other row of the box
-    outside = np.ones(image.shape[:2], dtype=bool)
-    outside[top - 1:top + height + 1, left - 1:left + width + 1] = False
-    assert not ((image == [0, 200, 0]).all(axis=2) & outside).any()  # nothing painted beyond the box
-    frame.close()
-
-
-def test_drawing_one_panel_again_gives_the_whole_background_it_would():
-    frame = Frame(figsize=(6, 3), dpi=80)
-    left, right = frame.figure.subplots(1, 2)
-    frame.figure.subplots_adjust(wspace=0.4, top=0.75)
-    frame.figure.suptitle("a title over both panels")
-    for ax in (left, right):
-        ax.set_title("panel")
-        ax.set_xlabel("x")
-    middle = (left.bbox.x1 + right.bbox.x0) / 2
-    height = frame.figure.bbox.height * 0.87  # each panel's title inside its cell, the figure's above them
-    frame.set_cell(left, Bbox([[0, 0], [middle, height]]))
-    frame.set_cell(right, Bbox([[middle, 0], [frame.figure.bbox.width, height]]))
-    frame.draw_background()
-    for ax, limits in ((right, (-250, 2500)), (left, (0.001, 0.004))):
-        ax.set_xlim(*limits)  # other tick labels, wider ones among them
-        frame.draw_background([ax])
-        partial = decode(frame.blit())
-        frame.draw_background()
-        assert np.array_equal(partial, decode(frame.blit()))
-    frame.close()
-
-
-def test_frames_do_not_leak_figures():
-    gc.collect()
-    before = live_figure_count()
-    for _ in range(20):
-        frame = Frame(figsize=(2, 2), dpi=30)
-        frame.figure.add_subplot().plot([1, 2])
-        frame.blit()
-        frame.close()
-    del frame
-    gc.collect()
-    assert live_figure_count() == before
-
-
 class Dot(View):
-    """A minimal view: one dot whose height is the last value."""
+    """A minimal view: the last value as a one-pixel-high bar of 10 pixels, green up to the value."""
 
     def __init__(self, clock=None):
-        self.frame = Frame(figsize=(2, 2), dpi=30)
-        ax = self.frame.figure.add_subplot()
-        ax.set_ylim(0, 10)
-        (self.dot,) = ax.plot([0], [0], "o")
-        self.frame.animate(self.dot)
         self.value = 0.0
-        super().__init__(ipw.VBox([self.frame.image]), "dot", clock)
+        self.image = ipw.Image(format="png")
+        super().__init__(ipw.VBox([self.image]), "dot", clock)
 
     def draw(self):
-        self.dot.set_ydata([self.value])
-        self.frame.blit()
+        self.image.value = self.snapshot_png()
 
     def snapshot_png(self):
-        return self.frame.png
+        bar = np.zeros((1, 10, 3), dtype=np.uint8)
+        bar[0, : int(round(self.value)), 1] = 200
+        return png_bytes(bar)
 
 
 def test_view_repr_css_and_display_bundle():
@@ -310,10 +195,9 @@ def test_view_throttles_steps_and_draws_the_final_frame():
     assert at_last_step["frames"] <= 1 + 11  # the first frame, then at most 10 a second of the fake clock
     assert at_last_step["stale"]  # the last steps were not drawn yet
     assert view.frames_drawn == at_last_step["frames"] + 1 and not view.stale  # the final frame as fit ends
-    # the final frame shows the last value: the dot sits at the top (10 of 10)
-    img = decode(view.snapshot().data, "RGBA")
-    blue = (img[..., 2] > 150) & (img[..., 0] < 100)
-    assert np.nonzero(blue.any(axis=1))[0].min() < img.shape[0] * 0.3
+    # the final frame shows the last value: the bar is full (10 of 10)
+    img = decode(view.snapshot().data)
+    assert (img[0, :, 1] == 200).all()
     listening = {event: len(trainer.listeners(event)) for event in ("step", "epoch", "state", "reset")}
     view.unfollow()
     assert {event: len(trainer.listeners(event)) for event in listening} == {
@@ -325,17 +209,13 @@ def test_follow_rejects_a_non_trainer():
         Dot().follow(42)
 
 
-def test_png_encoding_round_trips_the_canvas_pixels():
-    frame = Frame(figsize=(2.5, 1.5), dpi=40)
-    ax = frame.figure.add_subplot()
-    ax.plot([0, 1, 0.3], [0, 1, 0.8], color="tab:green")
-    ax.imshow(np.random.default_rng(0).random((5, 7)), extent=(0, 1, 0, 1))
-    frame.draw_background()
-    png = frame.blit()
-    canvas = np.asarray(frame.canvas.buffer_rgba())[..., :3]
-    assert np.array_equal(decode(png, "RGBA")[..., :3], canvas)
+def test_png_bytes_round_trip_the_pixels_and_refuse_other_arrays():
+    rgb = np.random.default_rng(0).integers(0, 256, (60, 100, 3), dtype=np.uint8)
+    png = png_bytes(rgb)
+    assert np.array_equal(decode(png), rgb)
     assert Image.open(io.BytesIO(png)).size == (100, 60)
-    frame.close()
+    with pytest.raises(ValueError, match=r"uint8 array \[height, width, 3\], got float64"):
+        png_bytes(rgb.astype(float))
 
 
 def test_nice_limits_round_outwards_and_hold_while_data_stays_inside():

@@ -366,28 +366,33 @@ def test_target_epoch_is_where_the_running_fit_or_epoch_stops():
     assert seen[0] == ("running", 3) and ("running", None) in seen[1:] and trainer.target_epoch is None
 
 
-def test_seconds_left_is_the_steps_left_in_the_run_at_its_pace_so_far():
+def test_between_steps_holds_every_step_until_it_ends():
     trainer = make_trainer(valid=False, metrics=False)
-    per_epoch = trainer.steps_per_epoch
-    seen = []
+    inside, steps_seen = threading.Event(), []
+    release = threading.Event()
 
-    def note(record: dict) -> None:
-        elapsed = time.perf_counter() - started[0]
-        left = trainer.seconds_left
-        steps_left = 3 * per_epoch - record["step"]
-        seen.append((left, steps_left * elapsed / record["step"]))
+    def hold() -> None:
+        with trainer.between_steps():
+            inside.set()
+            steps_seen.append(trainer.global_step)
+            release.wait(5)
+            steps_seen.append(trainer.global_step)
 
-    trainer.on("step", note)
-    assert trainer.seconds_left is None
-    started = [time.perf_counter()]
-    trainer.fit(3, verbose=False)
-    assert len(seen) == 3 * per_epoch and seen[-1][0] == 0.0  # the last step leaves nothing
-    for left, expected in seen[1:]:  # the same estimate, read a little later than the trainer's own
-        assert 0.5 * expected - 1e-3 <= left <= 1.5 * expected + 1e-3
-    assert trainer.seconds_left is None  # not running
-    seen.clear()
-    trainer.step()  # a step alone has no target
-    assert seen == [(None, seen[0][1])]
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(5)
+    stepper = threading.Thread(target=trainer.step)
+    stepper.start()
+    stepper.join(0.2)
+    assert stepper.is_alive() and trainer.global_step == 0, "a step started while the trainer was held"
+    release.set()
+    holder.join()
+    stepper.join(5)
+    assert steps_seen == [0, 0] and trainer.global_step == 1
+    trainer.on("step", lambda record: steps_seen.append(("in a subscriber", record["step"])))
+    with trainer.between_steps():  # re-entrant on the stepping thread: a subscriber may use it too
+        trainer.step()
+    assert steps_seen[-1] == ("in a subscriber", 2)
 
 
 def test_read_only_attributes_and_a_stable_repr():

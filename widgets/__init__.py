@@ -24,7 +24,6 @@ _PUBLIC = {
     "LiveView": "widgets.views.live",
     "Pacer": "widgets.views.pacer",
     "FrameClock": "widgets.views.clock",
-    "Frame": "widgets.views.frame",
     "Recording": "widgets.views.recording",
     "write_gif": "widgets.views.recording",
     "LossCurve": "widgets.views.loss_curve",

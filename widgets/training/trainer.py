@@ -124,7 +124,6 @@ class Trainer:
         self._pending_lr: float | None = None
         self._run_id = 0
         self._run_target: int | None = None  # the epoch the current fit, run_epoch or play stops at
-        self._run_start: tuple[float, int] = (0.0, 0)  # when the current run started, and its global step then
         self._play_task: asyncio.Task | None = None
         self._play_loop: asyncio.AbstractEventLoop | None = None
         self._state = "idle"
@@ -172,21 +171,6 @@ class Trainer:
         """
         with self._lock:
             yield
-
-    @property
-    def seconds_left(self) -> float | None:
-        """Seconds until the running fit, run_epoch or play reaches its target epoch, at the run's pace so far.
-
-        None when no run with a target is going on, before its first step, or
-        when the training loader has no len.
-        """
-        target, per_epoch = self.target_epoch, self._steps_per_epoch
-        started, first_step = self._run_start
-        done = self._counters.global_step - first_step
-        if target is None or per_epoch is None or done <= 0:
-            return None
-        steps_left = (target - self._counters.epoch) * per_epoch - self._counters.batch_in_epoch
-        return max(steps_left, 0) * (_perf_counter() - started) / done
 
     stop_reason = property(lambda self: self._stop_reason,
                            doc="Why the last fit or play stopped early ('paused', or a callback's reason); None otherwise.")
@@ -310,7 +294,6 @@ class Trainer:
             self._run_id += 1
             run_id = self._run_id
             self._run_target = target_epoch
-            self._run_start = (_perf_counter(), self._counters.global_step)
             self._set_state("running")
             printing = self._hub.on("epoch", printer.on_epoch) if printer is not None else None
             try:
@@ -357,7 +340,6 @@ class Trainer:
         run_id = self._run_id
         target = None if epochs is None else self.epoch + epochs
         self._run_target = target
-        self._run_start = (_perf_counter(), self._counters.global_step)
         self._set_state("running")
         task = loop.create_task(self._play(run_id, target))
         task.add_done_callback(self._play_done)

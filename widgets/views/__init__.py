@@ -20,7 +20,6 @@ _PUBLIC = {
     "TrainerControls": "controls",
     "Dashboard": "dashboard",
     "FilterGrid": "filters",
-    "Frame": "frame",
     "GradientFlow": "gradient_flow",
     "ModuleInspector": "inspect",
     "LossCurve": "loss_curve",

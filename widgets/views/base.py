@@ -254,7 +254,6 @@ class View:
     def follow(self, trainer: Trainer) -> None:
         """Subscribe the event hooks to a trainer's "step", "epoch", "state" and "reset" events."""
         check_trainer(trainer, type(self).__name__)
-        self.clock.follow_run(trainer)  # no floor round just before the run's final frame
         hooks = {"step": self.on_step, "epoch": self.on_epoch, "state": self.on_state, "reset": self.on_reset}
         for event in EVENTS:
             self.listen(trainer, event, hooks[event])

@@ -35,10 +35,7 @@ class FrameClock:
     (or since the last frame drawn outside the budget), a new tick opens
     whatever the credit, and the debt is forgiven. Drawing then
     costs at most about max(`budget`, one tick's cost x `min_fps`) of the time.
-    `min_fps=0` turns the floor off. The floor skips its round when a run the
-    clock follows (`follow_run`) will end within `near_end` seconds: that
-    run's final frame comes then, and a round just before it would only double
-    its cost. A tick stays open for the views that ask
+    `min_fps=0` turns the floor off. A tick stays open for the views that ask
     during it for `1 / max_fps` seconds plus the time already spent drawing in
     it, so a slow first view does not shut the others out of the round.
 
@@ -56,7 +53,6 @@ class FrameClock:
         burst: float = 0.1,
         time_fn: Callable[[], float] = time.perf_counter,
         min_fps: float = 1.0,
-        near_end: float = 0.3,
     ) -> None:
         if isinstance(max_fps, bool) or not isinstance(max_fps, (int, float)) or not max_fps > 0:
             raise ValueError(f"max_fps must be a positive number of frames per second, got {max_fps!r}")
@@ -66,15 +62,12 @@ class FrameClock:
             raise ValueError(f"burst must be a non-negative number of seconds, got {burst!r}")
         if isinstance(min_fps, bool) or not isinstance(min_fps, (int, float)) or not 0 <= min_fps <= max_fps:
             raise ValueError(f"min_fps must be a number from 0 to max_fps ({max_fps!r}), got {min_fps!r}")
-        if isinstance(near_end, bool) or not isinstance(near_end, (int, float)) or near_end < 0:
-            raise ValueError(f"near_end must be a non-negative number of seconds, got {near_end!r}")
         if not callable(time_fn):
             raise TypeError(f"time_fn must be a callable returning seconds, got {type(time_fn).__name__}")
         self.max_fps = float(max_fps)
         self.budget = float(budget)
         self.burst = float(burst)
         self.min_fps = float(min_fps)
-        self.near_end = float(near_end)
         self.time_fn = time_fn
         self.frames = 0  # frames drawn under this clock, every kind
         self.spent = 0.0  # seconds those frames cost, with the work charged for them (`charge_work`)
@@ -85,7 +78,6 @@ class FrameClock:
         self._tick_spent = 0.0
         self._floor_start = self._credit_time  # the floor counts from the last tick, or from here
         self._drawn_in_tick: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
-        self._runs: weakref.WeakSet[object] = weakref.WeakSet()
 
     @property
     def interval(self) -> float:
@@ -119,7 +111,7 @@ class FrameClock:
         if in_tick and kind != "epoch":
             return False
         if self.credit() < min(self._tick_spent, self.burst):  # a round is priced at what the last one cost
-            if not (self.min_fps > 0 and now - self._floor_start >= 1.0 / self.min_fps) or self._run_ends_soon():
+            if not (self.min_fps > 0 and now - self._floor_start >= 1.0 / self.min_fps):
                 return False
             self._credit = min(self._credit, 0.0)  # the floor's tick: forgive the debt instead of starving the views
         self._tick += 1
@@ -152,17 +144,6 @@ class FrameClock:
         self.credit()
         self._credit -= seconds
         self.spent += seconds
-
-    def follow_run(self, run: object) -> None:
-        """Skip floor rounds while `run.seconds_left` (a Trainer's, say) is below `near_end`; kept weakly."""
-        self._runs.add(run)
-
-    def _run_ends_soon(self) -> bool:
-        for run in list(self._runs):
-            left = run.seconds_left
-            if left is not None and left < self.near_end:
-                return True
-        return False
 
     def _join_tick(self, owner: object) -> None:
         try:

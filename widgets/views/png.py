@@ -1,27 +1,11 @@
-"""A direct PNG encoder for the canvas of a frame (faster than Pillow's for these images)."""
+"""A direct PNG encoder for the Playground's pictures, RGB arrays drawn in numpy (faster than Pillow's for them)."""
 
 from __future__ import annotations
 
 import struct
 import zlib
-from typing import Any
 
 import numpy as np
-
-
-def encode_png(rgba: Any, size: tuple[int, int]) -> bytes:
-    """PNG bytes (8-bit RGB, alpha dropped: figures are opaque) of an RGBA buffer of `size` (width, height).
-
-    Written directly: rows unfiltered, zlib at level 1. On a loaded 2-core
-    machine this took about 2 ms (fastest tenth of runs) for a 640 x 256 loss
-    curve and a 352 x 352 boundary, where Pillow's PNG writer at its fastest
-    settings took 4 ms and more, and matplotlib's `print_png` (which redraws)
-    about 30 ms. The run-length strategy was no faster on line plots and made
-    the boundary's colour fields three times larger.
-    """
-    width, height = size
-    pixels = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4)
-    return _encode_rgb(pixels[:, :, :3])
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
