@@ -1,4 +1,4 @@
-"""The boundary's plain data, driven directly: grid, codes, colour lookup, epoch store."""
+"""The boundary's plain data, driven directly: grid, codes, labels and captions, colours, epoch store."""
 
 import numpy as np
 import pytest
@@ -10,17 +10,22 @@ from widgets.views.boundary_field import (
     EpochStore,
     OutputCoder,
     are_probabilities,
+    caption,
+    class_colours,
     colour,
     data_bounds,
+    diverging,
+    frame_label,
     grid_points,
     lookup_table,
+    misclassified,
     to_codes,
     value_codes,
 )
 
 
 def frame(epoch: int = 0) -> BoundaryFrame:
-    return BoundaryFrame(codes=np.full((3, 3), epoch, dtype=np.uint8), predicted=np.zeros(1), scale=0.0, label=f"epoch {epoch}")
+    return BoundaryFrame(codes=np.full((3, 3), epoch, dtype=np.uint8), predicted=np.zeros(1), scale=0.0, epoch=epoch)
 
 
 def test_bounds_widen_the_data_box_and_the_grid_runs_from_the_bottom_row():
@@ -46,7 +51,7 @@ def test_codes_round_and_clamp_and_probabilities_are_recognised():
 
 def test_two_classes_code_p_class_1_as_softmax_does():
     logits = torch.randn(4 * 4 + 5, 2, generator=torch.Generator().manual_seed(0)) * 3
-    coded = OutputCoder(2, 2).code(logits, 4, "epoch 1")
+    coded = OutputCoder(2, 2).code(logits, 4, epoch=1)
     p1 = torch.softmax(logits, dim=1)[:, 1]
     expected = (p1[:16] * 255).round().to(torch.uint8).reshape(4, 4).numpy()
     assert coded.codes.dtype == np.uint8 and coded.codes.shape == (4, 4) and coded.resolution == 4
@@ -135,7 +140,9 @@ def test_a_deferred_epoch_is_computed_once_when_first_read_and_thinned_unread():
     store.add(1, later(1))
     store.add(2, later(2))
     assert store.epochs == [1, 2] and not store.computed(1) and computed == []  # keeping computes nothing
+    version = store.version
     assert store[1].label == "epoch 1" and store[1] is store[1] and store.computed(1) and computed == [1]
+    assert store.version == version + 1  # computing it counts as a change, reading it again does not
     store.add(3, later(3))  # past `keep`: epoch 2 is thinned away without ever being computed
     assert store.epochs == [1, 3] and computed == [1] and not store.computed(3) and not store.computed(7)
     assert [f.label for f in store.values()] == ["epoch 1", "epoch 3"] and computed == [1, 3]
@@ -170,3 +177,27 @@ def test_epoch_store_refuses_bad_input():
         EpochStore(1)
     with pytest.raises(ValueError, match="epoch must be a non-negative int"):
         EpochStore(4).add(-1, frame())
+
+
+def test_labels_captions_and_what_the_page_gets_besides_the_codes():
+    assert frame_label(12, -1) == "epoch 12" and frame_label(3, 40) == "epoch 3, step 40" and frame_label(-1, -1) == ""
+    at_end = BoundaryFrame(codes=np.zeros((4, 4), np.uint8), predicted=np.array([0, 1, 1]), scale=2.0, centre=0.5, epoch=7)
+    assert at_end.label == "epoch 7" and at_end.resolution == 4 and at_end.nbytes == 16 + 3 * 8
+    assert at_end.info.dtype == np.float64 and at_end.info.tolist() == [7, -1, 0.5, 2.0]
+    assert caption(at_end, 2) == "epoch 7" and caption(at_end, 1) == "epoch 7  (0.5 ± 2)"
+    assert caption(BoundaryFrame(np.zeros((2, 2), np.uint8), np.zeros(0), 1.0), 1) == "(0 ± 1)"
+    assert misclassified(at_end, np.array([0, 0, 1]), regression=False).tolist() == [False, True, False]
+    assert misclassified(at_end, np.array([0, 0, 1]), regression=True).tolist() == [False, False, False]
+
+
+def test_colours_match_the_shared_style_without_loading_matplotlib():
+    from matplotlib import colormaps
+
+    from widgets.views import style
+
+    for classes in (1, 2, 3, 10, 11, 25):
+        assert np.allclose(class_colours(classes), style.class_colours(classes), atol=1 / 255), classes
+    assert np.abs(diverging(0.15, 0.85) - colormaps["RdBu_r"](np.linspace(0.15, 0.85, 256))[:, :3]).max() < 1e-6
+    assert np.abs(diverging() - colormaps["RdBu_r"](np.linspace(0, 1, 256))[:, :3]).max() < 1e-6
+    with pytest.raises(ValueError, match="classes must be an int of at least 1"):
+        class_colours(0)

@@ -224,7 +224,7 @@ def test_a_dashboard_saves_sheets_of_all_its_pictures_as_its_snapshot_lays_them_
     path = dashboard.save_gif(tmp_path / "dashboard.gif")
     frames = gif_frames(path)
     sheet = decode(dashboard.snapshot().data)
-    assert 4 <= len(frames) == dashboard.frames_recorded <= 50
+    assert 4 <= len(frames) <= dashboard.frames_recorded <= 50  # a sheet equal to the one before is stored once
     assert frames[0].shape == sheet.shape and np.abs(frames[-1] - sheet).mean() < 1.0
     dashboard.stop_recording()
     assert not dashboard.is_recording

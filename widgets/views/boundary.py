@@ -1,31 +1,44 @@
-"""DecisionBoundary: what a model of 2-D inputs predicts over the plane, drawn live, with past epochs.
+"""DecisionBoundary: what a model of 2-D inputs predicts over the plane, drawn live in the page, with past epochs.
 
-The model's output over a grid covering the data becomes an RGB image through
-a colour lookup table (no contourf); `boundary_field.py` holds that plain data.
-Outputs of K >= 2 are taken as logits (softmax applied) unless every row
-already holds probabilities:
+The kernel evaluates the model over a grid covering the data and sends the
+answer as uint8 codes (`boundary_field.py`); the page (`js/field.js`) turns the
+codes into colours through a palette sent once, smooths them up to the canvas,
+and draws the axes, the points and a readout under the pointer:
 - 2 classes: p(class 1) on a diverging map (blue: class 0, red: class 1);
 - K > 2 classes: each class's colour, faded towards white where the model is unsure;
 - 1 output: the value on the diverging map, centred on the decision threshold,
   or, for a model fitted to float targets, on the middle of the targets
   (the points then take the colour of their target value).
-The points are drawn in their class colour, the misclassified ones crossed out,
-validation points as triangles.
+Outputs of K >= 2 are taken as logits (softmax applied) unless every row
+already holds probabilities. The points are drawn in their class colour, the
+misclassified ones crossed out, validation points as triangles.
 
-With a trainer, epochs are kept for a slider: the first, then evenly spread
-ones (at most `keep`), and the last one of every run. A run of known length
-(`fit(150)`, `play(50)`) is spread over `keep` from its start: fit(150) keeps 51. Keeping an epoch
-counts against the frame clock's budget like drawing does. An epoch drawn
-live is kept as its frame; the others are kept as a copy of the model's
-weights and evaluated, at `resolution`, when the slider first shows them
-(`model_replica.py`). A model that cannot be copied, or whose kept weights
-would pass `model_replica.MAX_KEPT_BYTES`, has those epochs evaluated when
-kept, on a coarser grid of `stored_resolution`. The slider follows the live
-epoch until the learner moves it; moving it back to its right end follows
-the live model again.
+What travels. Once: the points (float32 [N, 2]), their labels, the palette,
+and in `options` the bounds, class colours, title and which points are for
+validation. At each pacer round while training: the field on a grid of
+`live_resolution` points a side (50 x 50: 2,500 bytes), a uint8 per point
+(misclassified or not) and the frame's epoch and step (32 bytes). When a run
+stops: the field at `resolution` (100 x 100: 10,000 bytes), stored in the
+picture's `data` trait for a page opened later.
 
-Every call of the model the view makes runs in eval and inference mode with
-torch's random state forked, so a run trains the same with or without the view.
+Kept epochs. With a trainer, epochs are kept for the page's slider: the first,
+then evenly spread ones (at most `keep`), and the last one of every run. While
+a run goes on they are kept as copies of the weights (`model_replica.py`,
+microseconds); when it stops they are evaluated at `resolution` off the
+training loop, one epoch per turn of the kernel's event loop (where there is
+no loop, a script, when one is asked for or by `finish()`), and each is sent
+to the page once. The page keeps them: its
+slider scrubs through them without asking the kernel, and asks (a "want"
+message) only for an epoch it lacks. Memory: the page and the kernel each hold
+at most `keep` fields of `resolution`² bytes (twice that for K > 2 classes)
+plus a byte per point each; at the defaults 64 x 100 x 100 bytes = 640 KB. A
+model that cannot be copied, or whose kept weights would pass
+`model_replica.MAX_KEPT_BYTES`, has its kept epochs evaluated when kept, at
+`live_resolution`.
+
+Every call of the model the view makes runs between two training steps
+(`Trainer.between_steps`), in eval and inference mode with torch's random
+state forked, so a run trains the same with or without the view.
 """
 
 from __future__ import annotations
@@ -37,40 +50,38 @@ from typing import Any
 import ipywidgets as ipw
 import numpy as np
 import torch
-from matplotlib import colormaps
 from torch import nn
 
-from .base import View, model_and_trainer
+from .base import model_and_trainer
 from .boundary_field import (
     BoundaryFrame,
     Deferred,
     EpochStore,
     OutputCoder,
+    caption,
+    class_colours,
     colour,
     data_bounds,
+    diverging,
     grid_points,
     lookup_table,
-    upsample,
+    misclassified,
     value_codes,
 )
-from .clock import FrameClock, check_clock
-from .frame import Frame
+from .live import LiveView, check_pacer
 from .model_replica import KeptWeights, ModelReplica
 from .module_tree import require_initialized
-from .style import FONT_SIZE, TITLE_SIZE, class_colours
+from .pacer import Pacer
+from .picture import Picture
 
-__all__ = ["MIN_FIGSIZE", "STORED_RESOLUTION", "BoundaryFrame", "DecisionBoundary"]
+__all__ = ["DEFAULT_SIZE", "MARGINS", "MIN_SIZE", "BoundaryFrame", "DecisionBoundary"]
 
-MIN_FIGSIZE = (3.0, 3.0)
-"""The smallest figure (inches) whose title, tick labels and caption all stay inside the image."""
-
-STORED_RESOLUTION = 24
-"""Default side of the grid evaluated for an epoch kept while no frame is drawn (at most `resolution`)."""
-
-_DIVERGING = "RdBu_r"
-# Margins in inches around the axes: room for tick labels (left, bottom) and the title (top).
-_MARGINS = {"left": 0.45, "right": 0.12, "bottom": 0.3, "top": 0.3}
-
+DEFAULT_SIZE = (360, 360)
+"""Width and height of the canvas in CSS pixels."""
+MIN_SIZE = (200, 200)
+"""The smallest canvas in which the title, tick labels and caption still fit."""
+MARGINS = {"left": 46, "right": 12, "top": 24, "bottom": 28}
+"""Pixels around the field, in the page and in the still: room for tick labels (left, bottom) and the title (top)."""
 
 @contextmanager
 def untouched(model: nn.Module, device: torch.device) -> Iterator[None]:
@@ -235,36 +246,43 @@ def _labels(targets: list[np.ndarray], outputs: int) -> tuple[np.ndarray, bool]:
     return labels, False
 
 
-def _check_figsize(figsize: Any, dpi: Any) -> tuple[float, float]:
-    try:
-        width, height = (float(size) for size in figsize)
-    except (TypeError, ValueError):
-        raise ValueError(f"figsize must be (width, height) in inches, got {figsize!r}") from None
-    if not (width >= MIN_FIGSIZE[0] and height >= MIN_FIGSIZE[1]):
-        raise ValueError(f"figsize must be at least {MIN_FIGSIZE} inches, or its text leaves the image; got {figsize!r}")
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not dpi > 0:
-        raise ValueError(f"dpi must be a positive number, got {dpi!r}")
-    return width, height
-
-
 def _check_side(name: str, value: Any, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= most:
         raise ValueError(f"{name} must be an int from 2 to {most} (grid points per side), got {value!r}")
     return value
 
 
-class DecisionBoundary(View):
-    """Live decision boundary of a model with 2 input features, over the data's plane.
 
-    `DecisionBoundary(trainer, x, y)` follows a Trainer: frames on its clock
-    while it trains, past epochs kept for the slider (`epochs` lists them).
-    `DecisionBoundary(model, x, y)` with a hand-written loop: call
-    `update(epoch=...)` after each epoch. `resolution` is the live grid's side
-    (default 100, so 100 x 100 points); `stored_resolution` the side of the
-    grid of an epoch evaluated when kept, for a model whose weights cannot be
-    kept (default 24); `margin`
-    widens the data's box by that share of its size on every side; `keep`
-    bounds the stored epochs (default 64). `figsize` is at least `MIN_FIGSIZE` inches.
+def _check_size(size: Any) -> tuple[int, int]:
+    try:
+        width, height = (int(side) for side in size)
+    except (TypeError, ValueError):
+        raise TypeError(f"size must be (width, height) in pixels, got {size!r}") from None
+    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+        raise ValueError(f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}")
+    return width, height
+
+
+def _check_epoch(epoch: Any) -> None:
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
+        raise ValueError(f"epoch must be a non-negative int or None, got {epoch!r}")
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(channel * 255):02x}" for channel in rgb)
+
+
+class DecisionBoundary(LiveView):
+    """Live decision boundary of a model with 2 input features, over the data's plane, drawn in the page.
+
+    `DecisionBoundary(trainer, x, y)` follows a Trainer: the field at every
+    pacer round while it trains, on a grid of `live_resolution` points a side
+    (default 50), and at `resolution` (default 100) when it stops; past epochs
+    kept for the page's slider (`epochs` lists them, `show_epoch(epoch)` shows
+    one). `DecisionBoundary(model, x, y)` with a hand-written loop: call
+    `update(epoch=...)` after an epoch. `margin` widens the data's box by that
+    share of its size on every side; `keep` bounds the kept epochs (default
+    64); `size` is the canvas's (width, height) in pixels, at least `MIN_SIZE`.
     """
 
     def __init__(
@@ -276,23 +294,20 @@ class DecisionBoundary(View):
         y_valid: Any = None,
         resolution: int = 100,
         *,
-        stored_resolution: int | None = None,
-        margin: float = 0.1,
         keep: int = 64,
-        clock: FrameClock | None = None,
-        figsize: tuple[float, float] = (4.4, 4.4),
-        dpi: int = 80,
+        margin: float = 0.1,
+        pacer: Pacer | None = None,
+        size: tuple[int, int] = DEFAULT_SIZE,
+        live_resolution: int = 50,
     ) -> None:
         model, trainer = model_and_trainer(model_or_trainer, "DecisionBoundary")
-        check_clock(clock)
+        check_pacer(pacer)
         _check_side("resolution", resolution, 1000)
-        if stored_resolution is None:
-            stored_resolution = min(resolution, STORED_RESOLUTION)
-        _check_side("stored_resolution", stored_resolution, resolution)
+        _check_side("live_resolution", live_resolution, 1000)
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 10:
             raise ValueError(f"margin must be a number from 0 to 10 (share of the data's size), got {margin!r}")
         store = EpochStore(keep)
-        figsize = _check_figsize(figsize, dpi)
+        width, height = _check_size(size)
         points, valid_points, targets = _point_sets(x, y, x_valid, y_valid)
         device = model_device(model)
         for name, tensor in (("x", points), ("x_valid", valid_points)):
@@ -301,68 +316,69 @@ class DecisionBoundary(View):
                                  f"move one of them, e.g. {name}.to({str(device)!r})")
         require_initialized(model, "DecisionBoundary")
         outputs = _probe(model, device)
-        classes = max(outputs, 2)
         labels, regression = _labels(targets, outputs)
 
         self.trainer = trainer
         self.model = model
         self.resolution = resolution
-        self.stored_resolution = stored_resolution
+        """Grid points per side of a field evaluated when a run stops, by `update()` and for a kept epoch."""
+        self.live_resolution = min(live_resolution, resolution)
+        """Grid points per side of the field sent at each round while training (at most `resolution`)."""
         self.outputs = outputs
-        self.classes = classes
+        self.classes = max(outputs, 2)
         self.regression = regression
         self.keep = keep
         self.stored = store
-        """The kept epochs: a mapping epoch -> BoundaryFrame, oldest first."""
-        self.shown: BoundaryFrame | None = None  # what the image shows now
+        """The kept epochs: a mapping epoch -> BoundaryFrame, oldest first (reading one evaluates it if needed)."""
+        self.shown: BoundaryFrame | None = None
+        """The frame the kernel shows: the live model's, or a kept epoch's after `show_epoch`."""
+        self._live: BoundaryFrame | None = None  # the live model's latest frame
+        self._selected: int | None = None  # the kept epoch shown instead of the live model
+        self._shown_serial = 0
+        self._dirty = True  # the model may have changed since the live frame was made
+        self._kept_sent: dict[int, BoundaryFrame] = {}  # kept epochs whose fields are in the picture, and which frame
+        self._kept_version = -1  # the store's version the picture holds
+        self._chain_queued = False  # kept epochs are being evaluated on the kernel's loop, one per turn
         self._labels = labels
         self._train_count = len(targets[0])
-        self._coder = OutputCoder(outputs, classes, labels if regression else None)
+        self._coder = OutputCoder(outputs, self.classes, labels if regression else None)
         self._replica = ModelReplica(model, keep)
-        self._live_epoch: int | None = None  # the epoch whose end the model sits at, if it does
-        self._evaluate_next = False
-        self._epoch_end: float | None = None
-        self._epoch_seconds: float | None = None
-        self._selected: int | None = None
-        self._syncing = False
-
         cpu_points = [points.detach().float().cpu()]
         if valid_points is not None:
             cpu_points.append(valid_points.detach().float().cpu())
         self._point_tensor = torch.cat(cpu_points)
         self._point_xy = self._point_tensor.numpy()
         self.bounds = data_bounds(self._point_xy, margin)
+        """(x0, x1, y0, y1): the plane the field covers."""
         self._inputs: dict[int, torch.Tensor] = {}
+        self._class_colours = class_colours(self.classes)
+        self._table = lookup_table(outputs, self._class_colours, diverging(0.15, 0.85))  # the dark ends are for the points
+        self._point_table = lookup_table(2, [], diverging(), lightness=0.0)
 
-        self.frame = Frame(figsize=figsize, dpi=dpi)
-        self.slider = ipw.IntSlider(value=0, min=0, max=0, description="epoch", disabled=True, continuous_update=True)
-        self.points_toggle = ipw.Checkbox(value=True, description="points", indent=False)
-        self.slider.add_class("lt-boundary-slider")
-        self.points_toggle.add_class("lt-boundary-points")
-        widget = ipw.VBox([self.frame.image, ipw.HBox([self.slider, self.points_toggle])])
-        super().__init__(widget, "boundary", clock)
-        self._build()
-        self.slider.observe(self._on_slider, names="value")
-        self.points_toggle.observe(self._on_points, names="value")
+        picture = Picture("field", width=width, height=height)
+        super().__init__(ipw.VBox([picture]), picture, "boundary", pacer)
+        self._put_constants()
         if trainer is not None:
             self.follow(trainer)
-        self.draw_first_frame()
+            self.listen(trainer, "state", self._on_run_start)
+        self.finish()
 
     # --- what a learner can read ------------------------------------------------------------
     @property
     def epochs(self) -> list[int]:
-        """The epochs the slider can show, oldest first."""
-        return self.stored.epochs
+        """The kept epochs the slider goes through, oldest first."""
+        with self._lock:
+            return self.stored.epochs
 
     @property
     def caption(self) -> str:
-        """The text written on the plot now, e.g. "epoch 12" (with the value range for 1 output)."""
-        return self._caption.get_text() if self._caption.get_visible() else ""
+        """The text written on the field now, e.g. "epoch 12" (with the value range for 1 output)."""
+        return caption(self.shown, self.outputs) if self.shown is not None else ""
 
     @property
     def field_image(self) -> np.ndarray:
-        """The field as shown: an RGB uint8 array [R, R, 3], row 0 at the bottom (a copy)."""
-        return self._field_rgb.copy()
+        """The field shown, coloured: an RGB uint8 array [R, R, 3], row 0 at the bottom."""
+        return colour(self.shown.codes, self._table)
 
     @property
     def palette(self) -> np.ndarray:
@@ -376,101 +392,35 @@ class DecisionBoundary(View):
         """Which points the shown frame crosses out (training points, then validation points)."""
         if self.shown is None:
             return np.zeros(len(self._labels), dtype=bool)
-        return self._wrong(self.shown)
+        return misclassified(self.shown, self._labels, self.regression)
 
     @property
     def class_colours(self) -> list[tuple[float, float, float]]:
         """The RGB colour (0..1) of each class's points, as in every view (`style.class_colours`)."""
         return list(self._class_colours)
 
-    # --- figure ----------------------------------------------------------------------------
-    def _build(self) -> None:
-        figure = self.frame.figure
-        width, height = figure.get_size_inches()
-        figure.subplots_adjust(left=_MARGINS["left"] / width, right=1 - _MARGINS["right"] / width,
-                               bottom=_MARGINS["bottom"] / height, top=1 - _MARGINS["top"] / height)
-        ax = figure.add_subplot()
-        ax.set_xlim(self.bounds[0], self.bounds[1])
-        ax.set_ylim(self.bounds[2], self.bounds[3])
-        ax.set_aspect("auto")
-        ax.tick_params(labelsize=FONT_SIZE)
-        title = {1: "model output", 2: "p(class 1)"}.get(self.outputs, "predicted class (faded: unsure)")
-        ax.set_title(title, fontsize=TITLE_SIZE)
-        self._axes = ax
-        self._field_rgb = np.zeros((self.resolution, self.resolution, 3), dtype=np.uint8)
-        self._class_colours = class_colours(self.classes)
-        diverging = colormaps[_DIVERGING](np.linspace(0.15, 0.85, 256))[:, :3]  # the dark ends are for the points
-        self._table = lookup_table(self.outputs, self._class_colours, diverging)
-        self._point_table = lookup_table(2, [], colormaps[_DIVERGING](np.linspace(0, 1, 256))[:, :3], lightness=0.0)
-        self._point_artists: list[Any] = []
-        self._miss_lines = []
-        train = np.arange(len(self._labels)) < self._train_count
-        for part, marker, edge in ((train, "o", "white"), (~train, "^", "black")):
-            if self.regression:
-                if part.any():
-                    self._point_artists.append(ax.scatter(*self._point_xy[part].T, s=16, marker=marker,
-                                                          edgecolors=edge, linewidths=0.5))
-                continue
-            for cls in range(self.classes):
-                chosen = part & (self._labels == cls)
-                if chosen.any():
-                    (line,) = ax.plot(*self._point_xy[chosen].T, marker, color=self._class_colours[cls],
-                                      markersize=4, markeredgecolor=edge, markeredgewidth=0.5, linestyle="none")
-                    self._point_artists.append(line)
-            (miss,) = ax.plot([], [], "x", color="black", markersize=5, markeredgewidth=1.2, linestyle="none")
-            self._miss_lines.append(miss)
-        self._caption = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", ha="left", fontsize=FONT_SIZE,
-                                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1.5})
-        self.frame.animate(*self._point_artists, *self._miss_lines, self._caption)
+    @property
+    def title(self) -> str:
+        """What the field shows, written above it."""
+        return {1: "model output", 2: "p(class 1)"}.get(self.outputs, "predicted class (faded: unsure)")
 
-    def _wrong(self, frame: BoundaryFrame) -> np.ndarray:
-        if self.regression:
-            return np.zeros(len(self._labels), dtype=bool)
-        return frame.predicted != self._labels
-
-    def _render(self, frame: BoundaryFrame) -> None:
-        self._field_rgb = colour(frame.codes, self._table)
-        _, _, height, width = self.frame.fill_box(self._axes)
-        self.frame.fill(self._axes, upsample(self._field_rgb, height, width))  # the field fills the axes
-        train = np.arange(len(self._labels)) < self._train_count
-        if self.regression:
-            for artist, part in zip(self._point_artists, (train, ~train)):
-                artist.set_facecolor(self._point_table[value_codes(self._labels[part], frame.centre, frame.scale)] / 255)
-        wrong = self._wrong(frame)
-        for miss, part in zip(self._miss_lines, (train, ~train)):
-            miss.set_data(*self._point_xy[wrong & part].T)
-        show = self.points_toggle.value
-        for artist in (*self._point_artists, *self._miss_lines):
-            artist.set_visible(show)
-        text = frame.label
-        if self.outputs == 1:
-            text = f"{text}  ({frame.centre:g} ± {frame.scale:g})".strip()
-        self._caption.set_text(text)
-        self._caption.set_visible(bool(text))
-        self.shown = frame
-        self.frame.blit()
-
-    # --- evaluation -----------------------------------------------------------------------------
-    def evaluate(self, label: str = "", resolution: int | None = None) -> BoundaryFrame:
+    # --- evaluation -------------------------------------------------------------------------------
+    def evaluate(self, resolution: int | None = None) -> BoundaryFrame:
         """The model's output over the grid (of `resolution`, default the view's) and on the points, now.
 
-        The model runs in eval and inference mode with torch's random state
-        forked; its modes and the random state are as before afterwards.
+        It runs between two training steps, in eval and inference mode with
+        torch's random state forked; the model's modes and the random state are
+        as before afterwards. Nothing is sent.
         """
         side = self.resolution if resolution is None else _check_side("resolution", resolution, 1000)
-        return self._evaluate(self.model, label, side)
+        with self._model_turn():
+            return self._evaluate(self.model, side, *self._position())
 
-    def _evaluate(self, model: nn.Module, label: str, side: int) -> BoundaryFrame:
+    def _evaluate(self, model: nn.Module, side: int, epoch: int, step: int) -> BoundaryFrame:
         device = model_device(model)
         inputs = self._inputs_on(side, device, _model_dtype(model))
         with untouched(model, device):
-            output = model(inputs)
-            return self._coder.code(output, side, label)
-
-    def _evaluate_kept(self, weights: KeptWeights, label: str) -> BoundaryFrame:
-        """The frame of weights kept earlier, run on the model's private copy."""
-        with self._draw_lock:
-            return self._evaluate(weights.load(), label, self.resolution)
+            return self._coder.code(model(inputs), side, epoch, step)
 
     def _inputs_on(self, side: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """The grid of `side` and the points as one tensor on the model's device, built once per side."""
@@ -480,158 +430,249 @@ class DecisionBoundary(View):
             inputs = self._inputs[side] = cpu.to(device=device, dtype=dtype)
         return inputs
 
-    def draw(self) -> None:
-        if self._selected is not None and self._selected in self.stored:
-            self._render(self.stored[self._selected])
-            return
-        self._selected = None
-        epoch = self._live_epoch
-        kept = self.stored.get(epoch) if epoch is not None else None
-        if kept is not None and kept.resolution == self.resolution and not self._evaluate_next:
-            self._render(kept)  # evaluated when the epoch ended; only the drawing was left
-        else:
-            frame = self.evaluate(self._live_label(epoch))
-            self._evaluate_next = False
-            if epoch is not None and (kept is not None or self.stored.wants(epoch) or not self._running()):
-                self.stored.add(epoch, frame)  # drawn live at an epoch's end: kept at full resolution
-            self._render(frame)
-        self._sync_slider()
-
-    def _live_label(self, epoch: int | None) -> str:
-        if epoch is not None:
-            return f"epoch {epoch}"
-        if self.trainer is not None:
-            return f"epoch {self.trainer.epoch}, step {self.trainer.global_step}"
-        return ""
-
-    # --- stored epochs --------------------------------------------------------------------------
-    def store_epoch(self, epoch: int) -> BoundaryFrame:
-        """Evaluate the model now on the `stored_resolution` grid and keep it as `epoch`'s frame, drawing nothing."""
-        with self._draw_lock:
-            frame = self.evaluate(f"epoch {epoch}", self.stored_resolution)
-            self.stored.add(epoch, frame)
-        return frame
-
-    def stored_epoch(self, value: int) -> int | None:
-        """The stored epoch a slider value shows: the latest stored one at or before it."""
-        return self.stored.at_or_before(value)
-
-    def _current_epoch(self) -> int:
-        if self.trainer is not None:
-            return self.trainer.epoch
-        return self._live_epoch if self._live_epoch is not None else (self.stored.newest or 0)
-
-    def _sync_slider(self) -> None:
-        """The slider spans the stored epochs up to the live one; while following, it sits at the live end."""
-        self._syncing = True
-        try:
-            epochs = self.stored.epochs
-            if not epochs:
-                self.slider.min = self.slider.max = self.slider.value = 0
-                self.slider.disabled = True
-                return
-            low, high = epochs[0], max(epochs[-1], self._current_epoch())
-            if low > self.slider.max:
-                self.slider.max = high
-            self.slider.min = low
-            self.slider.max = high
-            if self._selected is None:
-                self.slider.value = high
-            self.slider.disabled = high == low
-        finally:
-            self._syncing = False
+    @contextmanager
+    def _model_turn(self) -> Iterator[None]:
+        """The trainer held between two steps, then the view's lock: always in this order, so no two threads wait
+        on each other."""
+        with self.trainer.between_steps() if self.trainer is not None else nullcontext(), self._lock:
+            yield
 
     def _running(self) -> bool:
         return self.trainer is not None and self.trainer.state == "running"
 
-    def _on_slider(self, change: dict) -> None:
-        if self._syncing:
-            return
-        value = int(change["new"])
-        with self._draw_lock:
-            # the right end follows the live model again; any other value shows a stored epoch
-            self._selected = None if value >= self.slider.max else self.stored.at_or_before(value)
-        self.request_frame("final")
+    def _position(self) -> tuple[int, int]:
+        """(epoch, step) of the live model: (12, -1) at the end of epoch 12, (3, 40) inside epoch 4."""
+        trainer = self.trainer
+        if trainer is None:
+            return -1, -1
+        return (trainer.epoch, -1) if trainer.batch_in_epoch == 0 else (trainer.epoch, trainer.global_step)
 
-    def _on_points(self, change: dict) -> None:
-        with self._draw_lock:
-            if self.shown is not None:
-                self._render(self.shown)
+    def _evaluate_live(self) -> None:
+        """Evaluate the live model (coarse while training, full when not) and put its frame into the picture."""
+        running = self._running()
+        frame = self._evaluate(self.model, self.live_resolution if running else self.resolution, *self._position())
+        self._put_live(frame)
+        epoch = frame.epoch
+        if not running and frame.step < 0 and epoch > 0 and not self._kept_in_full(epoch):
+            self.stored.add(epoch, frame)  # the model sits at the end of a run's last epoch: keep it as shown
+
+    def _put_live(self, frame: BoundaryFrame) -> None:
+        self._live, self._dirty = frame, False
+        if self._selected is None:
+            self.shown = frame
+        self.picture.put("field", frame.codes)
+        self.picture.put("wrong", self._wrong(frame))
+        self.picture.put("live", frame.info)
+
+    def _put_shown(self) -> None:
+        """Tell the page what to show: [the selected epoch, or -1 for the live model; a serial, so each request counts once]."""
+        self._shown_serial += 1
+        epoch = -1 if self._selected is None else self._selected
+        self.picture.put("shown", np.array([epoch, self._shown_serial], dtype=np.int32))
+
+    def _wrong(self, frame: BoundaryFrame) -> np.ndarray:
+        return misclassified(frame, self._labels, self.regression).astype(np.uint8)
+
+    def _kept_in_full(self, epoch: int) -> bool:
+        return self.stored.computed(epoch) and self.stored[epoch].resolution == self.resolution
+
+    # --- kept epochs ----------------------------------------------------------------------------
+    def _keep_epoch(self, epoch: int) -> None:
+        """Keep the model as `epoch`'s: a copy of its weights, or, for a model that cannot be copied, its field now."""
+        weights = self._replica.capture()
+        if weights is None:
+            self.stored.add(epoch, self._evaluate(self.model, self.live_resolution, epoch, -1))
+        else:
+            self.stored.add(epoch, Deferred(lambda: self._evaluate_kept(weights, epoch)))
+
+    def _evaluate_kept(self, weights: KeptWeights, epoch: int) -> BoundaryFrame:
+        """The frame of weights kept earlier, run on the model's private copy (never the live model)."""
+        with self._lock:
+            return self._evaluate(weights.load(), self.resolution, epoch, -1)
+
+    def _pending(self) -> list[int]:
+        """Kept epochs not evaluated yet, newest first (the slider's likeliest next stop)."""
+        return [epoch for epoch in reversed(self.stored.epochs) if not self.stored.computed(epoch)]
+
+    def _put_kept(self) -> None:
+        """Put the list of kept epochs and every evaluated one the picture lacks; drop those no longer kept."""
+        if self.stored.version == self._kept_version:
+            return
+        self._kept_version = self.stored.version
+        epochs = self.stored.epochs
+        rows = [self.stored[e].info if self.stored.computed(e) else np.array([e, -1, np.nan, np.nan]) for e in epochs]
+        self.picture.put("kept", np.array(rows, dtype=np.float64).reshape(-1, 4))
+        for epoch in [e for e in self._kept_sent if e not in self.stored]:
+            self.picture.drop(f"field:{epoch}")
+            self.picture.drop(f"wrong:{epoch}")
+            del self._kept_sent[epoch]
+        for epoch in epochs:
+            if self.stored.computed(epoch) and self._kept_sent.get(epoch) is not self.stored[epoch]:
+                frame = self._kept_sent[epoch] = self.stored[epoch]
+                self.picture.put(f"field:{epoch}", frame.codes)
+                self.picture.put(f"wrong:{epoch}", self._wrong(frame))
+
+    def _evaluate_one_pending(self) -> None:
+        """Evaluate and send one kept epoch, then queue the next; a run that started meanwhile stops the chain (its
+        stop starts it again), so this never runs between the steps of a run."""
+        with self._lock:
+            if self.closed or self._running():
+                self._chain_queued = False
+                return
+            pending = self._pending()
+            if pending:
+                _ = self.stored[pending[0]]  # reading a deferred epoch evaluates it
+                self._put_kept()
+                self.picture.send()
+            else:
+                self.picture.store()  # all sent: what a page opened later shows holds them too
+            self._chain_queued = bool(pending) and self.loop.later(self._evaluate_one_pending)
+
+    def show_epoch(self, epoch: int | None) -> None:
+        """Show the kept epoch at or before `epoch` (None, or an epoch past the kept ones: the live model), as the
+        page's slider does; from any thread (the work runs on the kernel's loop)."""
+        _check_epoch(epoch)
+        self.loop.run(lambda: self._show(epoch))
+
+    def _show(self, epoch: int | None) -> None:
+        with self._lock:
+            live_epoch = self._live.epoch if self._live is not None else -1
+            kept = self.stored.epochs
+            if epoch is None or not kept or epoch >= max(kept[-1], live_epoch):
+                self._selected, self.shown = None, self._live
+            else:
+                before = self.stored.at_or_before(epoch)
+                self._selected = kept[0] if before is None else before
+                self.shown = self.stored[self._selected]
+            self._put_shown()
+            self._put_kept()
+            self.picture.send()
+        self.record_frame()
+
+    def on_request(self, message: dict) -> None:
+        """The page asks for a kept epoch it lacks ({"type": "want", "epoch": e}): evaluate it if needed and send it."""
+        epoch = message.get("epoch")
+        if message.get("type") != "want" or isinstance(epoch, bool) or not isinstance(epoch, int):
+            return
+        with self._lock:
+            self._kept_version = -1  # the page gets the list of kept epochs again (this one may be gone)
+            if epoch in self.stored:
+                self._kept_sent.pop(epoch, None)  # the page lacks it: send it again even if it went before
+                _ = self.stored[epoch]  # reading a deferred epoch evaluates it
+            self._put_kept()
+            self.picture.send()
 
     # --- hand-written loops ---------------------------------------------------------------------
     def update(self, epoch: int | None = None) -> None:
-        """Draw the model's boundary now; with `epoch`, also keep it as that epoch's frame."""
-        if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
-            raise ValueError(f"epoch must be a non-negative int or None, got {epoch!r}")
-        with self._draw_lock:
+        """Evaluate the model now at `resolution` and send it; with `epoch`, also keep it as that epoch's frame."""
+        _check_epoch(epoch)
+        with self._model_turn():
+            frame = self._evaluate(self.model, self.resolution, *((epoch, -1) if epoch is not None else self._position()))
             self._selected = None
-            self._live_epoch = epoch
-            self._evaluate_next = True
-        self.request_frame("final")
+            self._put_live(frame)
+            self._put_shown()
+            if epoch is not None:
+                self.stored.add(epoch, frame)
+            self._put_kept()
+            self.picture.send()
+        if epoch is not None:
+            self.record_frame()
 
     # --- trainer events --------------------------------------------------------------------------
     def on_step(self, record: dict) -> None:
-        self._live_epoch = None
-        if self._epochs_are_short():
-            self.mark_stale()  # epochs end faster than the clock ticks: their frames suffice
-            return
-        self.request_frame("step")
-
-    def _epochs_are_short(self) -> bool:
-        return self._epoch_seconds is not None and self._epoch_seconds < self.clock.interval
+        self._dirty = True
+        self.pacer.tick()
 
     def on_epoch(self, record: dict) -> None:
-        now = self.clock.now()  # epoch lengths on the clock's own time, drawing included
-        if self._epoch_end is not None:
-            self._epoch_seconds = now - self._epoch_end
-        self._epoch_end = now
         epoch = int(record["epoch"])
-        with self._draw_lock:
-            self._live_epoch = epoch
-        if not self.request_frame("epoch") and self.stored.wants(epoch):
-            self._store_on_the_clock(epoch)
+        with self._model_turn():
+            self._dirty = True
+            if self.stored.wants(epoch):
+                self._keep_epoch(epoch)
+            if self.is_recording:
+                self.push()  # the frame of the epoch's end, for the recording
+        self.record_frame()
+        self.pacer.tick()
 
-    def _store_on_the_clock(self, epoch: int) -> None:
-        """Keep `epoch` as the model's weights (or evaluated, see `store_epoch`); charged to the clock as drawing is."""
-        start = self.clock.now()
-        with self._draw_lock:
-            weights = self._replica.capture()
-            if weights is None:
-                self.store_epoch(epoch)
-            else:
-                self.stored.add(epoch, Deferred(lambda: self._evaluate_kept(weights, f"epoch {epoch}")))
-        self.clock.charge_work(self.clock.now() - start)
+    def _on_run_start(self, change: dict) -> None:
+        if change.get("state") != "running" or change.get("previous") == "running":
+            return
+        with self._lock:
+            target = self.trainer.target_epoch
+            if target is not None:
+                self.stored.plan(self.trainer.epoch + 1, target)
+            self._selected, self.shown = None, self._live  # a new run shows the live model again
+            self._put_shown()
 
-    def on_state(self, change: dict) -> None:
-        if change.get("state") == "running":
-            target = getattr(self.trainer, "target_epoch", None)
-            with self._draw_lock:
-                if target is not None:
-                    self.stored.plan(self.trainer.epoch + 1, target)
-                self._selected = None
-                self._epoch_end = None  # a pause is no part of an epoch's length
-                self._sync_slider()
-        elif change.get("previous") == "running":
-            epoch = self._live_epoch
-            if epoch is not None and not (self.stored.computed(epoch) and self.stored[epoch].resolution == self.resolution):
-                self.mark_stale()  # the run's last epoch is kept, drawn at full resolution
-            super().on_state(change)
-            with self._draw_lock:
-                self._sync_slider()
+    def on_stop(self) -> None:
+        """The run stopped: evaluate the model at `resolution`, keep the run's last epoch, send and store; the other
+        kept epochs are evaluated off the training loop, one per turn of the kernel's loop (without a loop, a script:
+        when asked for, or by `finish()`)."""
+        with self._model_turn():
+            self._dirty = True
+            self.collect()
+            if self._pending() and not self._chain_queued:
+                self._chain_queued = self.loop.later(self._evaluate_one_pending)
+            self.picture.store()
 
     def on_reset(self, payload: dict) -> None:
-        with self._draw_lock:
+        with self._model_turn():
             self.stored.clear()
             self._coder.reset()
             self._selected = None
-            self._live_epoch = None
-            self._epoch_end = self._epoch_seconds = None
-            self._sync_slider()
+            self._put_shown()
         super().on_reset(payload)
 
-    # --- View --------------------------------------------------------------------------------------
-    def snapshot_png(self) -> bytes:
-        return self.frame.png
+    # --- LiveView ---------------------------------------------------------------------------------
+    def push(self) -> bool:
+        with self._model_turn():
+            return super().push()
 
-    def release(self) -> None:
-        self.frame.close()
+    def finish(self) -> None:
+        """Evaluate the model now (at `resolution` unless a run is going on) and every kept epoch not evaluated yet,
+        send them, and store everything."""
+        with self._model_turn():
+            self._dirty = True
+            for epoch in self._pending():
+                _ = self.stored[epoch]  # reading a deferred epoch evaluates it
+            super().finish()
+
+    def collect(self) -> None:
+        if self._dirty:
+            self._evaluate_live()
+        self._put_kept()
+
+    def _put_constants(self) -> None:
+        """What goes once: the points, their labels, the palettes and the options."""
+        self.picture.put("points", self._point_xy.astype(np.float32))
+        self.picture.put("labels", self._labels.astype(np.float32))
+        self.picture.put("palette", self._table.reshape(-1, 3))
+        self.picture.put("point_palette", self._point_table)
+        self._put_shown()
+        self.picture.options = {
+            "title": self.title,
+            "outputs": self.outputs,
+            "classes": self.classes,
+            "regression": self.regression,
+            "train_count": self._train_count,
+            "bounds": list(self.bounds),
+            "class_colours": [_hex(rgb) for rgb in self._class_colours],
+            "margins": MARGINS,
+        }
+
+    def frame_state(self) -> BoundaryFrame | None:
+        """The frame shown now (its codes, the model's answer on the points, its epoch)."""
+        return self.shown
+
+    def render_png(self, state: BoundaryFrame | None) -> bytes:
+        from .boundary_still import render_field  # matplotlib loads only when a still is asked for
+
+        frame = state if state is not None else self._live
+        if self.regression:
+            point_rgb = self._point_table[value_codes(self._labels, frame.centre, frame.scale)] / 255
+        else:
+            point_rgb = np.asarray(self._class_colours)[self._labels.astype(np.int64)]
+        return render_field(
+            colour(frame.codes, self._table), self._point_xy, point_rgb, self._train_count,
+            misclassified(frame, self._labels, self.regression), caption(frame, self.outputs), self.title,
+            self.bounds, (self.picture.width, self.picture.height), MARGINS)

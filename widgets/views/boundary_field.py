@@ -1,7 +1,8 @@
 """The decision boundary's plain data: the grid over the data's plane, the model's output coded as uint8,
-the colour lookup, and the store of past epochs.
+the colours, and the store of past epochs.
 
-Numbers in, arrays out: no ipywidgets, no matplotlib. `boundary.py` draws what this module computes.
+Numbers in, arrays out: no ipywidgets, no matplotlib. `boundary.py` sends what this module computes to
+the page (`js/field.js`), which paints the codes through the palette; `boundary_still.py` draws the same.
 The codes are made in torch on the model's device, so only a small uint8 array crosses to numpy:
 - 2 outputs: p(class 1) as 0..255;
 - K > 2 outputs: [2, R, R], the winning class and its confidence (0: as unsure as 1/K, 255: sure);
@@ -20,21 +21,89 @@ from .axes import nice_ceiling
 
 FIELD_LIGHTNESS = 0.4  # share of white mixed into the field, so the points stand out
 
+# Colours as in `widgets.views.style` (checked against it by the tests), kept here so no view loads matplotlib.
+TWO_CLASS_COLOURS = [(0.10, 0.37, 0.71), (0.75, 0.11, 0.16)]
+_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+_TAB20 = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
+          "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"]
+# ColorBrewer's RdBu from red to blue; RdBu_r (blue: low, red: high) is its reverse.
+_RDBU = ["#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3", "#2166ac", "#053061"]
 
-@dataclass
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def class_colours(classes: int) -> list[tuple[float, float, float]]:
+    """RGB colours (0..1) of classes 0 .. classes-1: blue and red for two, tab10 (tab20 past 10) for more."""
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+        raise ValueError(f"classes must be an int of at least 1, got {classes!r}")
+    if classes <= 2:
+        return TWO_CLASS_COLOURS[:classes]
+    table = _TAB10 if classes <= 10 else _TAB20
+    return [_rgb(table[i % len(table)]) for i in range(classes)]
+
+
+def diverging(low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """256 RGB rows (0..1) of the blue-white-red map RdBu_r sampled from `low` to `high` (as matplotlib samples it)."""
+    nodes = np.array([_rgb(c) for c in reversed(_RDBU)])
+    positions = np.linspace(0.0, 1.0, len(nodes))
+    index = np.clip((np.linspace(low, high, 256) * 256).astype(int), 0, 255)  # matplotlib's 256-entry table
+    at = index / 255
+    return np.stack([np.interp(at, positions, nodes[:, channel]) for channel in range(3)], axis=1)
+
+
+def frame_label(epoch: int, step: int) -> str:
+    """A frame's label: "epoch 12" at an epoch's end (`step` < 0), "epoch 3, step 40" inside one, "" without an epoch."""
+    if epoch < 0:
+        return ""
+    return f"epoch {epoch}" if step < 0 else f"epoch {epoch}, step {step}"
+
+
+@dataclass(frozen=True)
 class BoundaryFrame:
     """One state of the boundary: the grid as uint8 codes and the model's answer on every point."""
 
     codes: np.ndarray  # [R, R] uint8, or [2, R, R] (class, confidence) for K > 2 classes; row 0 is the bottom
     predicted: np.ndarray  # per point (training, then validation): the predicted class, or the value for a regression
     scale: float  # 1 output: the values shown span centre -+ scale
-    label: str
     centre: float = 0.0  # 1 output: the value in the middle of the colour map
+    epoch: int = -1  # the epoch the model had completed (-1: none said, a model without a trainer)
+    step: int = -1  # the optimizer steps done, when the model sits inside an epoch (-1: at the epoch's end)
 
     @property
     def resolution(self) -> int:
         """Grid points per side."""
         return int(self.codes.shape[-1])
+
+    @property
+    def label(self) -> str:
+        """"epoch 12", "epoch 3, step 40" or ""."""
+        return frame_label(self.epoch, self.step)
+
+    @property
+    def info(self) -> np.ndarray:
+        """[epoch, step, centre, scale] as float64: what the page needs besides the codes to caption and read out."""
+        return np.array([self.epoch, self.step, self.centre, self.scale], dtype=np.float64)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the frame holds (what a recording of it costs)."""
+        return int(self.codes.nbytes + self.predicted.nbytes)
+
+
+def caption(frame: BoundaryFrame, outputs: int) -> str:
+    """The text written on the field: its label, and for 1 output the values the colours span."""
+    if outputs != 1:
+        return frame.label
+    return f"{frame.label}  ({frame.centre:.4g} ± {frame.scale:.4g})".strip()
+
+
+def misclassified(frame: BoundaryFrame, labels: np.ndarray, regression: bool) -> np.ndarray:
+    """Which points the frame gets wrong (bool per point); none for a regression."""
+    if regression:
+        return np.zeros(len(labels), dtype=bool)
+    return frame.predicted != labels
 
 
 def data_bounds(points: np.ndarray, margin: float) -> tuple[float, float, float, float]:
@@ -104,14 +173,16 @@ class OutputCoder:
         if spread > self.scale or self.scale == 0:
             self.scale = nice_ceiling(max(spread, 1e-6))
 
-    def code(self, output: torch.Tensor, side: int, label: str = "") -> BoundaryFrame:
-        """A frame from `output`: the model's answer on side * side grid points, then on the points."""
+    def code(self, output: torch.Tensor, side: int, epoch: int = -1, step: int = -1) -> BoundaryFrame:
+        """A frame from `output`: the model's answer on side * side grid points, then on the points.
+
+        `epoch` and `step` say where training stood (see `BoundaryFrame`)."""
         output = output.detach().reshape(output.shape[0], -1)
         cells = side * side
         if output.shape[0] < cells or output.shape[1] != self.outputs:
             raise ValueError(f"expected {cells} grid rows and more of {self.outputs} outputs, got {list(output.shape)}")
         if self.outputs == 1:
-            return self._code_values(output[:, 0].float(), cells, side, label)
+            return self._code_values(output[:, 0].float(), cells, side, epoch, step)
         if self.outputs == 2:
             # p(class 1) = softmax(o)[1] = sigmoid(o1 - o0): one subtraction, cheaper than a softmax over rows of 2
             p1 = output[:, 1].float() if are_probabilities(output) else torch.sigmoid((output[:, 1] - output[:, 0]).float())
@@ -125,9 +196,9 @@ class OutputCoder:
             floor = 1.0 / self.classes
             shade = to_codes((confidence - floor) / (1 - floor))
             codes = torch.stack([winner.to(torch.uint8), shade]).reshape(2, side, side).cpu().numpy()
-        return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, label=label)
+        return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, epoch=epoch, step=step)
 
-    def _code_values(self, values: torch.Tensor, cells: int, side: int, label: str) -> BoundaryFrame:
+    def _code_values(self, values: torch.Tensor, cells: int, side: int, epoch: int, step: int) -> BoundaryFrame:
         field = values[:cells]
         if self.centre is None:
             self.centre = 0.5 if bool(((field >= 0) & (field <= 1)).all()) else 0.0
@@ -135,8 +206,7 @@ class OutputCoder:
         codes = to_codes((field - self.centre) / (2 * self.scale) + 0.5).reshape(side, side).cpu().numpy()
         points = values[cells:]
         predicted = points.cpu().numpy() if self.regression else (points > self.centre).to(torch.int64).cpu().numpy()
-        return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, label=label, centre=self.centre)
-
+        return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, centre=self.centre, epoch=epoch, step=step)
 
 
 def value_codes(values: np.ndarray, centre: float, scale: float) -> np.ndarray:
@@ -180,7 +250,7 @@ def colour(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Deferred:
-    """A frame computed when it is first asked for: an epoch kept as the model's weights, evaluated when shown."""
+    """A frame computed when it is first read: an epoch kept as the model's weights, evaluated later."""
 
     compute: Callable[[], BoundaryFrame]
 
@@ -205,6 +275,8 @@ class EpochStore(Mapping):
             raise ValueError(f"keep must be an int of at least 2 (stored epochs), got {keep!r}")
         self.keep = keep
         self.stride = 1
+        self.version = 0
+        """Grows at every change (an epoch added, thinned, computed, or all cleared): who shows the store compares it."""
         self._frames: dict[int, BoundaryFrame | Deferred] = {}
         self._first: int | None = None
 
@@ -212,6 +284,7 @@ class EpochStore(Mapping):
         frame = self._frames[epoch]
         if isinstance(frame, Deferred):
             frame = self._frames[epoch] = frame.compute()
+            self.version += 1
         return frame
 
     def computed(self, epoch: int) -> bool:
@@ -262,6 +335,7 @@ class EpochStore(Mapping):
         if self._first is None or epoch < self._first:
             self._first = epoch
         self._frames[epoch] = frame
+        self.version += 1
         while len(self._frames) > self.keep:
             self.stride *= 2
             for kept in [e for e in self._frames if e != epoch and not self._on_stride(e)]:
@@ -280,3 +354,4 @@ class EpochStore(Mapping):
         self._frames.clear()
         self._first = None
         self.stride = 1
+        self.version += 1
