@@ -81,18 +81,22 @@ def test_update_size_with_momentum_matches_an_independent_copy():
         assert inspector.stats()[name].update == pytest.approx(expected, rel=1e-4)
 
 
-def test_parameters_are_copied_only_when_a_round_is_due(monkeypatch):
+def test_parameters_are_copied_only_when_a_round_with_the_table_is_due(monkeypatch):
     copies = []
     real_copy = inspect_module.copy_parameters
     monkeypatch.setattr(inspect_module, "copy_parameters", lambda model: copies.append(1) or real_copy(model))
     now = FakeTime()
     trainer = make_trainer()
-    inspector = ModuleInspector(trainer, pacer=Pacer(fps=10, pause=0, time_fn=now))
+    inspector = ModuleInspector(trainer, pacer=Pacer(fps=10, pause=0, time_fn=now))  # its table drawn at t = 0
+    now.t = 0.3
     trainer.fit(2)  # 16 steps while time stands still: one round, one copy
     assert len(copies) == 1 and inspector.update_step == 1
-    now.t += 0.15
+    now.t += 0.15  # a round is due (10 a second), the table is not (4 a second): no copy
     trainer.fit(1)
-    assert len(copies) == 2 and inspector.update_step == 17
+    assert len(copies) == 1 and inspector.update_step == 1
+    now.t += 0.3  # the table last drawn as the run stopped, 0.3 s ago: due again
+    trainer.fit(1)
+    assert len(copies) == 2 and inspector.update_step == 25
 
 
 def test_each_round_sends_the_live_histogram_in_a_few_hundred_bytes():

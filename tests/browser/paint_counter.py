@@ -48,6 +48,17 @@ INSTALL = r"""() => {
   requestAnimationFrame(tick);
 }"""
 
+GAPS = r"""([from, to]) => {
+  const out = {};
+  for (const [key, entry] of Object.entries(window.__ltPaintCount.pictures)) {
+    const times = entry.times.filter((t) => t >= from && t <= to);
+    let gap = 0;
+    for (let i = 1; i < times.length; i += 1) gap = Math.max(gap, times[i] - times[i - 1]);
+    out[key] = gap;
+  }
+  return out;
+}"""
+
 READ = r"""([from, to]) => {
   const out = {};
   for (const [key, entry] of Object.entries(window.__ltPaintCount.pictures)) {
@@ -88,6 +99,10 @@ class PaintCounter:
         """Paints a second of each canvas between two page times."""
         seconds = (end_ms - start_ms) / 1000
         return {key: count / seconds for key, count in self.paints_between(start_ms, end_ms).items()}
+
+    def longest_gaps(self, start_ms: float, end_ms: float) -> dict[str, float]:
+        """The longest time in ms between two paints of each canvas between two page times."""
+        return self.page.evaluate(GAPS, [start_ms, end_ms])
 
     def costs(self) -> dict[str, dict]:
         """Each picture's own count of its paints and their mean and largest cost in ms."""

@@ -57,10 +57,12 @@ def test_every_dashboard_picture_repaints_ten_times_a_second(lab_app, lab_server
         time.sleep(WINDOW_S)
         end = counter.now()
         rates = counter.rates(start, end)
+        gaps = counter.longest_gaps(start, end)
         costs = counter.costs()
         running = watcher.now()
         shot = notebook.screenshot(screenshot_dir / "readme_dashboard_playing.png", target=dashboard)
         print(f"\n[rates] paints/s over {WINDOW_S:.0f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(rates.items())))
+        print("[rates] longest gap between paints (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(gaps.items())))
         print("[rates] ms per paint: " + ", ".join(f"{k} mean {v['mean_ms']:.2f} max {v['max_ms']:.1f} ({v['paints']})"
                                                   for k, v in sorted(costs.items())))
         print(f"[rates] status while measuring: {running['text']}; screenshot: {shot}")

@@ -32,7 +32,7 @@ class Dashboard:
     inspector; with `x` and `y` (points [N, 2] and their classes) it adds the
     decision boundary (`x_valid`, `y_valid`: validation points drawn as well).
     The pictures are drawn in the page; the kernel sends what is new to all of
-    them in the same round, at most `fps` rounds a second.
+    them in the same round, at most `fps` rounds a second (see `Pacer`).
     """
 
     def __init__(
@@ -44,7 +44,7 @@ class Dashboard:
         y_valid: Any = None,
         *,
         inspector: bool = True,
-        fps: float = 20.0,
+        fps: float = 12.0,
     ) -> None:
         check_trainer(trainer, "Dashboard")
         if not isinstance(inspector, bool):
