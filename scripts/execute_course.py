@@ -132,7 +132,11 @@ class CourseRunner(ExecutePreprocessor):
         result = super().preprocess_cell(cell, resources, index)
         if index == len(self.nb.cells) - 1:
             probe = nbformat.v4.new_code_cell(STILLS_PROBE)
-            self.execute_cell(probe, index + 1, store_history=False)
+            self.nb.cells.append(probe)  # the client stores a cell it runs at its index; taken out again below
+            try:
+                self.execute_cell(probe, index + 1, store_history=False)
+            finally:
+                self.nb.cells.pop()
             text = "".join(out.get("text", "") for out in probe.outputs if out.get("output_type") == "stream")
             self.stills = json.loads(text) if text.strip() else {}
         return result

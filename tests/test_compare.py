@@ -5,6 +5,7 @@ tests/browser/test_picture_compare.py.
 """
 
 import asyncio
+import itertools
 import subprocess
 import sys
 
@@ -61,7 +62,7 @@ def test_each_run_is_stored_under_its_own_channels_with_its_name_colour_and_pane
         assert np.allclose(stored(view.picture, f"{key}:epoch:train_acc"), history.epoch_column("train_acc"))
     assert np.allclose(stored(view.picture, "run0:epoch:valid_loss"), runs["slow"].history.epoch_column("valid_loss"))
     assert "run1:epoch:valid_loss" not in view.picture.data
-    assert stored(view.picture, "run0:step").dtype == np.float64 and stored(view.picture, "run0:loss").dtype == np.float32
+    assert stored(view.picture, "run0:step").dtype == np.int32 and stored(view.picture, "run0:loss").dtype == np.float32
     options = view.picture.options
     assert [(r["name"], r["key"], r["colour"], r["valid"], r["steps_per_epoch"]) for r in options["runs"]] == [
         ("slow", "run0", run_colours(2)[0], True, 4), ("fast", "run1", run_colours(2)[1], False, 4)]
@@ -88,7 +89,7 @@ def test_every_row_travels_once_and_a_round_carries_only_new_rows(monkeypatch):
     clock.t += 1.0
     first.step()  # a round is due: only that step's row travels, nothing of the other run
     assert changed(outbox) == {"run0:step": ("extend", 4, 1), "run0:loss": ("extend", 4, 1)}
-    assert sum(c["bytes"] for c in outbox.changes()) == 8 + 4
+    assert sum(c["bytes"] for c in outbox.changes()) == 4 + 4
     view.close()
 
 
@@ -168,7 +169,7 @@ def test_a_round_sends_only_the_new_rows_of_four_runs_of_a_million_steps(monkeyp
     assert len(outbox.data_messages()) == 1
     sizes = {c["name"]: (c["op"], c["start"], c["bytes"]) for c in outbox.changes()}
     assert sizes == {f"run{k}:{name}": ("extend", 1_000_000, 50 * size)
-                     for k in range(4) for name, size in (("step", 8), ("loss", 4))}
+                     for k in range(4) for name, size in (("step", 4), ("loss", 4))}
     view.close()
 
 
@@ -176,7 +177,8 @@ def test_a_round_sends_only_the_new_rows_of_four_runs_of_a_million_steps(monkeyp
 
 def test_interleaved_runs_are_stored_whole_when_they_stop_and_close_unsubscribes():
     short, long = run(batch_size=64), run(batch_size=16, seed=1)  # 2 and 8 steps an epoch
-    view = Compare({"short": short, "long": long})
+    ticks = itertools.count()  # every look at the clock is a second later: a round at every step
+    view = Compare({"short": short, "long": long}, pacer=Pacer(time_fn=lambda: float(next(ticks))))
 
     async def both() -> None:  # two play tasks on one loop: their steps interleave
         await asyncio.gather(short.play(3), long.play(3))

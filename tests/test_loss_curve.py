@@ -72,7 +72,7 @@ def test_only_new_rows_travel_and_a_burst_of_steps_is_one_message(monkeypatch):
     steps = [c for c in outbox.changes() if c["name"] in ("step", "loss")]
     assert {(c["name"], c["op"], c["start"], c["shape"][0]) for c in steps} == {("step", "extend", 8, 1),
                                                                                  ("loss", "extend", 8, 1)}
-    assert sum(c["bytes"] for c in steps) == 8 + 4
+    assert sum(c["bytes"] for c in steps) == 4 + 4
     curve.close()
 
 
@@ -116,7 +116,7 @@ def test_a_round_costs_the_new_rows_only_at_a_million_steps(monkeypatch):
         curve.log(step, 1e-6)
     curve.update()
     sizes = {c["name"]: c["bytes"] for c in outbox.changes()}
-    assert sizes == {"step": 100 * 8, "loss": 100 * 4}
+    assert sizes == {"step": 100 * 4, "loss": 100 * 4}
 
 
 # --- fed by hand -----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Going back through a DecisionBoundary's epochs with its slider.
+"""Going back through a DecisionBoundary's epochs with its slider, in the page.
 
-The boundary view (`.lt-boundary`) holds its image and an epoch slider
-(`.lt-boundary-slider`). Frames are compared by the SHA-256 of the image bytes,
-since every new image gets a new blob: address.
+The boundary view (`.lt-boundary`) paints a canvas and holds its epoch slider,
+an `<input type=range>` of the page's own (`.lt-boundary-epoch`): the kept
+epochs are in the page already, so moving it repaints without asking the
+kernel. Frames are compared by the SHA-256 of the canvas pixels.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ if TYPE_CHECKING:
     from lab_page import NotebookPage
     from playwright.sync_api import Locator
 
-JS_IMAGE_REPLACED = "([img, old]) => img.getAttribute('src') !== old && img.complete && img.naturalWidth > 0"
+JS_PAINTED_SINCE = "([el, before]) => Number(el.dataset.ltPaints) > before"
 
 
 @dataclass
 class SliderFrames:
-    """What the slider showed: epoch readouts and image digests at each position visited."""
+    """What the slider showed: the epochs at its ends and the canvas digests at each position visited."""
 
     first_epoch: int
     last_epoch: int
@@ -29,45 +30,33 @@ class SliderFrames:
     last_again_digest: str
 
 
-def _type_and_wait(notebook: NotebookPage, readout: Locator, image: Locator, epoch: int) -> str:
-    """Type `epoch` into the slider's readout (as a learner can), wait for the new frame, return its digest.
-
-    The readout rather than Home/End: with ipywidgets 8.1 the End key of a
-    slider whose range grew after it was drawn lands on the old maximum.
-    """
-    old_src = image.get_attribute("src")
-    readout.click()
-    notebook.page.keyboard.press("Control+A")
-    notebook.page.keyboard.type(str(epoch))
-    notebook.page.keyboard.press("Enter")
+def _move_and_wait(notebook: NotebookPage, slider: Locator, picture: Locator, epoch: int) -> str:
+    """Move the slider to `epoch` as a learner drags it, wait for the repaint, return the canvas's digest."""
+    before = int(picture.get_attribute("data-lt-paints") or 0)
+    slider.fill(str(epoch))  # sets the value and fires "input", as a drag does
     try:
-        notebook.page.wait_for_function(JS_IMAGE_REPLACED, arg=[image.element_handle(), old_src], timeout=10_000)
+        notebook.page.wait_for_function(JS_PAINTED_SINCE, arg=[picture.element_handle(), before], timeout=10_000)
     except Exception as error:
-        raise AssertionError(f"no new boundary image within 10 s after choosing epoch {epoch} on the slider") from error
-    notebook.expect_text(readout, str(epoch))
-    return notebook.image_digest(image)
+        raise AssertionError(f"the boundary did not repaint within 10 s after moving its slider to epoch {epoch}") from error
+    notebook.page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return notebook.image_digest(picture)
 
 
 def walk_epoch_slider(notebook: NotebookPage, boundary: Locator) -> SliderFrames:
     """Visit the slider's first, last, first and last epochs; return the digests seen."""
-    slider = boundary.locator(".lt-boundary-slider")
-    handle = slider.locator(".noUi-handle")
-    readout = slider.locator(".widget-readout")
-    image = boundary.locator("img").first
+    slider = boundary.locator("input.lt-boundary-epoch")
+    picture = boundary.locator("[data-lt-paints]").first
     try:
-        notebook.page.wait_for_function("el => !el.closest('.noUi-target').hasAttribute('disabled')",
-                                        arg=handle.element_handle(), timeout=10_000)
+        notebook.page.wait_for_function("el => !el.disabled", arg=slider.element_handle(), timeout=10_000)
     except Exception as error:
         raise AssertionError(
-            f"the epoch slider stays disabled; it spans epochs {handle.get_attribute('aria-valuemin')} to "
-            f"{handle.get_attribute('aria-valuemax')} (a slider needs two stored epochs or more)"
+            f"the epoch slider stays disabled; it spans epochs {slider.get_attribute('min')} to "
+            f"{slider.get_attribute('max')} (a slider needs two kept epochs or more)"
         ) from error
-    low = int(float(handle.get_attribute("aria-valuemin")))
-    high = int(float(handle.get_attribute("aria-valuemax")))
+    low, high = int(slider.get_attribute("min")), int(slider.get_attribute("max"))
     assert high > low, f"the epoch slider spans a single epoch ({low}); two or more were expected"
-
-    first = _type_and_wait(notebook, readout, image, low)
-    last = _type_and_wait(notebook, readout, image, high)
-    first_again = _type_and_wait(notebook, readout, image, low)
-    last_again = _type_and_wait(notebook, readout, image, high)
+    first = _move_and_wait(notebook, slider, picture, low)
+    last = _move_and_wait(notebook, slider, picture, high)
+    first_again = _move_and_wait(notebook, slider, picture, low)
+    last_again = _move_and_wait(notebook, slider, picture, high)
     return SliderFrames(low, high, first, last, first_again, last_again)

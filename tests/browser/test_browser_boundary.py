@@ -1,9 +1,9 @@
 """A DecisionBoundary after training: its epoch slider goes back to earlier frames.
 
 The notebook trains the spiral MLP for a few epochs with a boundary following
-the trainer. At the slider's first and last positions the images differ (the
-model learned), and going back to a position shows that epoch's frame again,
-byte for byte.
+the trainer. At the slider's first and last positions the pictures differ (the
+model learned), and going back to a position shows that epoch's picture again,
+pixel for pixel, drawn in the page from the epochs it was sent.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ SETUP = spiral_trainer_setup("DecisionBoundary", points=300, seed=1)
 
 SHOW = "boundary = DecisionBoundary(trainer, x, y, resolution=60)\nboundary"
 TRAIN = "_ = trainer.fit(8)"
-CHECK = 'print(f"stored epochs {sorted(boundary.stored)}")'
+CHECK = 'print(f"kept epochs {boundary.epochs}")'
 
 
 @pytest.mark.browser

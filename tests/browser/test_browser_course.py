@@ -8,7 +8,7 @@ lesson goes to `artifacts/screenshots/`. While one lesson is checked, the
 next one already runs in a second tab (`lesson_runner.py`).
 
 Every decision boundary whose epoch slider is live is walked: its first and
-last epochs show different images, and going back shows the same image again
+last epochs show different pictures, and going back shows the same pixels again
 (the spirals lesson must have one).
 """
 
@@ -88,7 +88,7 @@ def test_lesson_runs_in_jupyterlab(lesson, lab_app, lesson_runner, screenshot_di
 
 def _walk_boundaries(notebook: NotebookPage, name: str) -> int:
     """Walk the epoch slider of every boundary whose slider is enabled; return how many."""
-    boundaries = notebook.page.locator(".lt-boundary:has(.lt-boundary-slider .noUi-target:not([disabled]))")
+    boundaries = notebook.page.locator(".lt-boundary:has(input.lt-boundary-epoch:not([disabled]))")
     for index in range(boundaries.count()):
         frames = walk_epoch_slider(notebook, boundaries.nth(index))
         print(f"\n[{name}] boundary {index}: epochs {frames.first_epoch}..{frames.last_epoch}")

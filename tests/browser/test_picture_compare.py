@@ -86,7 +86,7 @@ def test_new_rows_extend_a_run_and_a_cleared_run_disappears(picture_page):
     described, buffers = view.picture.changes()
     assert {c["name"]: (c["op"], c["start"], c["shape"][0]) for c in described} == {
         "run0:step": ("extend", 200, 800), "run0:loss": ("extend", 200, 800)}
-    assert sum(len(b) for b in buffers) == 800 * (8 + 4)
+    assert sum(len(b) for b in buffers) == 800 * (4 + 4)
     picture_page.deliver(index, view.picture)
     picture_page.settle()
     after = {name: np.flatnonzero(near(plot_area(picture_page.pixels(index)), colour).any(axis=0))

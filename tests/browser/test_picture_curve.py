@@ -37,7 +37,7 @@ def test_curve_paints_the_rows_it_receives_and_only_new_rows_travel(picture_page
     curve.collect()
     described, buffers = curve.picture.changes()
     assert {c["name"]: (c["op"], c["start"]) for c in described} == {"step": ("extend", 200), "loss": ("extend", 200)}
-    assert sum(len(b) for b in buffers) == 1800 * (8 + 4), "only the 1,800 new rows travel"
+    assert sum(len(b) for b in buffers) == 1800 * (4 + 4), "only the 1,800 new rows travel"
     picture_page.deliver(index, curve.picture)
     picture_page.settle()
     later = _blue_columns(picture_page.pixels(index))

@@ -100,10 +100,10 @@ class _RunFeed:
         rewritten = (history is not self.history or count < sent
                      or (sent > 0 and not _same_row((float(steps[sent - 1]), float(loss[sent - 1])), self.last)))
         if rewritten or self.picture.channel(step_name) is None:
-            self.picture.put(step_name, steps.astype(np.float64))
+            self.picture.put(step_name, steps.astype(np.int32))  # steps travel as int32: a third fewer bytes
             self.picture.put(loss_name, loss.astype(np.float32))
         elif count > sent:
-            self.picture.extend(step_name, steps[sent:].astype(np.float64))
+            self.picture.extend(step_name, steps[sent:].astype(np.int32))
             self.picture.extend(loss_name, loss[sent:].astype(np.float32))
         self.steps = count
         self.last = (float(steps[-1]), float(loss[-1])) if count else (math.nan, math.nan)

@@ -223,10 +223,10 @@ class LossCurve(LiveView):
         # rows only ever grow, except after clear(), a load, or thinning: then everything goes again
         rewritten = count < sent or (sent and float(steps[sent - 1]) != self._last_step)
         if rewritten or sent == 0:
-            self.picture.put("step", steps.astype(np.float64))
+            self.picture.put("step", steps.astype(np.int32))  # step numbers up to 2**31: 4 bytes a row, not 8
             self.picture.put("loss", loss.astype(np.float32))
         elif count > sent:
-            self.picture.extend("step", steps[sent:].astype(np.float64))
+            self.picture.extend("step", steps[sent:].astype(np.int32))
             self.picture.extend("loss", loss[sent:].astype(np.float32))
         self._sent_steps = count
         self._last_step = float(steps[-1]) if count else None

@@ -1,6 +1,6 @@
 // Several training runs on one plot: a panel per metric (loss first), one colour per run,
 // training solid and validation dashed with square markers, the legend at the right.
-// Channels of a run (its options key, "run0"): <key>:step (float64), <key>:loss (float32),
+// Channels of a run (its options key, "run0"): <key>:step (int32), <key>:loss (float32),
 // <key>:epoch:<name> (a row per epoch). Options: runs [{name, key, colour, valid,
 // steps_per_epoch}], panels ["loss", "acc", ...], smoothing.
 

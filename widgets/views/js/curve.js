@@ -1,6 +1,6 @@
 // The loss curve: the raw loss per step (faint) and its moving average, the
 // epoch losses as markers, and the metrics on a panel of their own.
-// Channels: step (float64), loss (float32), epoch:<key> (one row per epoch).
+// Channels: step (int32), loss (float32), epoch:<key> (one row per epoch).
 
 const STEP_ALPHA = 0.3;
 const MARKERS_MAX = 100;
