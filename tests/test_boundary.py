@@ -155,11 +155,11 @@ def test_what_goes_once_and_what_each_round_carries():
     for content, buffers in sent:
         assert content["type"] == "data"
         changes = {change["name"]: (change["dtype"], change["shape"]) for change in content["changes"]}
-        assert changes.pop("field") == ("uint8", [50, 50]) and changes.pop("wrong") == ("uint8", [points])
+        assert changes.pop("field") == ("uint8", [32, 32]) and changes.pop("wrong") == ("uint8", [points])
         assert changes.pop("live") == ("float64", [4])
         assert set(changes) <= {"kept", "shown"}  # the kept epochs' list when it grew, the live model shown at a start
         if not changes:
-            assert sum(len(b) for b in buffers) == 2500 + points + 32  # the bytes of a plain round
+            assert sum(len(b) for b in buffers) == 32 * 32 + points + 32  # the bytes of a plain round
     content, _ = wire.messages[-1]  # after the last step (and perhaps the epoch's round): the stop's message
     assert wire.updates == ["data"]  # and the whole data stored once
     changes = {change["name"]: change["shape"] for change in content["changes"]}
@@ -169,7 +169,7 @@ def test_what_goes_once_and_what_each_round_carries():
     boundary.flush()
     (content, _), = wire.messages
     assert {change["name"]: change["shape"] for change in content["changes"]}["field:1"] == [100, 100]
-    print(f"\n[boundary] bytes per round at 50 x 50 with {points} points: {2500 + points + 32}")
+    print(f"\n[boundary] bytes per round at 32 x 32 with {points} points: {32 * 32 + points + 32}")
     boundary.close()
 
 

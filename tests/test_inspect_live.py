@@ -88,13 +88,13 @@ def test_parameters_are_copied_only_when_a_round_with_the_table_is_due(monkeypat
     now = FakeTime()
     trainer = make_trainer()
     inspector = ModuleInspector(trainer, pacer=Pacer(fps=10, pause=0, time_fn=now))  # its table drawn at t = 0
-    now.t = 0.3
+    now.t = 0.6
     trainer.fit(2)  # 16 steps while time stands still: one round, one copy
     assert len(copies) == 1 and inspector.update_step == 1
-    now.t += 0.15  # a round is due (10 a second), the table is not (4 a second): no copy
+    now.t += 0.3  # a round is due (10 a second), the table is not (2 a second): no copy
     trainer.fit(1)
     assert len(copies) == 1 and inspector.update_step == 1
-    now.t += 0.3  # the table last drawn as the run stopped, 0.3 s ago: due again
+    now.t += 0.6  # the table last drawn as the run stopped, 0.6 s ago: due again
     trainer.fit(1)
     assert len(copies) == 2 and inspector.update_step == 25
 

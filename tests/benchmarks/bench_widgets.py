@@ -98,7 +98,7 @@ def bench_inspector(rounds, model=None, loader_shape=None):
         trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
                           DataLoader(data, batch_size=64), verbose=False)
         parameter = "0.weight"
-    pacer = Pacer(fps=1000, pause=0.0)  # due at every step: the update column is measured each round
+    pacer = Pacer(fps=120, pause=0.0)  # due at nearly every step: the update column is measured each round
     inspector = ModuleInspector(trainer, pacer=pacer, parameter=parameter)
     pacer.leave(inspector)  # the benchmark runs the rounds
     return measure(inspector, trainer.step, rounds)
@@ -162,6 +162,7 @@ def main() -> None:
         session.run(KERNEL_CODE)
         for view, state, call in CASES:
             result = session.run_json(f"print(json.dumps({call.format(rounds=rounds)}))", timeout=900)
+            print(f"{view}, {state}: {result}", flush=True)
             rows.append([view, state, rounds, result["median"], result["p90"], round(result["bytes"]),
                          result["still"], result["still"] / result["median"]])
     print_table("Kernel cost of one update of each live view, in a real kernel (one torch thread)", HEADER, rows)

@@ -16,7 +16,7 @@ misclassified ones crossed out, validation points as triangles.
 What travels. Once: the points (float32 [N, 2]), their labels, the palette,
 and in `options` the bounds, class colours, title and which points are for
 validation. At each pacer round while training: the field on a grid of
-`live_resolution` points a side (40 x 40: 1,600 bytes; the page smooths it), a uint8 per point
+`live_resolution` points a side (32 x 32: 1,024 bytes; the page smooths it), a uint8 per point
 (misclassified or not) and the frame's epoch and step (32 bytes). When a run
 stops: the field at `resolution` (100 x 100: 10,000 bytes), stored in the
 picture's `data` trait for a page opened later.
@@ -298,7 +298,7 @@ class DecisionBoundary(LiveView):
         margin: float = 0.1,
         pacer: Pacer | None = None,
         size: tuple[int, int] = DEFAULT_SIZE,
-        live_resolution: int = 40,
+        live_resolution: int = 32,
     ) -> None:
         model, trainer = model_and_trainer(model_or_trainer, "DecisionBoundary")
         check_pacer(pacer)

@@ -119,6 +119,7 @@ class LossCurve(LiveView):
         self._sent_steps = 0  # step rows put into the picture
         self._last_step: float | None = None  # the step number of the last row put
         self._sent_epochs = 0
+        self._last_record: dict | None = None  # the newest epoch record put, to notice a history replaced
         self._epoch_keys: list[str] = []
         self._set_options()
         if trainer is not None:
@@ -232,27 +233,30 @@ class LossCurve(LiveView):
         self._last_step = float(steps[-1]) if count else None
 
     def _put_epochs(self) -> None:
+        """Put the epoch records logged since the last call: a round costs its new records, not the whole run."""
         records = self.history.epochs
         count, sent = len(records), self._sent_epochs
-        keys = list(dict.fromkeys(key for record in records for key in record if key != "time"))
-        if count == sent and keys == self._epoch_keys:
-            return
-        whole = count < sent or keys[: len(self._epoch_keys)] != self._epoch_keys
-        for key in keys:
-            if whole or key not in self._epoch_keys:
-                column = np.array([float(record.get(key, np.nan)) for record in records])
-                self.picture.put(f"epoch:{key}", column.astype(_epoch_dtype(key)))
-            else:
-                new = np.array([float(record.get(key, np.nan)) for record in records[sent:]])
-                self.picture.extend(f"epoch:{key}", new.astype(_epoch_dtype(key)))
-        if whole:
+        # records are only appended, except after clear(), a load or a reset: then everything goes again
+        if count < sent or (sent and records[sent - 1] is not self._last_record):
             for key in self._epoch_keys:
-                if key not in keys:
-                    self.picture.drop(f"epoch:{key}")
-        if keys != self._epoch_keys:
-            self._epoch_keys = keys
-            self._set_options()
+                self.picture.drop(f"epoch:{key}")
+            self._epoch_keys, sent = [], 0
+        new = records[sent:]
+        if not new and sent == self._sent_epochs:
+            return
+        known = set(self._epoch_keys)
+        appeared = [key for key in dict.fromkeys(key for record in new for key in record) if key != "time" and key not in known]
+        for key in self._epoch_keys:
+            rows = np.array([float(record.get(key, np.nan)) for record in new])
+            self.picture.extend(f"epoch:{key}", rows.astype(_epoch_dtype(key)))
+        for key in appeared:  # a key seen for the first time: its whole column, NaN where earlier records lack it
+            column = np.array([float(record.get(key, np.nan)) for record in records])
+            self.picture.put(f"epoch:{key}", column.astype(_epoch_dtype(key)))
         self._sent_epochs = count
+        self._last_record = records[-1] if records else None
+        if appeared or sent == 0:
+            self._epoch_keys = self._epoch_keys + appeared
+            self._set_options()
 
     def _set_options(self) -> None:
         names, has_valid = self._metric_names()

@@ -4,8 +4,9 @@ A round costs the kernel a few milliseconds for a whole Dashboard (the page
 draws), so the rule is plain: at most `fps` rounds a second, 12 by default,
 every picture of the group in the same round. Twelve keeps every picture above
 ten paints a second in the page while the README's Dashboard costs its run
-under 5 % (a round there: about 0.5 ms for the loss curve, 2 ms for a 40 x 40
-boundary, 1 ms for the inspector's histograms).
+about 5 % of a long run (a round there: about 0.3 ms for the loss curve, 2 ms
+for a 32 x 32 boundary with its 400 points, 1 ms for the inspector's
+histograms, and its table twice a second).
 
 After a round, an optional real pause of `pause` seconds lets the kernel's
 thread that writes messages out take the interpreter (a small model's step is
