@@ -99,3 +99,24 @@ def test_a_failing_notebook_is_left_unchanged(tmp_path):
     with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
         execute_course.execute_notebook(path, cell_timeout=60)
     assert path.read_bytes() == original
+
+
+def test_each_live_view_stores_its_last_still_beside_its_widget(tmp_path):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    path = write_notebook(
+        tmp_path / "00_still.ipynb",
+        "from widgets import LossCurve\ncurve = LossCurve(smoothing=0)\ncurve",  # shown empty
+        "for step in range(1, 200):\n    curve.log(step, 1 / step)\ncurve.flush()",  # filled in a later cell
+    )
+    execute_course.execute_notebook(path, cell_timeout=120)
+    notebook = nbformat.read(path, as_version=4)
+    (output,) = notebook.cells[0].outputs
+    assert output.data["text/plain"] == "LossCurve()" and "application/vnd.jupyter.widget-view+json" in output.data
+    still = np.asarray(Image.open(io.BytesIO(base64.b64decode(output.data["image/png"]))).convert("RGB")).astype(int)
+    blue = (np.abs(still - [0x1F, 0x77, 0xB4]).sum(axis=2) < 60).sum()
+    assert blue > 200, "the stored still should be the curve as it ended, not the empty one shown at first"

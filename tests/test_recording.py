@@ -1,6 +1,5 @@
 """Animations of a run: a view records its frames in bounded memory and writes them as an animated GIF."""
 
-import io
 import os
 
 import numpy as np
