@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from boundary_checks import JS_IMAGE_REPLACED
 from lab_page import NotebookPage
 from live_status import StatusWatcher, parse_status
 from notebook_files import write_notebook
 from PIL import Image
+
+# A new picture in an <img>: its src changed and the image loaded (the Playground still draws in the kernel).
+JS_IMAGE_REPLACED = "([img, old]) => img.getAttribute('src') !== old && img.complete && img.naturalWidth > 0"
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator
