@@ -30,7 +30,7 @@ made = []
 SHOW = "made.append(LossCurve(trainer))\nmade[-1]"
 CHECK = '''_ = trainer.fit(2)
 print("open", [curve.widget.comm is not None for curve in made], "listening", len(trainer._hub.subscribers["step"]),
-      "frames", [curve.frames_drawn for curve in made])'''
+      "frames", [curve.picture.messages_sent for curve in made])'''
 SHOW_INDEX, CHECK_INDEX = 2, 3
 
 
@@ -52,7 +52,7 @@ def test_running_a_cell_again_closes_its_earlier_view(lab_app, lab_server):
         assert "open [False, True] listening 1" in text, text
         frames_before = [int(n) for n in first_text.split("frames [")[1].rstrip("]\n ").split(",")]
         frames_after = [int(n) for n in text.split("frames [")[1].rstrip("]\n ").split(",")]
-        assert frames_after[0] == frames_before[0], "the closed curve kept drawing"
+        assert frames_after[0] == frames_before[0], "the closed curve kept sending"
         assert frames_after[1] >= 1
         assert notebook.page.locator(".lt-loss-curve").count() == 1
         assert notebook.error_outputs() == []
