@@ -29,7 +29,7 @@ made = []
 
 SHOW = "made.append(LossCurve(trainer))\nmade[-1]"
 CHECK = '''_ = trainer.fit(2)
-print("open", [curve.widget.comm is not None for curve in made], "listening", len(trainer._hub.subscribers["step"]),
+print("open", [curve.widget.comm is not None for curve in made], "listening", len(trainer.listeners("step")),
       "frames", [curve.picture.messages_sent for curve in made])'''
 SHOW_INDEX, CHECK_INDEX = 2, 3
 

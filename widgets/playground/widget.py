@@ -20,7 +20,8 @@ from torch import nn
 from widgets.training.trainer import Trainer
 from widgets.views.base import View, close_tree
 from widgets.views.clock import FrameClock, check_clock
-from widgets.views.controls import TrainerControls, running_loop
+from widgets.views.controls import TrainerControls
+from widgets.views.kernel_loop import running_loop
 from widgets.views.png import png_bytes
 
 from .config import OWN, check_config

@@ -90,7 +90,34 @@ def widget_bundle(widget: ipw.DOMWidget, text: str, **kwargs: Any) -> Any:
     return data, metadata
 
 
-class View:
+class FollowsTrainer:
+    """The trainer wiring every view shares: `follow` subscribes `event_hooks()`, `listen` one more event,
+    `unfollow` removes them all (the view keeps the handles in `_handles`)."""
+
+    _handles: list[Any]
+
+    def event_hooks(self) -> dict[str, Any]:
+        """The callback of each of the trainer's "step", "epoch", "state" and "reset" events."""
+        raise NotImplementedError(f"{type(self).__name__} must implement event_hooks()")
+
+    def follow(self, trainer: Trainer) -> None:
+        """Subscribe the event hooks to a trainer's "step", "epoch", "state" and "reset" events."""
+        check_trainer(trainer, type(self).__name__)
+        hooks = self.event_hooks()
+        for event in EVENTS:
+            self.listen(trainer, event, hooks[event])
+
+    def listen(self, trainer: Trainer, event: str, callback: Any) -> None:
+        """Subscribe `callback` to one trainer event until the view unfollows or closes."""
+        self._handles.append(trainer.on(event, callback))
+
+    def unfollow(self) -> None:
+        """Remove every trainer subscription of this view."""
+        while self._handles:
+            self._handles.pop().remove()
+
+
+class View(FollowsTrainer):
     """Base of every live view: display, stable repr, CSS class, snapshot, frame clock, trainer wiring."""
 
     charged: ClassVar[bool] = True
@@ -251,21 +278,8 @@ class View:
         return write_gif(target, frames, fps=fps, loop=loop)
 
     # --- trainer wiring ----------------------------------------------------------------
-    def follow(self, trainer: Trainer) -> None:
-        """Subscribe the event hooks to a trainer's "step", "epoch", "state" and "reset" events."""
-        check_trainer(trainer, type(self).__name__)
-        hooks = {"step": self.on_step, "epoch": self.on_epoch, "state": self.on_state, "reset": self.on_reset}
-        for event in EVENTS:
-            self.listen(trainer, event, hooks[event])
-
-    def listen(self, trainer: Trainer, event: str, callback: Any) -> None:
-        """Subscribe `callback` to one trainer event until the view unfollows or closes."""
-        self._handles.append(trainer.on(event, callback))
-
-    def unfollow(self) -> None:
-        """Remove every trainer subscription of this view."""
-        while self._handles:
-            self._handles.pop().remove()
+    def event_hooks(self) -> dict[str, Any]:
+        return {"step": self.on_step, "epoch": self.on_epoch, "state": self.on_state, "reset": self.on_reset}
 
     @property
     def closed(self) -> bool:

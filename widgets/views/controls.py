@@ -20,6 +20,7 @@ import ipywidgets as ipw
 
 from .base import View, check_trainer
 from .clock import FrameClock, check_clock
+from .kernel_loop import KernelLoop, running_loop
 
 LR_MIN_EXPONENT, LR_MAX_EXPONENT = -5, 1
 
@@ -28,14 +29,6 @@ STATUS_FPS = 4.0
 
 STATUS_FORMAT = "epoch {epoch} · step {step} · loss {loss} · lr {lr} · {rate} steps/s · {state}"
 """The status line; every field is a plain number or word, so a browser test can parse it."""
-
-
-def running_loop() -> asyncio.AbstractEventLoop | None:
-    """The asyncio loop running on this thread (a Jupyter kernel's), or None (a script, another thread)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 class TrainerControls(View):
@@ -62,7 +55,7 @@ class TrainerControls(View):
         check_trainer(trainer, "TrainerControls")
         check_clock(clock)
         self.trainer = trainer
-        self._loop = running_loop()
+        self._kernel = KernelLoop(report=self._report)  # every press runs on the kernel's loop
         self._task: Any = None
         self._waiter: Any = None  # the task that runs a press once a playing trainer has paused
         self._recent: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
@@ -148,26 +141,7 @@ class TrainerControls(View):
     # --- scheduling -------------------------------------------------------------------
     def _dispatch(self, work: Callable[[], None]) -> None:
         """Run `work` on the event loop's thread between steps, or at once when there is no loop."""
-        current = running_loop()
-        loop = self._loop
-        if loop is None or loop.is_closed() or not loop.is_running():
-            if current is not None:
-                self._loop = current
-            self._guarded(work)
-            return
-        if current is loop:
-            self._guarded(work)
-            return
-        try:
-            loop.call_soon_threadsafe(self._guarded, work)
-        except RuntimeError:  # the loop closed in between
-            self._guarded(work)
-
-    def _guarded(self, work: Callable[[], None]) -> None:
-        try:
-            work()
-        except Exception as error:  # a press must never kill the loop; say what went wrong instead
-            self._report(error)
+        self._kernel.run(work)
 
     def _report(self, error: BaseException) -> None:
         self.last_error = f"{type(error).__name__}: {error}"
@@ -260,8 +234,8 @@ class TrainerControls(View):
             self.mark_stale()
 
     def on_state(self, change: dict) -> None:
-        if self._loop is None:
-            self._loop = running_loop()
+        if self._kernel.loop is None:
+            self._kernel.loop = running_loop()
         if change.get("state") == "error" and change.get("error"):
             self.last_error = str(change["error"])
             self.message.value = f"<span style='color:#b00'>{escape(self.last_error)}</span>"
@@ -270,7 +244,7 @@ class TrainerControls(View):
         # exists), so the toggle catches up once the loop has moved on.
         loop = running_loop()
         if loop is not None:
-            loop.call_soon(self._guarded, self.redraw)
+            loop.call_soon(self._kernel.guarded, self.redraw)
         else:
             self.redraw()
 

@@ -37,25 +37,26 @@ class KernelLoop:
         if loop is None or loop.is_closed() or not loop.is_running():
             if current is not None:
                 self.loop = current
-            self._guarded(work)
+            self.guarded(work)
             return
         if current is loop:
-            self._guarded(work)
+            self.guarded(work)
             return
         try:
-            loop.call_soon_threadsafe(self._guarded, work)
+            loop.call_soon_threadsafe(self.guarded, work)
         except RuntimeError:  # the loop closed in between
-            self._guarded(work)
+            self.guarded(work)
 
     def later(self, work: Callable[[], None]) -> bool:
         """Queue `work` on the loop to run after the current cell or step; False (nothing queued) without a loop."""
         loop = self.loop
         if loop is None or loop.is_closed() or not loop.is_running():
             return False
-        loop.call_soon_threadsafe(self._guarded, work)
+        loop.call_soon_threadsafe(self.guarded, work)
         return True
 
-    def _guarded(self, work: Callable[[], None]) -> None:
+    def guarded(self, work: Callable[[], None]) -> None:
+        """Run `work` now; an exception goes to `report` (or a warning) instead of up the loop."""
         try:
             work()
         except Exception as error:  # a handler must never kill the loop; say what went wrong instead

@@ -33,15 +33,12 @@ import ipywidgets as ipw
 from IPython.display import Image as StaticImage
 from PIL import Image as PILImage
 
-from ..training.trainer import Trainer
 from . import cells
-from .base import check_trainer, close_tree
+from .base import FollowsTrainer, close_tree
 from .kernel_loop import KernelLoop
 from .pacer import Pacer
 from .picture import Picture
 from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Recording, check_gif_target, write_gif
-
-EVENTS = ("step", "epoch", "state", "reset")
 
 _shown: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # view or dashboard -> its widget's model id
 
@@ -96,7 +93,7 @@ def stills() -> dict[str, str]:
             for owner, model_id in list(_shown.items())}
 
 
-class LiveView:
+class LiveView(FollowsTrainer):
     """Base of the browser-drawn views: a picture, a pacer, trainer events, stills and recording."""
 
     def __init__(self, widget: ipw.Widget, picture: Picture, css_name: str, pacer: Pacer | None = None) -> None:
@@ -265,21 +262,8 @@ class LiveView:
         return write_gif(target, self.recorded_pngs(), fps=fps, loop=loop)
 
     # --- trainer wiring --------------------------------------------------------------------------
-    def follow(self, trainer: Trainer) -> None:
-        """Subscribe to a trainer's "step", "epoch", "state" and "reset" events."""
-        check_trainer(trainer, type(self).__name__)
-        hooks = {"step": self.on_step, "epoch": self.on_epoch, "state": self._on_state, "reset": self.on_reset}
-        for event in EVENTS:
-            self.listen(trainer, event, hooks[event])
-
-    def listen(self, trainer: Trainer, event: str, callback: Any) -> None:
-        """Subscribe `callback` to one trainer event until the view unfollows or closes."""
-        self._handles.append(trainer.on(event, callback))
-
-    def unfollow(self) -> None:
-        """Remove every trainer subscription of this view."""
-        while self._handles:
-            self._handles.pop().remove()
+    def event_hooks(self) -> dict[str, Any]:
+        return {"step": self.on_step, "epoch": self.on_epoch, "state": self._on_state, "reset": self.on_reset}
 
     @property
     def closed(self) -> bool:

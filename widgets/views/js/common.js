@@ -261,6 +261,29 @@ function drawAxes(ctx, box, x, y, labels = {}) {
   ctx.restore();
 }
 
+// A line through the rows `indices` of (xs, ys); a non-finite value (or one <= 0 on a log axis) breaks it.
+function polyline(ctx, indices, xs, ys, x, y, log) {
+  ctx.beginPath();
+  let open = false;
+  for (const i of indices) {
+    const v = ys[i];
+    if (!Number.isFinite(v) || (log && v <= 0)) { open = false; continue; }
+    const px = x(xs[i]);
+    const py = y(v);
+    if (open) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+    open = true;
+  }
+  ctx.stroke();
+}
+
+// A marker at (px, py): a square (validation data) or a disc.
+function marker(ctx, square, px, py, r) {
+  ctx.beginPath();
+  if (square) ctx.rect(px - r, py - r, 2 * r, 2 * r);
+  else ctx.arc(px, py, r, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
 // A small box of text that follows the pointer over `host`.
 function readout(host) {
   host.style.position = "relative";

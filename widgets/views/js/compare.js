@@ -182,27 +182,6 @@ class RunRows {
   }
 }
 
-function polyline(ctx, indices, xs, ys, x, y, log) {
-  ctx.beginPath();
-  let open = false;
-  for (const i of indices) {
-    const v = ys[i];
-    if (!Number.isFinite(v) || (log && v <= 0)) { open = false; continue; }
-    const px = x(xs[i]);
-    const py = y(v);
-    if (open) ctx.lineTo(px, py); else ctx.moveTo(px, py);
-    open = true;
-  }
-  ctx.stroke();
-}
-
-function marker(ctx, split, px, py, r) {
-  ctx.beginPath();
-  if (split === "valid") ctx.rect(px - r, py - r, 2 * r, 2 * r);
-  else ctx.arc(px, py, r, 0, 2 * Math.PI);
-  ctx.fill();
-}
-
 // A line's sample of a split: solid for training, dashed for validation.
 function lineStyle(ctx, split, colour, width) {
   ctx.strokeStyle = colour;
@@ -305,7 +284,7 @@ function render({model, el}) {
       if (y > height - 8) return;
       lineStyle(ctx, entry.split, entry.colour, entry.run ? 2.5 : 1.5);
       ctx.beginPath(); ctx.moveTo(legendLeft, y); ctx.lineTo(legendLeft + SWATCH, y); ctx.stroke();
-      if (!entry.run) marker(ctx, entry.split, legendLeft + SWATCH / 2, y, 2.5);
+      if (!entry.run) marker(ctx, entry.split === "valid", legendLeft + SWATCH / 2, y, 2.5);
       ctx.fillStyle = INK;
       ctx.fillText(fitted(ctx, entry.label, legendWidth - SWATCH - 8), legendLeft + SWATCH + 6, y);
     });
@@ -374,7 +353,7 @@ function render({model, el}) {
         polyline(ctx, at, line.xs, line.ys, x, y, logged);
         for (let i = 0; i < line.rows; i += every) {
           const v = line.ys[i];
-          if (Number.isFinite(v) && (!logged || v > 0)) marker(ctx, line.split, x(line.xs[i]), y(v), 2.5);
+          if (Number.isFinite(v) && (!logged || v > 0)) marker(ctx, line.split === "valid", x(line.xs[i]), y(v), 2.5);
         }
       }
       ctx.restore();

@@ -81,27 +81,6 @@ function envelope(xs, ys, rows, map) {
   return chosen;
 }
 
-function polyline(ctx, indices, xs, ys, x, y, log) {
-  ctx.beginPath();
-  let open = false;
-  for (const i of indices) {
-    const v = ys[i];
-    if (!Number.isFinite(v) || (log && v <= 0)) { open = false; continue; }
-    const px = x(xs[i]);
-    const py = y(v);
-    if (open) ctx.lineTo(px, py); else ctx.moveTo(px, py);
-    open = true;
-  }
-  ctx.stroke();
-}
-
-function marker(ctx, shape, px, py, r) {
-  ctx.beginPath();
-  if (shape === "square") ctx.rect(px - r, py - r, 2 * r, 2 * r);
-  else ctx.arc(px, py, r, 0, 2 * Math.PI);
-  ctx.fill();
-}
-
 // Where an axis from 0 ends for data reaching `high`: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k.
 function axisEnd(high) {
   if (!(high > 0)) return 1;
@@ -218,7 +197,7 @@ function render({model, el}) {
       ctx.setLineDash([]);
       const every = Math.max(1, Math.floor(epochs / MARKERS_MAX));
       for (let i = 0; i < epochs; i += every) {
-        if (Number.isFinite(column[i])) marker(ctx, shape, xMap(ex[i]), yMap(column[i]), 2.5);
+        if (Number.isFinite(column[i])) marker(ctx, shape === "square", xMap(ex[i]), yMap(column[i]), 2.5);
       }
     };
     epochLine("train_loss", colours.train, "circle", lossBox, x, y);
