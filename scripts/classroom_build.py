@@ -26,6 +26,22 @@ LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 STUDENTS = "students"
 GRADEBOOK = "gradebook"
 MANIFEST = "manifest.json"
+STUDENT_REPO = "student-repo"
+ASSET_SUFFIXES = (".gif", ".png", ".jpg", ".jpeg", ".svg")
+STUDENT_README = """# {title}
+
+The lessons of this course, without their solutions. Open a lesson in Jupyter, work
+through it from the top, and write your answers in the cells that start with
+`# Your turn`; the `# Check` cell below each one tells you whether it is right.
+
+Handing in: save the notebook (File > Save), download it (File > Download) and
+upload the `.ipynb` file, under its own name (for example `01_autograd_linear_model.ipynb`),
+where your teacher asked (the course's LMS assignment). Do not rename it, and
+hand in the notebook, not a PDF or a copy of its text.
+
+Getting the teacher's updates: clicking the course link again pulls new lessons
+and fixes without overwriting what you changed.
+"""
 # What a learner finds in place of the reference solution. No `raise`: the
 # course's checks already fail with a message that says what is missing.
 PLACEHOLDER = "# Write your answer here, then run the check below."
@@ -96,11 +112,15 @@ def check_no_solution_left(copy, lesson: Lesson) -> None:
             raise RuntimeError(f"{lesson.notebook}: the student copy of {exercise.title} still holds code: {cell.source!r}")
 
 
-def build(course_dir: Path, out_dir: Path, force: bool = False) -> list[Lesson]:
+def build(course_dir: Path, out_dir: Path, force: bool = False, student_repo: bool = False,
+          title: str = "livetorch course") -> list[Lesson]:
     """Write the student copies and the gradebook of every lesson in ``course_dir`` to ``out_dir``.
 
-    Every lesson is read and checked against the exercise pattern before
-    anything is written; ``out_dir`` appears whole or not at all.
+    With ``student_repo``, also ``out_dir/student-repo/``: the copies, the images
+    the lessons show, a README on handing in and a .gitignore, ready to be made
+    a git repository of its own for nbgitpuller. Every lesson is read and checked
+    against the exercise pattern before anything is written; ``out_dir`` appears
+    whole or not at all.
     """
     sources = {}
     lessons = []
@@ -121,7 +141,21 @@ def build(course_dir: Path, out_dir: Path, force: bool = False) -> list[Lesson]:
             shutil.copyfile(released, work / STUDENTS / lesson.notebook)
         shutil.rmtree(root / "release")
         write_manifest(work / MANIFEST, lessons)
+        if student_repo:
+            write_student_repo(work / STUDENT_REPO, work / STUDENTS, Path(course_dir), title)
     return lessons
+
+
+def write_student_repo(folder: Path, copies: Path, course_dir: Path, title: str) -> None:
+    """A folder to push as the students' repository: only the copies, their images, a README and a .gitignore."""
+    folder.mkdir()
+    for path in sorted(copies.glob(LESSON_GLOB)):
+        shutil.copyfile(path, folder / path.name)
+    for path in sorted(course_dir.iterdir()):
+        if path.suffix.lower() in ASSET_SUFFIXES and path.is_file():
+            shutil.copyfile(path, folder / path.name)
+    (folder / "README.md").write_text(STUDENT_README.format(title=title))
+    (folder / ".gitignore").write_text(".ipynb_checkpoints/\ndata/\n__pycache__/\n")
 
 
 def write_manifest(path: Path, lessons: list[Lesson]) -> None:

@@ -136,14 +136,18 @@ def test_missing_folders_and_bad_submissions_get_clear_errors(tmp_path, course_b
     lessons = read_manifest(course_build)
     with pytest.raises(FileNotFoundError, match="submissions folder not found"):
         find_submissions(tmp_path / "missing", lessons)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no submissions in"):
+        find_submissions(tmp_path / "empty", lessons)
     (tmp_path / "subs" / "ada").mkdir(parents=True)
     (tmp_path / "subs" / "ada" / "99_unknown.ipynb").write_text("{}")
-    with pytest.raises(ValueError, match="99_unknown.ipynb: not a lesson of this build; expected one of 00_start_here"):
-        find_submissions(tmp_path / "subs", lessons)
-    (tmp_path / "loose").mkdir()
-    (tmp_path / "loose" / "01_autograd_linear_model.ipynb").write_text("{}")
-    with pytest.raises(ValueError, match="in a folder named after the student"):
-        find_submissions(tmp_path / "loose", lessons)
+    (tmp_path / "subs" / "01_autograd_linear_model.ipynb").write_text("{}")
+    intake = find_submissions(tmp_path / "subs", lessons)
+    assert intake.submissions == {"ada": {}}
+    assert [(s.path.name, s.reason) for s in intake.skipped] == [
+        ("01_autograd_linear_model.ipynb", "lies directly in the submissions folder and is not named like a Canvas or "
+                                           "Moodle download; put it in a folder named after the student"),
+        ("99_unknown.ipynb", "'99_unknown.ipynb' matches no lesson of this build (expected a name like 00_start_here.ipynb)")]
 
 
 def test_the_command_line_reports_errors_without_a_traceback(tmp_path, capsys):
@@ -152,3 +156,16 @@ def test_the_command_line_reports_errors_without_a_traceback(tmp_path, capsys):
     assert capsys.readouterr().err == f"error: {tmp_path / 'out'} already exists; pass --force to replace it\n"
     assert main(["grade", str(tmp_path / "out"), str(tmp_path), str(tmp_path / "results")]) == 2
     assert "is not a build folder" in capsys.readouterr().err
+
+
+@needs_nbgrader
+def test_the_student_repository_holds_only_the_copies_and_how_to_hand_in(tmp_path):
+    course = tmp_path / "course"
+    write_lesson(course, "01_probe.ipynb", exercise_cells(1, "y = 2  # solution-4d1", "assert 'y' in globals(), 'store y'"))
+    (course / "picture.gif").write_bytes(b"GIF89a")
+    (course / "notes.md").write_text("teacher only")
+    assert main(["build", str(tmp_path / "out"), "--course", str(course), "--student-repo"]) == 0
+    repo = tmp_path / "out" / "student-repo"
+    assert sorted(p.name for p in repo.iterdir()) == [".gitignore", "01_probe.ipynb", "README.md", "picture.gif"]
+    assert "solution-4d1" not in (repo / "01_probe.ipynb").read_text()
+    assert "upload the `.ipynb` file" in (repo / "README.md").read_text()

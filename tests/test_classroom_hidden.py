@@ -44,11 +44,11 @@ def graded(tmp_path_factory):
             cell.source = "# Check\npass"
     nbformat.write(cheat, tmp / "submitted" / "cheat" / "01_probe.ipynb")
     scores = grade(tmp / "build", tmp / "submitted", tmp / "results", timeout=60)
-    return copy, {(s.student, s.exercise): s for s in scores}
+    return copy, {(s.student, s.exercise): s for s in scores}, tmp / "results"
 
 
 def test_the_hidden_check_is_absent_from_the_student_copy(graded):
-    copy, _ = graded
+    copy, _, _ = graded
     text = nbformat.read(copy, as_version=4)
     sources = "\n".join(cell.source for cell in text.cells)
     assert "hidden-3f9c" not in copy.read_text() and "# Hidden check" not in sources
@@ -56,15 +56,17 @@ def test_the_hidden_check_is_absent_from_the_student_copy(graded):
 
 
 def test_the_hidden_check_counts_at_grading(graded):
-    _, scores = graded
+    _, scores, _ = graded
     assert (scores["good", "Exercise 1"].points, scores["good", "Exercise 1"].max) == (1, 1)
     assert (scores["good", "Exercise 2"].points, scores["good", "Exercise 2"].max) == (2, 2)
     sly = scores["sly", "Exercise 1"]
-    assert (sly.points, sly.note) == (0, "AssertionError: result should hold the numbers in order, got [3, 1, 2]")
+    assert (sly.points, sly.note) == (0, "a hidden check failed (the teacher sees which)")
     assert scores["sly", "Exercise 2"].points == 2
+    report = (graded[2] / "teacher" / "report.csv").read_text()
+    assert "hidden check: AssertionError: result should hold the numbers in order, got [3, 1, 2]" in report
 
 
 def test_a_check_edited_by_the_student_is_put_back(graded):
-    _, scores = graded
+    _, scores, _ = graded
     assert [scores["cheat", title].points for title in ("Exercise 1", "Exercise 2")] == [0, 0]
     assert scores["cheat", "Exercise 2"].note == "AssertionError: doubled should be [6, 2, 4], got []"
