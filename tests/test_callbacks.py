@@ -267,10 +267,11 @@ def test_early_stopping_survives_a_checkpoint_and_clears_on_reset():
 
 
 def test_early_stopping_names_a_column_that_is_not_there():
-    trainer = plateau_trainer([EarlyStopping(monitor="valid_f1")])
-    with pytest.warns(RuntimeWarning, match="valid_f1"):
-        trainer.fit(1)
-    assert "EarlyStopping monitors 'valid_f1', but the epoch record holds only" in str(trainer.callback_errors[-1].error)
+    stopper = EarlyStopping(monitor="val_loss")
+    with pytest.raises(ValueError, match=r"EarlyStopping monitors 'val_loss', but the epoch records will hold .*"
+                                         r"did you mean 'valid_loss'\?"):
+        plateau_trainer([stopper])
+    assert stopper.trainer is None  # refused before it was attached
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

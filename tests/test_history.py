@@ -129,3 +129,15 @@ def test_rows_logged_in_blocks_read_back_exactly_at_any_moment():
     assert history.version == version + 1300
     assert list(history.step_column("step")) == list(range(1, 1301))
     assert history.step_column("time")[99] == 100 * 0.01
+
+
+def test_end_epoch_takes_a_loss_tensor_that_requires_grad_without_a_warning():
+    import warnings
+
+    history = History()
+    weight = torch.tensor(2.0, requires_grad=True)
+    history.log(weight * 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when float() reads a tensor that requires grad
+        record = history.end_epoch(valid_loss=weight * 0.25)
+    assert record["valid_loss"] == 0.5 and record["train_loss"] == 1.0

@@ -47,7 +47,7 @@ def test_step_returns_its_record_and_logs_one_row():
     trainer = make_trainer()
     before = weights(trainer)
     record = trainer.step()
-    assert set(record) == {"step", "epoch", "batch", "loss", "lr", "time", "batch_size"}
+    assert set(record) == {"step", "epoch", "batch", "loss", "lr", "time", "batch_size", "optimizer_step"}
     assert (record["step"], record["epoch"], record["batch"], record["batch_size"]) == (1, 1, 1, 16)
     assert isinstance(record["loss"], float) and record["lr"] == 0.05 and record["time"] > 0
     assert trainer.global_step == 1 and trainer.epoch == 0 and trainer.last_loss == record["loss"]

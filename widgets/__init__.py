@@ -19,6 +19,11 @@ _PUBLIC = {
     "accuracy": "widgets.training.metrics",
     "EarlyStopping": "widgets.training.callbacks",
     "EpochPrinter": "widgets.training.callbacks",
+    "Callback": "widgets.training.callbacks",
+    "EpochMetric": "widgets.training.metrics",
+    "ModelCheckpoint": "widgets.training.model_checkpoint",
+    "CSVLogger": "widgets.training.loggers",
+    "TensorBoardLogger": "widgets.training.loggers",
     # views
     "View": "widgets.views.base",
     "LiveView": "widgets.views.live",

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import checks
+from . import checks, structure
 
 _Tensor = torch.Tensor  # read on every batch: a global lookup is cheaper than an attribute chain
 
@@ -24,7 +24,8 @@ class BatchRunner:
     """Unpacks, moves and runs batches for one model, loss function and device."""
 
     def __init__(self, model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Optimizer,
-                 device: torch.device | None) -> None:
+                 device: torch.device | None, batch_fn: Callable[[Any], Any] | None = None) -> None:
+        self.batch_fn = batch_fn
         self.model = model
         self.loss_fn = loss_fn
         self.optimizer = optimizer
@@ -45,15 +46,17 @@ class BatchRunner:
         return self.probe_owner._parameters[self.probe_name]
 
     def inputs(self, batch: Any) -> tuple[Any, Any]:
-        """(x, y) of a batch (a pair or a dict with 'x' and 'y'), on the device."""
-        if (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
+        """(inputs, target) of a batch, on the device: `batch_fn(batch)` when given, else a pair or a dict with 'x' and 'y'."""
+        if self.batch_fn is not None:
+            x, y = checks.check_pair(self.batch_fn(batch), batch)
+        elif (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
             x, y = batch
         else:
             x, y = checks.unpack_batch(batch)
         device = self.device
         if device is not None:
-            x = x.to(device) if type(x) is _Tensor else checks.to_device(x, device)
-            y = y.to(device) if type(y) is _Tensor else checks.to_device(y, device)
+            x = x.to(device) if type(x) is _Tensor else structure.to_device(x, device)
+            y = y.to(device) if type(y) is _Tensor else structure.to_device(y, device)
         return x, y
 
     def output_and_loss(self, x: Any, y: Any) -> tuple[Any, torch.Tensor]:
@@ -64,8 +67,10 @@ class BatchRunner:
             checks.check_same_parameters(self.model, self.optimizer)
             self.probe = probe
         try:
-            output = self.model(x)
+            output = self.model(x) if type(x) is _Tensor else structure.call_model(self.model, x)
         except Exception as error:
+            checks.check_not_numpy(x, y)
+            checks.check_forward_arguments(error)
             checks.check_devices(probe, x)  # a clearer error when the batch is on another device
             try:
                 checks.check_dtypes(probe, x)
@@ -84,6 +89,7 @@ class BatchRunner:
         try:
             loss = self.loss_fn(output, y)
         except Exception as error:
+            checks.check_not_numpy(x, y)
             checks.check_devices(probe, x)
             checks.diagnose_loss_error(self.kind, self.loss_fn, output, y)
             raise error
@@ -102,15 +108,17 @@ def loss_number(loss: Any) -> float:
 
 
 def batch_size(y: Any, x: Any) -> int:
-    """How many samples a batch holds: the first dimension of its target, else of its input."""
+    """How many samples a batch holds: the first dimension of its target, else of its inputs (tensors inside
+    tuples and dicts count; a PackedSequence counts its sequences)."""
     if type(y) is _Tensor:
         try:
             return len(y)
         except TypeError:  # a 0-d target: one sample (a DataLoader with batch_size=None)
             return 1
     for value in (y, x):
-        if isinstance(value, torch.Tensor) and value.dim() > 0:
-            return value.shape[0]
+        count = structure.count_samples(value)
+        if count is not None:
+            return count
     try:
         return len(y)
     except TypeError:

@@ -25,17 +25,77 @@ from .events import Subscription
 HOOKS = {"on_step": "step", "on_epoch": "epoch", "on_state": "state", "on_reset": "reset", "on_backward": "backward"}
 """Each callback method and the trainer event it is subscribed to."""
 
+STEP_HOOKS = ("on_before_step",)
+"""Callback methods the trainer calls inside the step itself (no event): `on_before_step(payload)`."""
+
+STRICT_HOOKS = ("on_backward",)
+"""Hooks that guard a step: when one raises, the step fails and is rolled back (it is not just reported)."""
+
+
+class Callback:
+    """Base class of a callback: override the methods for the events it wants (the others cost nothing).
+
+    - `on_step(record)`: after a step (the step record).
+    - `on_epoch(record)`: after an epoch's validation (the epoch record); values set in `record` here
+      (`record["valid_f1"] = ...`) are kept in the History and seen by the views (declare their names
+      in `columns` so a `monitor=` may name them).
+    - `on_state(change)`, `on_reset(payload)`: state changes, resets and loads.
+    - `on_backward(payload)`: gradients ready, before the optimizer step; it may change `p.grad` in
+      place; an exception it raises fails the step and leaves the weights as they were.
+    - `on_before_step(payload)`: just before the optimizer step (after clipping); return False to skip
+      that optimizer step (the batch still counts).
+    - `attach(trainer)`: called once when the trainer takes the callback.
+    - `state_dict()` / `load_state_dict(state)`: when defined, saved in the trainer's checkpoints.
+    """
+
+    columns: tuple[str, ...] = ()
+
+    def attach(self, trainer: Any) -> None:
+        """Called once, when the trainer takes this callback."""
+
+    def on_step(self, record: dict) -> None:
+        """After every step."""
+
+    def on_epoch(self, record: dict) -> None:
+        """After every epoch."""
+
+    def on_state(self, change: dict) -> None:
+        """When the trainer's state changes."""
+
+    def on_reset(self, payload: dict) -> None:
+        """After a reset (`{}`) or a load (`{"loaded": True}`)."""
+
+    def on_backward(self, payload: dict) -> None:
+        """Gradients ready, before the optimizer step."""
+
+    def on_before_step(self, payload: dict) -> bool | None:
+        """Just before the optimizer step; False skips it."""
+        return None
+
+
+def hooks_of(callback: object, names: tuple[str, ...] | dict) -> dict[str, Any]:
+    """The hook methods `callback` defines among `names` (a `Callback`'s inherited no-ops left out)."""
+    found = {}
+    for name in names:
+        hook = getattr(callback, name, None)
+        if not callable(hook):
+            continue
+        if isinstance(callback, Callback) and getattr(type(callback), name, None) is getattr(Callback, name):
+            continue
+        found[name] = hook
+    return found
+
 
 def attach(trainer: Any, callback: object) -> list[Subscription]:
     """Subscribe every hook `callback` has to `trainer`'s events; returns the subscriptions."""
-    hooks = {name: getattr(callback, name) for name in HOOKS if callable(getattr(callback, name, None))}
-    if not hooks:
+    hooks = hooks_of(callback, HOOKS)
+    if not hooks and not hooks_of(callback, STEP_HOOKS) and not isinstance(callback, Callback):
         raise TypeError(
-            f"a callback needs at least one of the methods {sorted(HOOKS)}, got {type(callback).__name__}"
+            f"a callback needs at least one of the methods {sorted([*HOOKS, *STEP_HOOKS])}, got {type(callback).__name__}"
         )
     if callable(getattr(callback, "attach", None)):
         callback.attach(trainer)
-    return [trainer.on(HOOKS[name], hook) for name, hook in hooks.items()]
+    return [trainer.on(HOOKS[name], hook, strict=name in STRICT_HOOKS) for name, hook in hooks.items()]
 
 
 def format_epoch(record: Mapping[str, Any], metric_names: Sequence[str], total: int | None = None) -> str:
@@ -68,7 +128,7 @@ class EpochPrinter:
 MODES = ("min", "max")
 
 
-class EarlyStopping:
+class EarlyStopping(Callback):
     """Stop `fit` or `play` when `monitor` has not improved for `patience` epochs.
 
     Improving means moving below the best value by more than `min_delta`
@@ -106,6 +166,7 @@ class EarlyStopping:
         self.best_weights: dict[str, torch.Tensor] | None = None
 
     def attach(self, trainer: Any) -> None:
+        """Watch `trainer` (one trainer per EarlyStopping)."""
         if self.trainer is not None and self.trainer is not trainer:
             raise ValueError("this EarlyStopping already watches another trainer; make one per trainer")
         self.trainer = trainer

@@ -17,6 +17,7 @@ from torch import nn
 
 from . import rng
 from .history import History
+from .switches import needs_closure
 
 STATE_DICT_FORMAT = 1
 PARTS = ("format", "model", "optimizer", "counters", "loader", "history", "rng", "initial")
@@ -197,11 +198,13 @@ def check_optimizer_state(optimizer: torch.optim.Optimizer, saved: Any, what: st
             raise ValueError(f"the checkpoint's {what}optimizer group {index} holds {len(theirs.get('params', ()))} "
                              f"parameters, this one holds {len(mine['params'])}")
         shapes += [tuple(p.shape) for p in mine["params"]]
+    # LBFGS keeps its state under the first parameter as flat vectors over all of them: no shapes to match.
+    flat = needs_closure(optimizer)
     for key, entry in (saved.get("state") or {}).items():
         if not isinstance(key, int) or not 0 <= key < len(shapes):
             raise ValueError(f"the checkpoint's {what}optimizer state names parameter {key!r}; this one has {len(shapes)}")
         for field_name, value in entry.items():
-            if isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != shapes[key]:
+            if not flat and isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != shapes[key]:
                 raise ValueError(f"the checkpoint's {what}optimizer state {field_name!r} of parameter {key} has shape "
                                  f"{list(value.shape)}, the parameter has {list(shapes[key])}")
 

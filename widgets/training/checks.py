@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import metrics as _our_metrics
-from .callbacks import HOOKS
+from . import structure
+from .callbacks import HOOKS, STEP_HOOKS
 
 CLASSIFICATION_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
 CLASSIFICATION_FUNCTIONS = (F.cross_entropy, F.nll_loss)
@@ -73,6 +75,7 @@ def check_constructor(model: object, loss_fn: object, optimizer: object, metrics
         raise TypeError(f"loss_fn must be callable as loss_fn(output, target), got {type(loss_fn).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    check_lazy(model)
     model_params = {id(p) for p in model.parameters()}
     if not model_params:
         raise ValueError("the model has no parameters to train")
@@ -129,7 +132,7 @@ def check_callbacks(callbacks: object) -> list:
     """A list of callbacks, each with at least one `on_<event>` method."""
     if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks must be a list of callback objects, got {type(callbacks).__name__}")
-    hooks = tuple(HOOKS)
+    hooks = (*HOOKS, *STEP_HOOKS)
     for callback in callbacks:
         if not any(callable(getattr(callback, hook, None)) for hook in hooks):
             raise TypeError(
@@ -152,6 +155,14 @@ def check_scheduler(scheduler: object, optimizer: torch.optim.Optimizer, every: 
         )
     if getattr(scheduler, "optimizer", None) is not optimizer:
         raise ValueError("the scheduler was made for another optimizer: build it on the optimizer given to the Trainer")
+    if every == "step" and isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise ValueError("ReduceLROnPlateau steps on an epoch's validation loss, so it needs scheduler_every='epoch', "
+                         "got scheduler_every='step'")
+
+
+SEVERAL_INPUTS_HINT = ("for a model of several inputs, make each batch (inputs, target) with the inputs grouped: "
+                      "a tuple goes to model(*inputs), a dict to model(**inputs); or build the Trainer with "
+                      "batch_fn=lambda batch: (inputs, target)")
 
 
 def unpack_batch(batch: Any) -> tuple[Any, Any]:
@@ -160,25 +171,81 @@ def unpack_batch(batch: Any) -> tuple[Any, Any]:
         if len(batch) == 2:
             return batch[0], batch[1]
         raise ValueError("a batch must be a pair (x, y) or a dict with keys 'x' and 'y'; "
-                         f"got a {type(batch).__name__} of {len(batch)} items")
+                         f"got a {type(batch).__name__} of {len(batch)} items; {SEVERAL_INPUTS_HINT}")
     if isinstance(batch, Mapping):
         if "x" in batch and "y" in batch:
             return batch["x"], batch["y"]
-        raise ValueError(f"a batch dict must have keys 'x' and 'y'; got keys {sorted(map(str, batch))}")
-    raise ValueError(f"a batch must be a pair (x, y) or a dict with keys 'x' and 'y'; got {type(batch).__name__}")
+        raise ValueError(f"a batch dict must have keys 'x' and 'y'; got keys {sorted(map(str, batch))}; for a dict "
+                         "of model inputs (input_ids, attention_mask, labels ...) build the Trainer with "
+                         "batch_fn=lambda b: ({k: v for k, v in b.items() if k != 'labels'}, b['labels'])")
+    raise ValueError(f"a batch must be a pair (x, y) or a dict with keys 'x' and 'y'; got {type(batch).__name__}; "
+                     "build the Trainer with batch_fn= to map it to (inputs, target)")
+
+
+def check_pair(pair: Any, batch: Any) -> tuple[Any, Any]:
+    """What `batch_fn` returned must be a pair (inputs, target)."""
+    if isinstance(pair, (tuple, list)) and not structure.is_namedtuple(pair) and len(pair) == 2:
+        return pair[0], pair[1]
+    raise ValueError(f"batch_fn must return a pair (inputs, target); for a batch that is {structure.describe(batch)} "
+                     f"it returned {structure.describe(pair)}")
+
+
+def check_not_numpy(x: Any, y: Any) -> None:
+    """numpy arrays in a batch are refused with the conversion to use."""
+    for role, value in (("inputs", x), ("target", y)):
+        if structure.find_numpy(value):
+            raise TypeError(
+                f"the batch's {role} hold a numpy array ({structure.describe(value)}); the Trainer needs torch "
+                "tensors: convert the data once with torch.from_numpy(array) (add .float() for numpy's float64 "
+                "inputs, .long() for class labels), or wrap the arrays in a TensorDataset"
+            )
+
+
+def check_forward_arguments(error: Exception) -> None:
+    """A forward that wanted more arguments than one input: say how a batch gives several."""
+    text = str(error)
+    if isinstance(error, TypeError) and ("required positional argument" in text or "positional arguments but" in text
+                                         or "unexpected keyword argument" in text):
+        raise TypeError(f"{text}: the model was called with the batch's inputs as they came; "
+                        f"{SEVERAL_INPUTS_HINT}") from error
+
+
+def check_lazy(model: nn.Module) -> None:
+    """Lazy layers must have run once before training: their parameters have no shape yet."""
+    lazy = sorted({type(module).__name__ for module in model.modules()
+                   if any(isinstance(p, nn.parameter.UninitializedParameter) for p in module._parameters.values())})
+    if lazy:
+        raise ValueError(
+            f"the model has lazy layers ({', '.join(lazy)}) whose parameters are not made yet (they get their shapes "
+            "from the first batch); run one batch through the model first, e.g. model(next(iter(train_loader))[0]), "
+            "then build the Trainer (an optimizer made before keeps working)"
+        )
+
+
+def epoch_columns(metric_names: list[str], validating: bool, callbacks: list) -> list[str]:
+    """The numeric columns an epoch record will hold: losses, metrics and the columns callbacks declare."""
+    names = ["loss", *metric_names]
+    columns = [f"train_{n}" for n in names] + ([f"valid_{n}" for n in names] if validating else [])
+    for callback in callbacks:
+        columns += [c for c in getattr(callback, "columns", ()) if c not in columns]
+    return columns
+
+
+def check_monitors(callbacks: list, columns: list[str]) -> None:
+    """A callback watching a column (`monitor`) must name one the epoch record will have."""
+    for callback in callbacks:
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and monitor not in columns:
+            close = difflib.get_close_matches(monitor, columns, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            why = "" if any(c.startswith("valid_") for c in columns) else " (there is no valid_loader, so no valid_ columns)"
+            raise ValueError(f"{type(callback).__name__} monitors {monitor!r}, but the epoch records will hold "
+                             f"{columns}{why}{hint}")
 
 
 def to_device(value: Any, device: torch.device | None) -> Any:
-    """Move a tensor, or the tensors in a tuple/list/dict, to `device` (None: leave as is)."""
-    if device is None:
-        return value
-    if isinstance(value, torch.Tensor):
-        return value.to(device)
-    if isinstance(value, (tuple, list)):
-        return type(value)(to_device(v, device) for v in value)
-    if isinstance(value, Mapping):
-        return {k: to_device(v, device) for k, v in value.items()}
-    return value
+    """Move every tensor in `value` (a tensor, or tuples, lists, namedtuples, dicts of them) to `device`."""
+    return structure.to_device(value, device)
 
 
 def check_devices(parameter: torch.Tensor, x: Any) -> None:

@@ -27,9 +27,10 @@ class CallbackError:
 class Subscription:
     """The handle `Trainer.on` returns; `remove()` unsubscribes (calling it twice is harmless)."""
 
-    def __init__(self, hub: EventHub, event: str, callback: Callable[[dict], Any]) -> None:
+    def __init__(self, hub: EventHub, event: str, callback: Callable[[dict], Any], strict: bool = False) -> None:
         self.event = event
         self.callback = callback
+        self.strict = strict  # an exception it raises propagates to the emitter (a guard), after being recorded
         self._hub = hub
 
     def remove(self) -> None:
@@ -48,22 +49,25 @@ class Subscription:
 class EventHub:
     """Subscribers per event name; `emit` calls them in subscription order and reports failures."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: tuple[str, ...] = EVENT_NAMES) -> None:
+        self.names = names
         # Tuples, replaced on change: emitting iterates without copying, and a
         # callback that subscribes or unsubscribes does not disturb the loop.
         # Read it freely (the trainer checks it on every step); change it only
         # through on() and Subscription.remove().
-        self.subscribers: dict[str, tuple[Subscription, ...]] = {name: () for name in EVENT_NAMES}
+        self.subscribers: dict[str, tuple[Subscription, ...]] = {name: () for name in names}
         self.errors: deque[CallbackError] = deque(maxlen=MAX_KEPT_ERRORS)
         self._warned: set[tuple[str, str, str]] = set()
 
-    def on(self, event: str, callback: Callable[[dict], Any]) -> Subscription:
-        """Subscribe `callback(payload)` to `event`."""
+    def on(self, event: str, callback: Callable[[dict], Any], strict: bool = False) -> Subscription:
+        """Subscribe `callback(payload)` to `event`; with `strict`, an exception it raises reaches the emitter."""
         if event not in self.subscribers:
-            raise ValueError(f"unknown event {event!r}; expected one of {', '.join(map(repr, EVENT_NAMES))}")
+            raise ValueError(f"unknown event {event!r}; expected one of {', '.join(map(repr, self.names))}")
         if not callable(callback):
             raise TypeError(f"the callback for {event!r} must be callable, got {type(callback).__name__}")
-        subscription = Subscription(self, event, callback)
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be True or False, got {strict!r}")
+        subscription = Subscription(self, event, callback, strict)
         self.subscribers[event] = self.subscribers[event] + (subscription,)
         return subscription
 
@@ -76,11 +80,14 @@ class EventHub:
         return bool(self.subscribers[event])
 
     def emit(self, event: str, payload: dict) -> None:
-        """Call every subscriber of `event`; an exception is warned about and kept, never raised."""
+        """Call every subscriber of `event`; an exception is warned about and kept, raised only from a strict one."""
         for subscription in self.subscribers[event]:
             try:
                 subscription.callback(payload)
             except Exception as error:
+                if subscription.strict:
+                    self.errors.append(CallbackError(event, subscription.callback, error))
+                    raise
                 self._report(event, subscription.callback, error)
 
     def _report(self, event: str, callback: Callable[[dict], Any], error: Exception) -> None:

@@ -13,11 +13,14 @@ sparser (the `step` column always says which steps remain).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import time as _time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
+
+from .events import EventHub, Subscription
 
 STEP_COLUMNS: dict[str, np.dtype] = {
     "step": np.dtype(np.int64),
@@ -30,10 +33,17 @@ STEP_COLUMNS: dict[str, np.dtype] = {
 DEFAULT_MAX_ROWS = 5_000_000
 _INITIAL_CAPACITY = 1024
 _BLOCK = 512
+HISTORY_EVENTS = ("step", "epoch", "reset")
+"""What a History tells its subscribers: a step row logged, an epoch record logged, cleared or loaded."""
 
 
 class History:
-    """Step and epoch records of one training run; usable on its own by a hand-written loop."""
+    """Step and epoch records of one training run; usable on its own by a hand-written loop.
+
+    A hand-written loop feeds it with `log(loss)` per step and `end_epoch(**values)` per
+    epoch (or the explicit `log_step` / `log_epoch`); a view follows it with
+    `history.on("step" | "epoch" | "reset", callback)`, exactly as it follows a trainer.
+    """
 
     def __init__(self, max_rows: int = DEFAULT_MAX_ROWS) -> None:
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 4:
@@ -45,6 +55,42 @@ class History:
         self._size = 0
         self._pending: list[tuple[int, int, float, float, float]] = []
         self._columns = _empty_columns(min(_INITIAL_CAPACITY, self.max_rows))
+        self._hub: EventHub | None = None  # made by the first on(): a History nobody follows pays nothing
+        self._follow_steps = False
+        self._started: float | None = None  # when log() first ran, for its time column
+        self._epoch_first_row = 0  # rows logged (ever) when the open epoch began, for end_epoch's train_loss
+
+    # --- events ------------------------------------------------------------------------------------
+    def on(self, event: str, callback: Callable[[dict], Any]) -> Subscription:
+        """Subscribe `callback(payload)` to "step" (the row as a dict: step, epoch, loss, lr, time), "epoch" (the
+        record) or "reset" (`{}` after `clear()`, `{"loaded": True}` after `load_state_dict()`); `.remove()` ends it.
+
+        Every row counts, whether a trainer or a hand-written loop logged it. An exception a subscriber
+        raises is reported with a warning and kept in `history.callback_errors`; logging goes on.
+        """
+        if self._hub is None:
+            self._hub = EventHub(HISTORY_EVENTS)
+        subscription = self._hub.on(event, callback)
+        self._follow_steps = bool(self._hub.subscribers["step"])
+        return _HistorySubscription(self, subscription)
+
+    def listeners(self, event: str) -> list[Callable[[dict], Any]]:
+        """The callbacks subscribed to `event`, in the order they run."""
+        if event not in HISTORY_EVENTS:
+            raise ValueError(f"unknown event {event!r}; expected one of {', '.join(map(repr, HISTORY_EVENTS))}")
+        return [] if self._hub is None else [s.callback for s in self._hub.subscribers[event]]
+
+    @property
+    def callback_errors(self) -> list:
+        """The latest exceptions raised by subscribers (`CallbackError`s)."""
+        return [] if self._hub is None else list(self._hub.errors)
+
+    def _emit(self, event: str, payload: dict) -> None:
+        if self._hub is not None and self._hub.subscribers[event]:
+            self._hub.emit(event, payload)
+
+    def _unsubscribed(self) -> None:
+        self._follow_steps = self._hub is not None and bool(self._hub.subscribers["step"])
 
     @property
     def version(self) -> int:
@@ -72,11 +118,67 @@ class History:
             raise TypeError("loss must be a float, got a tensor: pass loss.item()")
         self._append(int(step), int(epoch), float(loss), float(lr), float(time))
 
+    def log(self, loss: float, *, lr: float = math.nan) -> dict[str, Any]:
+        """The short call for a hand-written loop: log one step's loss (a number, or a one-element tensor).
+
+        The step is numbered after the last one logged, the epoch is the one `end_epoch()` will close
+        (numbered from 1), and the time is seconds since the first `log`. Returns the row as a dict.
+        """
+        if isinstance(loss, torch.Tensor):
+            if loss.numel() != 1:
+                raise ValueError(f"loss must be one number, got a tensor of shape {list(loss.shape)}")
+            loss = loss.item()
+        if isinstance(loss, bool) or not isinstance(loss, (int, float, np.number)):
+            raise TypeError(f"loss must be a number or a one-element tensor, got {type(loss).__name__}")
+        now = _time.perf_counter()
+        if self._started is None:
+            self._started = now
+        step = self.last_step + 1
+        epoch = len(self.epochs) + 1
+        self._append(step, epoch, float(loss), float(lr), now - self._started)
+        return {"step": step, "epoch": epoch, "loss": float(loss), "lr": float(lr), "time": now - self._started}
+
+    @property
+    def last_step(self) -> int:
+        """The step number of the newest row, 0 when there is none."""
+        if self._pending:
+            return self._pending[-1][0]
+        return int(self._columns["step"][self._size - 1]) if self._size else 0
+
+    def end_epoch(self, **values: float) -> dict[str, Any]:
+        """Close an epoch of a hand-written loop: log its record and return it.
+
+        The record holds `epoch` (numbered from 1), `step` (the last step logged), `train_loss` (the mean of
+        the losses logged since the previous epoch, unless given), `time`, and every value given
+        (`valid_loss=0.41, valid_acc=0.86`, numbers or one-element tensors).
+        """
+        record: dict[str, Any] = {"epoch": len(self.epochs) + 1, "step": self.last_step}
+        given: dict[str, float] = {}
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1:
+                    raise ValueError(f"{name} must be one number, got a tensor of shape {list(value.shape)}")
+                value = value.item()  # a tensor that requires grad too: item() reads its number alone
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+            given[name] = float(value)
+        if "train_loss" not in values:
+            self._flush()
+            rows = self._flushed_rows - self._epoch_first_row
+            losses = self._columns["loss"][max(self._size - rows, 0) : self._size]
+            record["train_loss"] = float(losses.mean()) if len(losses) else math.nan
+        record.update(given)
+        record["time"] = _time.perf_counter() - self._started if self._started is not None else 0.0
+        self.log_epoch(record)
+        return record
+
     def _append(self, step: int, epoch: int, loss: float, lr: float, time: float) -> None:
         pending = self._pending
         pending.append((step, epoch, loss, lr, time))
         if len(pending) >= _BLOCK:
             self._flush()
+        if self._follow_steps:
+            self._emit("step", {"step": step, "epoch": epoch, "loss": loss, "lr": lr, "time": time})
 
     def _flush(self) -> None:
         """Move the pending rows into the columns, growing or thinning them as needed."""
@@ -125,8 +227,18 @@ class History:
         """Append one epoch record (a mapping of names to numbers)."""
         if not isinstance(record, Mapping):
             raise TypeError(f"an epoch record must be a dict, got {type(record).__name__}")
-        self.epochs.append(dict(record))
+        self._append_epoch(dict(record))
+
+    def _append_epoch(self, record: dict[str, Any], notify: bool = True) -> None:
+        """Keep `record` itself (the trainer's: what its "epoch" subscribers add to it stays in the history).
+
+        The trainer passes `notify=False` and tells this History's subscribers after its own.
+        """
+        self.epochs.append(record)
         self._changes += 1
+        self._epoch_first_row = self._flushed_rows + len(self._pending)
+        if notify:
+            self._emit("epoch", record)
 
     def step_column(self, name: str) -> np.ndarray:
         """A read-only 1-D view of one step column: step, epoch, loss, lr or time.
@@ -152,6 +264,9 @@ class History:
         self._columns = _empty_columns(min(_INITIAL_CAPACITY, self.max_rows))
         self.epochs = []
         self._changes += 1
+        self._started = None
+        self._epoch_first_row = self._flushed_rows
+        self._emit("reset", {})
 
     def state_dict(self) -> dict[str, Any]:
         """The history as tensors, lists and numbers (loadable with `torch.load(weights_only=True)`)."""
@@ -187,6 +302,25 @@ class History:
         self._drop_pending()
         self.epochs = [dict(record) for record in state["epochs"]]
         self._changes += 1
+        self._epoch_first_row = self._flushed_rows
+        self._emit("reset", {"loaded": True})
+
+
+class _HistorySubscription(Subscription):
+    """A subscription to a History's events; removing it also tells the History whether steps are still followed."""
+
+    def __init__(self, history: History, inner: Subscription) -> None:
+        super().__init__(inner._hub, inner.event, inner.callback)
+        self._inner = inner
+        self._history = history
+
+    def remove(self) -> None:
+        self._inner.remove()
+        self._history._unsubscribed()
+
+    @property
+    def active(self) -> bool:
+        return self._inner.active
 
 
 def _empty_columns(capacity: int) -> dict[str, np.ndarray]:

@@ -26,10 +26,11 @@ from torch import nn
 
 from . import rng
 from .batch import BatchRunner, loss_number
+from .switches import StepSwitches, needs_closure
 from .trainer import Trainer
 
 DIVERGE = 4.0
-"""The sweep stops once the smoothed loss exceeds this many times its lowest value."""
+"""The sweep stops once the smoothed loss exceeds this many times its lowest value (for a positive loss; see `diverged`)."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class LRSweep:
 
     `lrs` holds the first parameter group's learning rate of each batch,
     `losses` the batch's loss and `smoothed` their debiased moving average.
-    `suggestion` is the rate where the smoothed loss falls fastest per decade
-    of learning rate (see `steepest_descent`), looking only up to its lowest
-    point; None when the loss never fell. `best_lr` is the rate of the lowest smoothed loss. `stopped`
+    `suggestion` is the smaller of the rate where the smoothed loss falls
+    fastest per decade of learning rate (see `steepest_descent`, looking only
+    up to its lowest point) and a tenth of the rate of the lowest point (see
+    `suggest`); None when the loss never fell. `best_lr` is the rate of the lowest smoothed loss. `stopped`
     says why the sweep ended.
     """
 
@@ -66,7 +68,9 @@ def lr_range_test(trainer: Any, start: float = 1e-6, end: float = 1.0, steps: in
     start, end, steps, smoothing, diverge = _check_arguments(trainer, start, end, steps, smoothing, diverge)
     model, optimizer = copy_model_and_optimizer(trainer.model, trainer.optimizer)
     device = trainer.device
-    runner = BatchRunner(model, trainer.loss_fn, optimizer, device)
+    runner = BatchRunner(model, trainer.loss_fn, optimizer, device, trainer.batch_fn)
+    # The trainer's precision (autocast, and a GradScaler in "16-mixed"); no clipping or accumulation.
+    switches = StepSwitches(optimizer, device, None, 1, trainer.precision, None, ())
     generators = rng.loader_generators(trainer.train_loader)
     saved = rng.capture(generators, cuda=device.type == "cuda")
     ratios = [_lr_value(group) / _lr_value(optimizer.param_groups[0]) for group in optimizer.param_groups]
@@ -74,27 +78,33 @@ def lr_range_test(trainer: Any, start: float = 1e-6, end: float = 1.0, steps: in
     losses: list[float] = []
     smoothed: list[float] = []
     stopped = f"completed {steps} steps"
-    state, best = 0.0, math.inf
+    state, best, first = 0.0, math.inf, math.nan
     try:
         model.train()
         for index, batch in zip(range(steps), _endless(trainer.train_loader)):
             for group, ratio in zip(optimizer.param_groups, ratios):
                 _set_lr(group, float(lrs[index]) * ratio)
             x, y = runner.inputs(batch)
-            _, loss = runner.output_and_loss(x, y)
+            with switches.autocast():
+                _, loss = runner.output_and_loss(x, y)
             value = loss_number(loss)
             if not math.isfinite(value):
                 stopped = f"the loss became {value} at lr {lrs[index]:.3g}"
                 break
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            switches.backward(loss)
+            switches.unscale(optimizer)
+            switches.optimizer_step(optimizer, None)
             state = smoothing * state + (1 - smoothing) * value
             losses.append(value)
             smoothed.append(state / (1 - smoothing ** len(losses)))
             best = min(best, smoothed[-1])
-            if smoothed[-1] > diverge * best:
-                stopped = f"the smoothed loss passed {diverge:g} times its lowest at lr {lrs[index]:.3g}"
+            if len(smoothed) == 1:
+                first = smoothed[0]
+            if diverged(smoothed[-1], best, first, diverge):
+                what = f"{diverge:g} times its lowest" if best > 0 else \
+                    f"its lowest by {diverge - 1:g} times the loss's scale"
+                stopped = f"the smoothed loss passed {what} at lr {lrs[index]:.3g}"
                 break
     finally:
         saved.restore(generators)
@@ -103,8 +113,33 @@ def lr_range_test(trainer: Any, start: float = 1e-6, end: float = 1.0, steps: in
                                  "check the data, or lower start")
     kept = lrs[: len(losses)]
     values = np.asarray(smoothed)
-    return LRSweep(lrs=kept, losses=np.asarray(losses), smoothed=values, suggestion=steepest_descent(kept, values),
+    return LRSweep(lrs=kept, losses=np.asarray(losses), smoothed=values, suggestion=suggest(kept, values),
                    best_lr=float(kept[int(np.argmin(values))]), stopped=stopped, start=start, end=end, steps=steps)
+
+
+def diverged(value: float, best: float, first: float, diverge: float) -> bool:
+    """Whether a smoothed loss `value` has diverged from the lowest so far, `best`.
+
+    A positive loss diverges above `diverge` times its lowest. A loss that reaches zero or below (a VAE's
+    negative log-likelihood, a negated score) has no such ratio: it diverges once it rises above its lowest by
+    `diverge - 1` times its scale, the larger of |best| and how far it fell from the first value `first`.
+    """
+    if best > 0:
+        return value > diverge * best
+    scale = max(abs(best), first - best)
+    return scale > 0 and value - best > (diverge - 1) * scale
+
+
+def suggest(lrs: np.ndarray, smoothed: np.ndarray) -> float | None:
+    """The suggested rate: the steepest fall (`steepest_descent`), but at most a tenth of the lowest point's rate.
+
+    The steepest fall alone can sit right at the edge where the loss turns and diverges; a tenth of the
+    lowest point's rate stays below that edge. None when the loss never fell.
+    """
+    steepest = steepest_descent(lrs, smoothed)
+    if steepest is None:
+        return None
+    return float(min(steepest, lrs[int(np.argmin(smoothed))] / 10))
 
 
 def steepest_descent(lrs: np.ndarray, smoothed: np.ndarray) -> float | None:
@@ -181,6 +216,10 @@ def _check_arguments(trainer: Any, start: Any, end: Any, steps: Any, smoothing: 
         raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
     if isinstance(diverge, bool) or not isinstance(diverge, Real) or not diverge > 1:
         raise ValueError(f"diverge must be a number above 1 (times the lowest smoothed loss), got {diverge!r}")
+    if needs_closure(trainer.optimizer):
+        raise ValueError(f"lr_find trains one optimizer step per batch at a growing rate; "
+                         f"{type(trainer.optimizer).__name__} searches its own step length with a closure, so there "
+                         "is no rate to sweep")
     if _lr_value(trainer.optimizer.param_groups[0]) <= 0:
         raise ValueError("the optimizer's first parameter group has a learning rate of 0; the range test scales "
                          "every group by its ratio to the first")

@@ -1,14 +1,60 @@
-"""Metrics: plain functions `(output, target) -> float` over one batch.
+"""Metrics: plain functions `(output, target) -> float` over one batch, or `EpochMetric`s over a whole epoch.
 
-The trainer averages them over an epoch weighting each batch by its size, so a
-metric here only has to be right for one batch.
+The trainer averages a plain metric over an epoch weighting each batch by its
+size, so it only has to be right for one batch. That is right for accuracy and
+mean errors, wrong for F1, AUC or a correlation: wrap those in `EpochMetric`,
+and the trainer calls them once per epoch on every output and target of the
+epoch joined along the first dimension.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import torch
 
-__all__ = ["accuracy", "mean_absolute_error"]
+from . import structure
+
+__all__ = ["EpochMetric", "accuracy", "mean_absolute_error"]
+
+
+class EpochMetric:
+    """A metric computed once per epoch on all of the epoch's outputs and targets.
+
+    `fn(outputs, targets) -> float` receives the outputs exactly as the model
+    returned them (tuples, dicts and namedtuples keep their structure), every
+    batch's tensors concatenated along the first dimension and detached. The
+    training side collects the epoch's outputs (kept in checkpoints, so a
+    resumed epoch gives the same value); validation collects its own. Called
+    directly, it computes on what it is given.
+    """
+
+    def __init__(self, fn: Callable[[Any, Any], float]) -> None:
+        if isinstance(fn, EpochMetric) or not callable(fn):
+            raise TypeError(f"EpochMetric needs a function fn(outputs, targets) -> float, got {type(fn).__name__}")
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__module__ = getattr(fn, "__module__", __name__)
+
+    def __call__(self, outputs: Any, targets: Any) -> float:
+        return float(self.fn(outputs, targets))
+
+    def __repr__(self) -> str:
+        return f"EpochMetric({self.__name__})"
+
+
+def epoch_metric_values(fns: Sequence[Callable[[Any, Any], float]], indices: Sequence[int],
+                        collected: list[tuple[Any, Any]]) -> list[float]:
+    """The epoch metrics `fns[i]` (i in `indices`) on a whole epoch's (output, target) pairs, joined along dim 0."""
+    if not indices:
+        return []
+    if not collected:
+        return [math.nan] * len(indices)
+    outputs = structure.concat([output for output, _ in collected])
+    targets = structure.concat([target for _, target in collected])
+    return [float(fns[i](outputs, targets)) for i in indices]
 
 
 def accuracy(output: torch.Tensor, target: torch.Tensor) -> float:

@@ -3,9 +3,10 @@
 One method, `_run_step`, runs every optimizer step; `step`, `run_epoch`, `fit`
 and `play` only decide how many to run, so every way of training gives bitwise
 the same numbers. The parts live beside it: `batch` (forward and loss with the
-diagnosis), `cursor` (the position in the loader), `checkpoint` (counters and
-checkpoint checks), `callbacks` (epoch lines, early stopping), `interrupts`
-(Ctrl-C at a step boundary). See docs/trainer-contract.md for the events,
+diagnosis), `structure` (nested batches and outputs), `switches` (clipping,
+accumulation, precision, closure optimizers), `cursor` (the position in the
+loader), `checkpoint` (counters and checkpoint checks), `callbacks` (epoch
+lines, early stopping), `interrupts` (Ctrl-C at a step boundary). See docs/trainer-contract.md for the events,
 records and threading rules views rely on.
 """
 
@@ -26,17 +27,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import checks
+from . import checks, structure
 from . import rng as random_state
 from .batch import BatchRunner, batch_size, loss_number
-from .callbacks import EpochPrinter, attach, format_epoch
+from .callbacks import STEP_HOOKS, EpochPrinter, attach, format_epoch, hooks_of
 from .checkpoint import STATE_DICT_FORMAT, Counters, clone_tensors, read_checkpoint
 from .cursor import END, LoaderCursor
 from .events import EVENT_NAMES, EventHub, Subscription
 from .history import History
 from .interrupts import StepInterrupts
+from .metrics import EpochMetric, epoch_metric_values
+from .switches import StepSwitches, check_settings
 
 SCHEDULE_EVERY = ("epoch", "step")
+LOSS_REDUCTIONS = ("auto", "mean", "sum")
 _perf_counter = time.perf_counter  # read on every step
 _grad_of = operator.attrgetter("grad")
 
@@ -55,6 +59,12 @@ class Trainer:
     `on_reset` methods (see `widgets.training.callbacks`). `scheduler` is any
     `torch.optim.lr_scheduler` object of `optimizer`, stepped after every epoch
     or every step (`scheduler_every`); it is part of checkpoints and of `reset()`.
+
+    `batch_fn(batch) -> (inputs, target)` maps batches of any other shape; inputs
+    that are a tuple or list go to `model(*inputs)`, a dict to `model(**inputs)`.
+    `clip_grad_norm`, `accumulate`, `precision` ("32", "bf16", "16-mixed") change
+    how a step runs (see `widgets.training.switches`); `loss_reduction="sum"`
+    (found by itself on torch losses) reports per-sample losses.
     """
 
     def __init__(
@@ -70,9 +80,20 @@ class Trainer:
         callbacks: Sequence[object] = (),
         scheduler: Any = None,
         scheduler_every: str = "epoch",
+        batch_fn: Callable[[Any], tuple[Any, Any]] | None = None,
+        clip_grad_norm: float | None = None,
+        accumulate: int = 1,
+        precision: str = "32",
+        loss_reduction: str = "auto",
     ) -> None:
         metrics = checks.check_constructor(model, loss_fn, optimizer, metrics)
         resolved = checks.resolve_device(device)
+        if batch_fn is not None and not callable(batch_fn):
+            raise TypeError(f"batch_fn must be a function batch -> (inputs, target), got {type(batch_fn).__name__}")
+        if loss_reduction not in LOSS_REDUCTIONS:
+            raise ValueError(f"loss_reduction must be one of {LOSS_REDUCTIONS}, got {loss_reduction!r}")
+        if loss_reduction == "auto":
+            loss_reduction = "sum" if getattr(loss_fn, "reduction", None) == "sum" else "mean"
         for role, loader in (("train_loader", train_loader), ("valid_loader", valid_loader)):
             if loader is not None and not isinstance(loader, Iterable):
                 raise TypeError(f"{role} must be an iterable of batches such as a DataLoader, got {type(loader).__name__}")
@@ -86,7 +107,12 @@ class Trainer:
         if not isinstance(verbose, bool):
             raise TypeError(f"verbose must be True or False, got {verbose!r}")
         callbacks = checks.check_callbacks(callbacks)
+        checks.check_monitors(callbacks, checks.epoch_columns(list(metrics), valid_loader is not None, callbacks))
         checks.check_scheduler(scheduler, optimizer, scheduler_every, SCHEDULE_EVERY)
+        first_parameter = next(iter(model.parameters()))
+        switches = StepSwitches(optimizer, resolved if resolved is not None else first_parameter.device,
+                                clip_grad_norm, accumulate, precision, steps_per_epoch,
+                                [hook for c in callbacks for hook in hooks_of(c, STEP_HOOKS).values()])
 
         if resolved is not None:
             model.to(resolved)
@@ -97,13 +123,21 @@ class Trainer:
         self._valid_loader = valid_loader
         self._metrics = metrics
         self._metric_fns = tuple(metrics.values())
+        # Epoch metrics see the whole epoch's outputs; the others are averaged over batches.
+        self._epoch_metrics = tuple(i for i, fn in enumerate(self._metric_fns) if isinstance(fn, EpochMetric))
+        self._batch_metrics = tuple((i, fn) for i, fn in enumerate(self._metric_fns) if not isinstance(fn, EpochMetric))
+        self._collected: list[tuple[Any, Any]] = []  # (output, target) of the open epoch's steps, for epoch metrics
+        self._collect_next: tuple[Any, Any] | None = None
+        self._loss_is_sum = loss_reduction == "sum"
+        self._switches = switches
+        self._plain = switches.plain
         self._device = resolved
         self.verbose = verbose
         self._steps_per_epoch = steps_per_epoch
         self._scheduler = scheduler
         self._schedule_steps = scheduler is not None and scheduler_every == "step"
         self._schedule_epochs = scheduler is not None and scheduler_every == "epoch"
-        self._batches = BatchRunner(model, loss_fn, optimizer, resolved)
+        self._batches = BatchRunner(model, loss_fn, optimizer, resolved, batch_fn)
         # Taking torch's random state costs microseconds on every step; it is
         # needed only to undo the draws of a step that fails.
         self._snapshot_rng = checks.may_draw_random(model, loss_fn, metrics)
@@ -137,6 +171,7 @@ class Trainer:
             "optimizer_groups": copy.deepcopy(optimizer.state_dict()["param_groups"]),
             "rng": random_state.capture(self._generators, self._uses_cuda),
             "scheduler": copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None,
+            "scaler": copy.deepcopy(switches.state_dict()),
         }
         self._callbacks = callbacks
         for callback in callbacks:
@@ -147,6 +182,10 @@ class Trainer:
     model = property(lambda self: self._model, doc="The model being trained.")
     optimizer = property(lambda self: self._optimizer, doc="The optimizer.")
     loss_fn = property(lambda self: self._batches.loss_fn, doc="The loss function.")
+    precision = property(lambda self: self._switches.precision, doc="'32', 'bf16' or '16-mixed'.")
+    accumulate = property(lambda self: self._switches.accumulate, doc="Batches per optimizer step.")
+    clip_grad_norm = property(lambda self: self._switches.clip, doc="The largest total gradient norm, or None.")
+    batch_fn = property(lambda self: self._batches.batch_fn, doc="The function that maps a batch to (inputs, target), or None.")
     scheduler = property(lambda self: self._scheduler, doc="The learning-rate scheduler, or None.")
     callbacks = property(lambda self: list(self._callbacks), doc="The callbacks given at construction.")
     train_loader = property(lambda self: self._train_loader, doc="The training loader.")
@@ -210,9 +249,13 @@ class Trainer:
 
     # ------------------------------------------------------------------ events
 
-    def on(self, event: str, callback: Callable[[dict], Any]) -> Subscription:
-        """Subscribe `callback(payload)` to "step", "epoch", "state", "reset" or "backward"; returns a handle with `.remove()`."""
-        return self._hub.on(event, callback)
+    def on(self, event: str, callback: Callable[[dict], Any], strict: bool = False) -> Subscription:
+        """Subscribe `callback(payload)` to "step", "epoch", "state", "reset" or "backward"; returns a handle with `.remove()`.
+
+        An exception a subscriber raises is reported and training goes on; with `strict=True` (a guard on
+        "backward") it fails the step instead, which is then rolled back.
+        """
+        return self._hub.on(event, callback, strict)
 
     def listeners(self, event: str) -> list[Callable[[dict], Any]]:
         """The callbacks now subscribed to `event`, in the order they run."""
@@ -439,37 +482,54 @@ class Trainer:
         epoch, batch_number, step = counters.epoch + 1, counters.batch_in_epoch + 1, counters.global_step + 1
         undo = self._snapshot_for_undo() if self._snapshot_needed else None
         last_grads = None
+        stepped = True
         self._interrupts.in_step = True
         try:
             x, y = self._batches.inputs(batch)
             if not model.training:
                 model.train()
-            output, loss = self._batches.output_and_loss(x, y)
-            loss_value = loss_number(loss)
-            if not math.isfinite(loss_value):
-                raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
-            size = batch_size(y, x)
-            metric_values = self._metric_values(output, y)
-            # Everything that can reject the batch has run: only now are the last step's gradients
-            # cleared, and kept aside, so a step that fails from here puts them back to inspect.
-            last_grads = list(map(_grad_of, self._parameters))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self._listeners["backward"]:
-                self._hub.emit("backward", {"step": step, "epoch": epoch, "batch": batch_number})
-            optimizer.step()
+            if self._plain:
+                output, loss = self._batches.output_and_loss(x, y)
+                loss_value = loss_number(loss)
+                if not math.isfinite(loss_value):
+                    raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
+                size = batch_size(y, x)
+                metric_values = self._metric_values(output, y)
+                # Everything that can reject the batch has run: only now are the last step's gradients
+                # cleared, and kept aside, so a step that fails from here puts them back to inspect.
+                last_grads = list(map(_grad_of, self._parameters))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self._listeners["backward"]:
+                    self._hub.emit("backward", {"step": step, "epoch": epoch, "batch": batch_number})
+                optimizer.step()
+            else:
+                with self._switches.autocast():
+                    output, loss = self._batches.output_and_loss(x, y)
+                loss_value = loss_number(loss)
+                if not math.isfinite(loss_value):
+                    raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
+                size = batch_size(y, x)
+                metric_values = self._metric_values(output, y)
+                last_grads = self._switches.clear_or_keep_grads(self._parameters, optimizer, batch_number)
+                payload = {"step": step, "epoch": epoch, "batch": batch_number}
+                stepped = self._switches.backward_and_step(
+                    loss, optimizer, self._parameters, self._backward_event, payload, self._steps_per_epoch,
+                    lambda: self._batches.output_and_loss(x, y)[1])
         except BaseException as error:
             self._interrupts.in_step = False
             if last_grads is not None:
                 for parameter, grad in zip(self._parameters, last_grads):
                     parameter.grad = grad
+            if not self._plain:
+                self._switches.rollback()
             self._undo_draws(batch, undo)
             if isinstance(error, Exception):
                 self._fail(error)
             raise
         self._failed_batch = False
-        lr = self._record_step(step, epoch, batch_number, loss_value, size, metric_values, started)
-        if self._schedule_steps:
+        lr, loss_value = self._record_step(step, epoch, batch_number, loss_value, size, metric_values, started)
+        if self._schedule_steps and stepped:
             self._scheduler.step()
         self._interrupts.in_step = False  # the step is complete: from here an interrupt may land
         if self._state == "error":
@@ -477,7 +537,7 @@ class Trainer:
         record = None
         if want_record or self._listeners["step"]:
             record = {"step": step, "epoch": epoch, "batch": batch_number, "loss": loss_value, "lr": lr,
-                      "time": counters.train_time, "batch_size": size}
+                      "time": counters.train_time, "batch_size": size, "optimizer_step": stepped}
             self._hub.emit("step", record)
         if counters.close_pending:
             try:
@@ -542,25 +602,44 @@ class Trainer:
             return {"epoch": counters.epoch + 1, "batch": counters.batch_in_epoch + 1,
                     "reason": f"{type(error).__name__}: {error}" if error is not None else ""}
 
+    def _backward_event(self, payload: dict[str, int]) -> None:
+        if self._listeners["backward"]:
+            self._hub.emit("backward", payload)
+
     def _metric_values(self, output: Any, y: Any) -> list[float]:
         if not self._metric_fns:
             return []
-        detached = output.detach()
-        return [float(fn(detached, y)) for fn in self._metric_fns]
+        detached = output.detach() if type(output) is torch.Tensor else structure.detach(output)
+        values = [0.0] * len(self._metric_fns)
+        for i, fn in self._batch_metrics:
+            values[i] = float(fn(detached, y))
+        if self._epoch_metrics:
+            self._collect_next = (detached, structure.detach(y))
+        return values
 
     def _record_step(self, step: int, epoch: int, batch_number: int, loss_value: float, size: int,
-                     metric_values: list[float], started: float) -> float:
-        """The step is taken: count it, log it, and see whether it ended the epoch. Returns the lr it used."""
+                     metric_values: list[float], started: float) -> tuple[float, float]:
+        """The step is taken: count it, log it, and see whether it ended the epoch.
+
+        Returns the lr it used and the loss it logged (per sample for a sum-reduced loss).
+        """
         counters = self._counters
         counters.global_step = step
         counters.batch_in_epoch = batch_number
+        if self._loss_is_sum:  # a loss summed over the batch: logged per sample, so train and valid compare
+            counters.loss_sum += loss_value
+            loss_value /= size
+        else:
+            counters.loss_sum += loss_value * size
         counters.last_loss = loss_value
-        counters.loss_sum += loss_value * size
         counters.samples += size
         if metric_values:
             sums = counters.metric_sums
             for i, value in enumerate(metric_values):
                 sums[i] += value * size
+            if self._collect_next is not None:
+                self._collected.append(self._collect_next)
+                self._collect_next = None
         lr = float(self._optimizer.param_groups[0]["lr"])
         counters.train_time += _perf_counter() - started
         self._history._append(step, epoch, loss_value, lr, counters.train_time)
@@ -568,7 +647,7 @@ class Trainer:
         if (batch_number >= spe) if spe is not None else self._cursor.look_ahead():  # the epoch's last batch
             self._cursor.end_epoch()
             counters.close_pending = True
-        return lr
+        return lr, loss_value
 
     def _snapshot_for_undo(self) -> tuple[torch.Tensor | None, list | None, list[tuple[torch.Tensor, torch.Tensor]] | None]:
         """What a failed step must put back: torch's random state (when something may draw) and the buffers."""
@@ -609,6 +688,9 @@ class Trainer:
         record["train_loss"] = counters.loss_sum / samples if samples else math.nan
         for name, total in zip(self._metrics, counters.metric_sums):
             record[f"train_{name}"] = total / samples if samples else math.nan
+        if self._epoch_metrics:
+            for i, value in zip(self._epoch_metrics, epoch_metric_values(self._metric_fns, self._epoch_metrics, self._collected)):
+                record[f"train_{list(self._metrics)[i]}"] = value
         if self._valid_loader is not None:
             for name, value in self._evaluate(self._valid_loader, "validation loader").items():
                 record[f"valid_{name}"] = value
@@ -618,10 +700,13 @@ class Trainer:
         record["time"] = counters.train_time - counters.epoch_start_time
         counters.epoch += 1
         counters.start_epoch()
-        self._history.log_epoch(record)
+        self._collected = []
+        # The History keeps this very dict: values an "epoch" subscriber adds to it are kept.
+        self._history._append_epoch(record, notify=False)
         if self._schedule_epochs:
             self._step_schedule(record)
         self._hub.emit("epoch", record)
+        self._history._emit("epoch", record)
 
     def _step_schedule(self, record: Mapping[str, Any]) -> None:
         if isinstance(self._scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -645,29 +730,41 @@ class Trainer:
     def _evaluate(self, loader: Iterable, role: str) -> dict[str, float]:
         totals = [0.0] * (1 + len(self._metric_fns))
         samples = 0
-        batches = self._batches
+        batches, switches = self._batches, self._switches
+        collected: list[tuple[Any, Any]] = []
+        summed = self._loss_is_sum
         with eval_mode(self._model), torch.no_grad():
             for batch in loader:
                 x, y = batches.inputs(batch)
-                output, loss = batches.output_and_loss(x, y)
+                with switches.autocast():
+                    output, loss = batches.output_and_loss(x, y)
                 size = batch_size(y, x)
-                totals[0] += loss_number(loss) * size
-                for i, fn in enumerate(self._metric_fns, start=1):
-                    totals[i] += float(fn(output, y)) * size
+                totals[0] += loss_number(loss) if summed else loss_number(loss) * size
+                for i, fn in self._batch_metrics:
+                    totals[i + 1] += float(fn(output, y)) * size
+                if self._epoch_metrics:
+                    collected.append((output, y))
                 samples += size
         if samples == 0:
             raise ValueError(f"the {role} yielded no samples; it must yield at least one batch")
         names = ["loss", *self._metrics]
-        return {name: total / samples for name, total in zip(names, totals)}
+        values = {name: total / samples for name, total in zip(names, totals)}
+        for i, value in zip(self._epoch_metrics, epoch_metric_values(self._metric_fns, self._epoch_metrics, collected)):
+            values[names[i + 1]] = value
+        return values
 
     def predict(self, x: Any) -> Any:
-        """The model's output for `x` (moved to the device) in eval mode with no grad; the mode is restored."""
+        """The model's output for `x` (moved to the device) in eval mode with no grad; the mode is restored.
+
+        `x` is passed as a batch's inputs are: a tuple or list as `model(*x)`, a dict as `model(**x)`.
+        """
         with self._lock, eval_mode(self._model), torch.no_grad():
             x = checks.to_device(x, self._device)
             checks.check_devices(self._batches.live_probe(), x)
             saved = random_state.capture((), self._uses_cuda)
             try:
-                return self._model(x)
+                with self._switches.autocast():
+                    return structure.call_model(self._model, x)
             finally:
                 saved.restore()
 
@@ -683,8 +780,13 @@ class Trainer:
             self._optimizer.load_state_dict({"state": {}, "param_groups": copy.deepcopy(initial["optimizer_groups"])})
             if self._scheduler is not None:
                 self._scheduler.load_state_dict(copy.deepcopy(initial["scheduler"]))
+            self._switches.load_state_dict(copy.deepcopy(initial.get("scaler")))
             initial["rng"].restore(self._generators)
             self._pending_lr = None
+            self._collected = []
+            if self._switches.accumulate > 1:  # a group's gradients would otherwise carry into the new run
+                for parameter in self._parameters:
+                    parameter.grad = None
             self._counters = Counters.fresh(len(self._metrics))
             self._cursor.clear()
             self._failed_batch = False
@@ -720,7 +822,18 @@ class Trainer:
                 "scheduler": copy.deepcopy(self._scheduler.state_dict()) if self._scheduler is not None else None,
                 "callbacks": [copy.deepcopy(c.state_dict()) for c in self._callbacks
                               if callable(getattr(c, "state_dict", None))],
+                "switches": self._switches.settings(),
+                "scaler": copy.deepcopy(self._switches.state_dict()),
+                "grads": self._pending_grads(),
+                "epoch_outputs": [[output, target] for output, target in self._collected],
             }
+
+    def _pending_grads(self) -> list | None:
+        """Gradients accumulated over a group not yet stepped (accumulate > 1, mid-group), else None."""
+        counters = self._counters
+        if counters.close_pending or not self._switches.mid_group(counters.batch_in_epoch):
+            return None
+        return [None if p.grad is None else p.grad.detach().clone() for p in self._parameters]
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue from `state_dict()` output (of this trainer or another built the same way); fires "reset"."""
@@ -729,6 +842,14 @@ class Trainer:
             generators=self._generators, steps_per_epoch=self._steps_per_epoch, scheduler=self._scheduler,
             callbacks=self._callbacks,
         )
+        check_settings(state.get("switches"), self._switches.settings())
+        grads = state.get("grads")
+        if grads is not None and (len(grads) != len(self._parameters) or any(
+                g is not None and tuple(g.shape) != tuple(p.shape) for g, p in zip(grads, self._parameters))):
+            raise ValueError("the checkpoint's accumulated gradients do not fit this optimizer's parameters")
+        epoch_outputs = state.get("epoch_outputs") or []
+        if epoch_outputs and not self._epoch_metrics:
+            raise ValueError("the checkpoint holds outputs collected for epoch metrics; this trainer has no EpochMetric")
         self._refuse_inside_a_step("load_state_dict()")
         self._stop_runs()
         with self._lock:
@@ -736,6 +857,12 @@ class Trainer:
             self._optimizer.load_state_dict(saved.optimizer)
             if self._scheduler is not None:
                 self._scheduler.load_state_dict(copy.deepcopy(saved.scheduler))
+            self._switches.load_state_dict(copy.deepcopy(state.get("scaler")))
+            if grads is not None:
+                for parameter, grad in zip(self._parameters, grads):
+                    parameter.grad = None if grad is None else grad.detach().clone().to(parameter.device)
+            self._collected = [(checks.to_device(o, self._device), checks.to_device(t, self._device))
+                               for o, t in epoch_outputs]
             self._counters = saved.counters
             self._history.load_state_dict(saved.history)
             self._initial = {
@@ -743,6 +870,7 @@ class Trainer:
                 "optimizer_groups": copy.deepcopy(saved.initial_optimizer_groups),
                 "rng": saved.initial_rng,
                 "scheduler": copy.deepcopy(saved.initial_scheduler),
+                "scaler": copy.deepcopy(self._initial.get("scaler")),
             }
             stateful = [c for c in self._callbacks if callable(getattr(c, "state_dict", None))]
             for callback, callback_state in zip(stateful, saved.callbacks):

@@ -48,7 +48,9 @@ def lr_find(trainer: Any, start: float = 1e-6, end: float = 1.0, steps: int = 10
     The rate grows geometrically from `start` to `end` over at most `steps`
     batches of the training loader and stops once the loss diverges (not
     finite, or the smoothed loss above `diverge` times its lowest). The
-    suggestion is the rate of the steepest fall of the smoothed loss.
+    suggestion is the rate of the steepest fall of the smoothed loss, at most a
+    tenth of the rate of its lowest point; a loss that goes below zero diverges
+    by its rise over its lowest (see `widgets.training.lr_range.diverged`).
     """
     sweep = lr_range_test(trainer, start, end, steps, smoothing=smoothing, diverge=diverge)
     return LRFindResult(**{name: getattr(sweep, name) for name in LRSweep.__dataclass_fields__})
