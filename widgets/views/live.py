@@ -39,6 +39,7 @@ from .kernel_loop import KernelLoop
 from .pacer import Pacer
 from .picture import Picture
 from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Recording, check_gif_target, write_gif
+from .worker import WORKER
 
 _shown: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # view or dashboard -> its widget's model id
 
@@ -172,6 +173,11 @@ class LiveView(FollowsTrainer):
         """Bring the picture up to date (after feeding a view by hand, say)."""
         self.finish()
 
+    def settle(self) -> None:
+        """Wait until the work the view does off the training thread (a field of the model's copy) is done and
+        sent: its picture and properties then show the newest state."""
+        WORKER.settle(self)
+
     def _answer(self, message: dict) -> None:
         """A message from the page, on the kernel's loop: a resync sends everything again, the rest is the view's."""
         with self._lock:
@@ -187,6 +193,7 @@ class LiveView(FollowsTrainer):
     # --- still pictures --------------------------------------------------------------------
     def snapshot_png(self) -> bytes:
         """The current state as a still PNG (drawn by matplotlib)."""
+        self.settle()
         with self._lock:
             state = self.frame_state()
         return self.render_png(state)
@@ -244,6 +251,7 @@ class LiveView(FollowsTrainer):
         if self._recording is None:
             raise RuntimeError(f"{type(self).__name__} has recorded no frames: call start_recording() before training")
         if self._recording_on:
+            self.settle()
             self.record_frame()
         with self._lock:
             states = self._recording.frames
@@ -278,6 +286,8 @@ class LiveView(FollowsTrainer):
         self._recording_on = False
         self.unfollow()
         self.pacer.leave(self)
+        WORKER.cancel(self)
+        WORKER.settle(self, timeout=2.0)  # a job under way sees the view closed and lets go of it
         self.release()
         close_tree(self.widget)
 
