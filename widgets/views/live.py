@@ -108,6 +108,7 @@ class LiveView(FollowsTrainer):
         self._recording: Recording | None = None
         self._recording_on = False
         self._lock = threading.RLock()  # the page's requests and the trainer's events take turns
+        self._trailing = False  # a finish() is queued on the kernel's loop (following a History)
         widget.add_class(f"lt-{css_name}")
         picture.add_class(f"lt-{css_name}-picture")
         picture.on_request(lambda message: self.loop.run(lambda: self._answer(message)))
@@ -272,6 +273,33 @@ class LiveView(FollowsTrainer):
     # --- trainer wiring --------------------------------------------------------------------------
     def event_hooks(self) -> dict[str, Any]:
         return {"step": self.on_step, "epoch": self.on_epoch, "state": self._on_state, "reset": self.on_reset}
+
+    def follow_history(self, history: Any) -> None:
+        """Follow a History that a hand-written loop feeds (`history.log(loss)`, `history.end_epoch(...)`), as a
+        trainer is followed. A loop has no "stop": the picture is brought up to date once the cell that runs the
+        loop ends (the kernel's loop then runs again), so it always ends on the last row logged."""
+        hooks = self.event_hooks()
+
+        def on_step(row: dict) -> None:
+            hooks["step"](row)
+            self._trail()
+
+        def on_epoch(record: dict) -> None:
+            hooks["epoch"](record)
+            self._trail()
+
+        for event, callback in (("step", on_step), ("epoch", on_epoch), ("reset", hooks["reset"])):
+            self._handles.append(history.on(event, callback))
+
+    def _trail(self) -> None:
+        """Queue one `finish()` on the kernel's loop (it runs once the current cell ends), unless one is queued."""
+        if not self._trailing:
+            self._trailing = self.loop.later(self._finish_trail)
+
+    def _finish_trail(self) -> None:
+        self._trailing = False
+        if not self._closed:
+            self.finish()
 
     @property
     def closed(self) -> bool:
