@@ -147,19 +147,20 @@ def test_what_goes_once_and_what_each_round_carries():
     assert options["train_count"] == 200 and options["bounds"] == list(boundary.bounds)
     assert options["title"] == "p(class 1)" and options["class_colours"] == ["#1a5eb5", "#bf1c29"]
     wire = Wire(boundary.picture)
-    rounds = []
-    trainer.on("step", lambda record: rounds.append(list(wire.messages)) or wire.clear())
     trainer.fit(2)
-    sent = [message for batch in rounds for message in batch]
-    assert len(sent) >= 3  # rounds while it trained, at most 120 a second
-    for content, buffers in sent:
+    boundary.settle()  # while training, the worker makes and sends the field of a copy of the weights
+    fields = 0
+    for content, buffers in wire.messages[:-1]:
         assert content["type"] == "data"
         changes = {change["name"]: (change["dtype"], change["shape"]) for change in content["changes"]}
-        assert changes.pop("field") == ("uint8", [32, 32]) and changes.pop("wrong") == ("uint8", [points])
-        assert changes.pop("live") == ("float64", [4])
+        if "field" in changes:
+            fields += 1
+            assert changes.pop("field") == ("uint8", [32, 32]) and changes.pop("wrong") == ("uint8", [points])
+            assert changes.pop("live") == ("float64", [4])
+            if not set(changes) - {"shown"}:
+                assert sum(len(b) for b in buffers) == 32 * 32 + points + 32 + 8 * len(changes)  # a plain round's bytes
         assert set(changes) <= {"kept", "shown"}  # the kept epochs' list when it grew, the live model shown at a start
-        if not changes:
-            assert sum(len(b) for b in buffers) == 32 * 32 + points + 32  # the bytes of a plain round
+    assert fields >= 3  # rounds while it trained, at most 120 a second
     content, _ = wire.messages[-1]  # after the last step (and perhaps the epoch's round): the stop's message
     assert wire.updates == ["data"]  # and the whole data stored once
     changes = {change["name"]: change["shape"] for change in content["changes"]}
@@ -226,7 +227,10 @@ def test_with_a_kernel_loop_the_kept_epochs_are_evaluated_after_the_run_one_turn
         assert all(close_to(boundary.picture.channel(f"field:{e}"), grids[e]) for e in boundary.epochs)
         assert all(boundary.picture.data[f"field:{e}"]["shape"] == [16, 16] for e in boundary.epochs)  # stored at the end
         # a run that starts while kept epochs wait: none is evaluated between its steps, all of them after it
-        calls = count_full_calls(trainer.model, 16, len(x), trainer)
+        calls = []  # every full-grid call of the model or of a copy of it (the copy is older than a hook on the model)
+        hook = torch.nn.modules.module.register_module_forward_pre_hook(
+            lambda module, args: calls.append((trainer.state, threading.current_thread().name))
+            if isinstance(module, nn.Sequential) and len(args[0]) == 16 ** 2 + len(x) else None)
         trainer.on("epoch", lambda record: trainer.pause() if record["epoch"] == 8 else None)
         await trainer.play(4)  # paused after epoch 8: epochs 6 and 7 kept as weights, 7 evaluated first
         assert boundary.picture.rows("field:6") == 0
@@ -237,7 +241,11 @@ def test_with_a_kernel_loop_the_kept_epochs_are_evaluated_after_the_run_one_turn
         await task
         for _ in range(10):
             await asyncio.sleep(0)
-        assert calls and all(state != "running" for state, _ in calls)
+        boundary.settle()
+        hook.remove()
+        # while the run goes on, only the views' worker runs a copy of the model (the paused run's last field)
+        assert calls and all(state != "running" or thread == "livetorch-views" for state, thread in calls)
+        assert sum(state == "running" for state, _ in calls) <= 1
         assert boundary.epochs == list(range(1, 12)) and all(boundary.picture.rows(f"field:{e}") for e in boundary.epochs)
         boundary.close()
 
@@ -749,3 +757,76 @@ def test_lazy_layers_are_refused_without_drawing_random_numbers():
     assert model[0].has_uninitialized_params()  # the view initialized nothing
     model(x)
     assert DecisionBoundary(model, x, y, resolution=8).shown is not None  # once it ran, it is welcome
+
+
+class OwnModule(nn.Module):
+    """A learner's own module: the view cannot know whether it draws random numbers in eval mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = mlp()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+@pytest.mark.parametrize(("make_model", "thread"), [
+    (mlp, "livetorch-views"),  # torch.nn's modules only: a copy of the weights, on the views' worker
+    (OwnModule, "MainThread"),  # anything else: the live model, between two steps on the training thread
+])
+def test_while_training_the_field_is_made_beside_the_steps_for_a_torch_model(make_model, thread):
+    trainer, x, y = spiral_trainer(n=80, batch_size=8, make_model=make_model)
+    boundary = DecisionBoundary(trainer, x, y, resolution=20, live_resolution=10, pacer=Pacer(fps=120))
+    live_calls = []
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(
+        lambda module, args: live_calls.append((threading.current_thread().name, trainer.state))
+        if type(module) is type(boundary.model) and len(args[0]) == 10 ** 2 + len(x) else None)
+    try:
+        trainer.fit(3)
+        boundary.settle()
+    finally:
+        hook.remove()
+    while_running = {name for name, state in live_calls if state == "running"}
+    assert while_running == {thread}
+    assert boundary.shown.resolution == 20 and boundary.caption == "epoch 3"  # the final field, at full resolution
+    assert close_to(boundary.shown.codes, p1_codes(boundary, trainer.model, 20))
+    boundary.close()
+
+
+def one_logit_trainer(loss: nn.Module, sigmoid: bool = False, outputs: int = 1) -> tuple[Trainer, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    x = torch.randn(200, 2)
+    y = (x[:, 0] + x[:, 1] > 0).float()
+    layers = [nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, outputs)] + ([nn.Sigmoid()] if sigmoid else [])
+    model = nn.Sequential(*layers)
+    targets = y[:, None].repeat(1, outputs)
+    trainer = Trainer(model, loss, torch.optim.Adam(model.parameters(), lr=0.05),
+                      DataLoader(TensorDataset(x, targets), batch_size=50, shuffle=True), verbose=False)
+    return trainer, x, y
+
+
+@pytest.mark.parametrize(("loss", "sigmoid"), [(nn.BCEWithLogitsLoss(), False), (nn.BCELoss(), True)])
+def test_a_one_output_classifier_whose_loss_says_so_is_drawn_as_p_class_1(loss, sigmoid):
+    trainer, x, y = one_logit_trainer(loss, sigmoid)
+    trainer.fit(60)
+    boundary = DecisionBoundary(trainer, x, y, resolution=21)
+    assert boundary.title == "p(class 1)" and boundary.caption == "epoch 60"  # no value range: a probability
+    assert boundary.picture.options["outputs"] == 2  # the page reads it as p(class 1) too
+    grid = torch.stack(torch.meshgrid(torch.linspace(boundary.bounds[0], boundary.bounds[1], 21),
+                                      torch.linspace(boundary.bounds[2], boundary.bounds[3], 21), indexing="xy"), -1)
+    with torch.no_grad():
+        out = trainer.model(grid.reshape(-1, 2))[:, 0]
+    p1 = out if sigmoid else torch.sigmoid(out)
+    expected = (p1 * 255).round().reshape(21, 21).numpy()
+    assert np.abs(boundary.shown.codes.astype(int) - expected).max() <= 1
+    # sharp: both classes' far corners are near-certain, as a trained 2-output model's would be
+    assert boundary.shown.codes.min() < 20 and boundary.shown.codes.max() > 235
+    assert boundary.misclassified.mean() < 0.05
+    boundary.close()
+
+
+def test_a_multi_label_model_is_refused_with_what_to_do():
+    trainer, x, y = one_logit_trainer(nn.BCEWithLogitsLoss(), outputs=3)
+    with pytest.raises(ValueError, match=r"3 outputs are trained with BCEWithLogitsLoss.*multi-label.*model\(x\)\[:, k:k \+ 1\]"):
+        DecisionBoundary(trainer, x, y)
+    assert not trainer.listeners("step")  # nothing was subscribed

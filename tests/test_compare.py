@@ -302,11 +302,11 @@ def test_importing_compare_loads_no_matplotlib():
 def test_bad_input_is_refused_with_a_clear_message_before_anything_changes():
     trainer, other = run(), run(seed=1)
     cases = [
-        (([trainer],), {}, TypeError, "Compare expects a dict of run name -> Trainer, got list"),
+        (([trainer],), {}, TypeError, "Compare expects a dict of run name -> Trainer or History, got list"),
         (({},), {}, ValueError, "needs at least one run"),
-        (({"a": trainer.model},), {}, TypeError, "run 'a' must be a Trainer, got Sequential"),
+        (({"a": trainer.model},), {}, TypeError, "run 'a' must be a Trainer or a History, got Sequential"),
         (({1: trainer},), {}, TypeError, "run names must be non-empty strings, got 1"),
-        (({"a": trainer, "b": trainer},), {}, ValueError, "runs 'a' and 'b' are the same Trainer"),
+        (({"a": trainer, "b": trainer},), {}, ValueError, "runs 'a' and 'b' are the same run"),
         (({"a": trainer},), {"metrics": ["f1"]}, ValueError, "metric 'f1' is not a metric of run"),
         (({"a": trainer},), {"metrics": "acc"}, TypeError, "metrics must be a list of metric names"),
         (({"a": trainer},), {"x_axis": "time"}, ValueError, "x_axis must be one of"),
@@ -323,9 +323,9 @@ def test_bad_input_is_refused_with_a_clear_message_before_anything_changes():
     view = Compare({"a": trainer}, metrics=["acc"])
     with pytest.raises(ValueError, match="a run named 'a' is already compared"):
         view.add("a", other)
-    with pytest.raises(TypeError, match="run 'b' must be a Trainer"):
+    with pytest.raises(TypeError, match="run 'b' must be a Trainer or a History"):
         view.add("b", None)
-    with pytest.raises(ValueError, match="runs 'a' and 'b' are the same Trainer"):
+    with pytest.raises(ValueError, match="runs 'a' and 'b' are the same run"):
         view.add("b", trainer)
     with pytest.raises(ValueError, match=r"metric 'acc' is not a metric of run\(s\) \['b'\]"):
         view.add("b", run(metrics=False))
@@ -334,4 +334,30 @@ def test_bad_input_is_refused_with_a_clear_message_before_anything_changes():
     assert list(view.runs) == ["a"] and other.listeners("step") == [] and view.x_axis == "epochs"
     assert [r["name"] for r in view.picture.options["runs"]] == ["a"]
     assert repr(view) == "Compare()"
+    view.close()
+
+
+def test_runs_of_hand_written_loops_are_compared_live_from_their_histories(monkeypatch):
+    from widgets.training.history import History
+
+    pacer, clock = hand_pacer(fps=10)
+    runs = {"lr 0.1": History(), "lr 0.01": History()}
+    view = Compare(runs, pacer=pacer)
+    outbox = Outbox(view.picture, monkeypatch)
+    assert view.panels == ["loss"] and view.runs == runs
+    for lr, history in zip((0.1, 0.01), runs.values()):
+        w = torch.zeros(())
+        for _epoch in range(2):
+            for _ in range(5):
+                clock.t += 0.05
+                loss = (w - 1.0) ** 2
+                w = w + lr * 2 * (1.0 - w)
+                history.log(float(loss))
+            history.end_epoch(valid_loss=float((w - 1.0) ** 2), valid_acc=float(w))
+    view.flush()
+    assert len(outbox.data_messages()) >= 8  # rounds came while both loops ran
+    assert view.panels == ["loss", "acc"]  # a metric appears once both loops logged it
+    assert stored(view.picture, "run1:step")[-1] == 10 and len(stored(view.picture, "run0:epoch:valid_acc")) == 2
+    series = view.series
+    assert series[("lr 0.1", "acc", "valid")][1][-1] > series[("lr 0.01", "acc", "valid")][1][-1]
     view.close()

@@ -223,3 +223,39 @@ def test_bad_input_is_refused_before_anything_changes():
     with pytest.raises(RuntimeError, match="follows a trainer"):
         followed.log(1, 0.5)
     assert len(trainer.history) == 0
+
+
+def test_a_hand_written_loop_feeding_a_history_draws_live_and_ends_on_its_last_row(monkeypatch):
+    async def cell() -> tuple[LossCurve, Outbox, int]:
+        history = History()
+        pacer, clock = hand_pacer(fps=10)
+        curve = LossCurve(history=history, pacer=pacer)  # made in the cell, as a learner makes it
+        outbox = Outbox(curve.picture, monkeypatch)
+        torch.manual_seed(0)
+        w = torch.zeros(2, requires_grad=True)
+        x, y = torch.randn(64, 2), torch.randn(64)
+        optimizer = torch.optim.SGD([w], lr=0.1)
+        for _ in range(3):  # the textbook loop, with two extra lines
+            for batch in range(10):
+                clock.t += 0.04  # a step takes 40 ms: the pacer's round comes every third step
+                rows = slice(batch * 6, batch * 6 + 6)
+                loss = ((x[rows] @ w - y[rows]) ** 2).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                history.log(loss)
+            history.end_epoch(valid_loss=((x @ w - y) ** 2).mean())
+            rounds = len(outbox.data_messages())
+        return curve, outbox, rounds
+
+    async def run() -> tuple[LossCurve, Outbox, int]:
+        curve, outbox, rounds = await cell()
+        await asyncio.sleep(0)  # the cell ended: the kernel's loop runs what was queued
+        return curve, outbox, rounds
+
+    curve, outbox, rounds_while_training = asyncio.run(run())
+    assert 8 <= rounds_while_training <= 12  # live: a round every 120 ms of the loop's 1.2 s
+    assert len(outbox.data_messages()) == rounds_while_training + 1  # and once more when the cell ended
+    assert stored(curve.picture, "step")[-1] == 30 and len(stored(curve.picture, "epoch:valid_loss")) == 3
+    assert np.isclose(curve.series["step_loss"][1][-1], curve.history.step_column("loss")[-1])
+    curve.close()

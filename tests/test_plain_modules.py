@@ -16,12 +16,14 @@ PLAIN_MODULES = [
     "widgets.views.gradient_flow_data", "widgets.views.kernel_mosaic", "widgets.views.module_tree",
     "widgets.views.param_stats", "widgets.views.state_diff", "widgets.views.tables", "widgets.views.pacer",
     "widgets.views.kernel_loop", "widgets.views.recording", "widgets.views.style", "widgets.views.png",
+    "widgets.views.worker",
     # the Playground's core and its pictures (numpy and Pillow)
     "widgets.playground.problems", "widgets.playground.own_data", "widgets.playground.features",
     "widgets.playground.network", "widgets.playground.penalty", "widgets.playground.losses",
     "widgets.playground.config", "widgets.playground.setup", "widgets.playground.export",
     "widgets.playground.maps", "widgets.playground.draw", "widgets.playground.draw_network",
     "widgets.playground.draw_chart", "widgets.playground.confusion", "widgets.playground.scene",
+    "widgets.playground.tf_link",
 ]
 
 FORBIDDEN = ("matplotlib", "ipywidgets", "anywidget", "IPython.display")

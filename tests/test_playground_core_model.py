@@ -108,7 +108,7 @@ def test_a_seed_gives_bitwise_the_same_weights_and_leaves_the_global_generator()
     ({"hidden": [4, 0]}, r"hidden\[1\] must be an int from 1 to 16, got 0"),
     ({"hidden": 4}, r"hidden must be a list of neuron counts.*got int 4"),
     ({"activation": "softplus"}, r"activation must be one of 'relu', 'tanh', .*'gelu'; got str 'softplus'"),
-    ({"dropout": 0.9}, r"dropout must be a number in \[0, 0.9\), got 0.9"),
+    ({"dropout": 0.9}, r"dropout must be a number in \[0, 0.85\], got 0.9"),
     ({"outputs": 0}, r"outputs must be an int from 1 to 10, got 0"),
     ({"seed": 1.5}, r"seed must be an int from 0 to .*got float 1.5"),
 ])

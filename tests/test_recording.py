@@ -115,8 +115,11 @@ def test_a_bad_target_is_refused_before_anything_is_written(tmp_path):
         write_gif(tmp_path / "missing" / "run.gif", pngs)
     with pytest.raises(ValueError, match="must end in .gif"):
         write_gif(tmp_path / "run.png", pngs)
-    with pytest.raises(ValueError, match=r"fps must be a number of frames per second in \(0, 50\]"):
-        write_gif(tmp_path / "run.gif", pngs, fps=0)
+    for fps in (0, 0.001, 51):  # 0.001: a frame every 1,000 s, longer than a GIF can say (655.35 s)
+        with pytest.raises(ValueError, match=rf"fps must be from 0.01 to 50 frames per second, got {float(fps)}"):
+            write_gif(tmp_path / "run.gif", pngs, fps=fps)
+    with pytest.raises(TypeError, match="fps must be a number of frames per second, got str '5'"):
+        write_gif(tmp_path / "run.gif", pngs, fps="5")
     with pytest.raises(ValueError, match="loop must be 0"):
         write_gif(tmp_path / "run.gif", pngs, loop=-1)
     with pytest.raises(ValueError, match="no frames"):
@@ -240,3 +243,11 @@ def test_the_playground_records_its_whole_frame(tmp_path):
     assert frames[-1].shape == still.shape and np.abs(frames[-1] - still).mean() < 1.0
     assert (frames[0] != frames[-1]).any()
     pg.close()
+
+
+def test_the_slowest_and_numpy_frame_rates_are_written(tmp_path):
+    pngs = [solid_png((0, 0, 0)), solid_png((255, 255, 255))]
+    for fps, duration in ((0.01, 100_000), (np.float32(4), 250), (np.int64(5), 200)):
+        path = write_gif(tmp_path / "run.gif", pngs, fps=fps)
+        with Image.open(path) as gif:
+            assert gif.n_frames == 2 and gif.info["duration"] == duration

@@ -8,8 +8,7 @@ load lazily (PEP 562), so `from widgets import Trainer` loads no drawing code.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .lazy import lazy_names
 
 _PUBLIC = {
     # training
@@ -53,15 +52,5 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _PUBLIC[name]
-    except KeyError:
-        raise AttributeError(f"module 'widgets' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))

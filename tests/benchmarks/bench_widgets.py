@@ -88,6 +88,25 @@ def bench_boundary(rounds, resolution, evaluate_only=False):
     round_fn = (lambda: boundary.evaluate(resolution)) if evaluate_only else boundary.update
     return measure(boundary, trainer.step, rounds, round_fn)
 
+def bench_boundary_aside(rounds, resolution):
+    """A trainer's boundary at a run's end: the training thread copies the weights; the worker makes and sends the field."""
+    trainer, x, y = spiral_trainer()
+    boundary = DecisionBoundary(trainer, x, y, resolution=resolution, pacer=Pacer(**NEVER))
+    boundary.pacer.leave(boundary)
+    display(boundary)
+    worker_ms = []
+    for _ in range(10):
+        boundary.on_stop()
+        start = time.perf_counter()
+        boundary.settle()
+        worker_ms.append((time.perf_counter() - start) * 1000)
+    def advance():
+        trainer.step()
+        boundary.settle()  # the field of the step's own end
+    result = measure(boundary, advance, rounds, boundary.on_stop)
+    result["worker"] = statistics.median(worker_ms)
+    return result
+
 def bench_inspector(rounds, model=None, loader_shape=None):
     if model is None:
         trainer, _, _ = spiral_trainer()
@@ -143,6 +162,8 @@ CASES = [
     ("DecisionBoundary", "100 x 100 field: evaluate + send", "bench_boundary({rounds}, 100)"),
     ("DecisionBoundary", "100 x 100: the model's forward pass alone", "bench_boundary({rounds}, 100, evaluate_only=True)"),
     ("DecisionBoundary", "50 x 50 field (live): evaluate + send", "bench_boundary({rounds}, 50)"),
+    ("DecisionBoundary", "100 x 100 at a run's end, training thread (weights copied; the worker makes and sends it)",
+     "bench_boundary_aside({rounds}, 100)"),
     ("ModuleInspector", "README MLP, a 64 x 64 weight", "bench_inspector({rounds})"),
     ("ModuleInspector", "MNIST MLP, a 784 x 128 weight",
      "bench_inspector({rounds}, nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), "
@@ -163,6 +184,8 @@ def main() -> None:
         for view, state, call in CASES:
             result = session.run_json(f"print(json.dumps({call.format(rounds=rounds)}))", timeout=900)
             print(f"{view}, {state}: {result}", flush=True)
+            if "worker" in result:
+                state += f" (the worker's part: {result['worker']:.2f} ms)"
             rows.append([view, state, rounds, result["median"], result["p90"], round(result["bytes"]),
                          result["still"], result["still"] / result["median"]])
     print_table("Kernel cost of one update of each live view, in a real kernel (one torch thread)", HEADER, rows)

@@ -18,6 +18,7 @@ from .own_data import check_data
 from .penalty import WeightPenalty
 from .problems import PLANE, PROBLEMS, make_problem, split
 from .setup import Setup, build
+from .tf_link import TfLink, from_tf_link, to_tf_link
 
 __all__ = [
     "ACTIVATIONS",
@@ -29,12 +30,15 @@ __all__ = [
     "Features",
     "OneHotMSELoss",
     "Setup",
+    "TfLink",
     "WeightPenalty",
     "build",
     "build_model",
     "check_config",
     "check_data",
+    "from_tf_link",
     "make_problem",
     "split",
     "to_code",
+    "to_tf_link",
 ]

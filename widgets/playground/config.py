@@ -16,6 +16,10 @@ OWN = "own"
 DATASETS = (*PROBLEMS, OWN)
 LOSSES = ("cross_entropy", "mse")
 OPTIMIZERS = ("sgd", "adam")
+LR_RANGE = (1e-5, 10.0)
+"""The learning rates the Playground takes: the ends of its slider (and of TensorFlow Playground's menu)."""
+REG_RATE_RANGE = (0.0, 10.0)
+"""The regularization rates it takes: the ends of its menu (TensorFlow Playground's)."""
 
 DEFAULTS: dict[str, Any] = {
     "dataset": "circle",
@@ -45,10 +49,11 @@ train_ratio: the training share, 0.1 to 0.9; data: None, or
 `{"x": [[x1, x2], ...], "y": [...]}` with dataset "own" (integer labels are
 classes, floats regression targets); batch_size; seed: of the data, the
 split, the initial weights, the shuffling and dropout; features: names from
-`FEATURES`; hidden: the hidden layers' widths; activation; dropout: 0 to 0.9;
-regularization: None, "l1" or "l2", with reg_rate; loss: "cross_entropy" or
-"mse", for classification (regression always uses MSE); optimizer: "sgd" or
-"adam", with lr.
+`FEATURES`; hidden: the hidden layers' widths; activation; dropout: 0 to 0.85;
+regularization: None, "l1" or "l2", with reg_rate (0 to 10, the ends of
+its menu; a rate off the menu joins it); loss: "cross_entropy" or "mse", for
+classification (regression always uses MSE); optimizer: "sgd" or "adam",
+with lr (1e-5 to 10, the ends of the learning-rate slider).
 """
 
 
@@ -92,8 +97,8 @@ def check_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "activation": checks.choice("activation", given["activation"], tuple(ACTIVATIONS)),
         "dropout": check_dropout(given["dropout"]),
         "regularization": checks.choice("regularization", given["regularization"], (None, *KINDS)),
-        "reg_rate": checks.real("reg_rate", given["reg_rate"], 0.0),
+        "reg_rate": checks.real("reg_rate", given["reg_rate"], *REG_RATE_RANGE),
         "loss": checks.choice("loss", given["loss"], LOSSES),
         "optimizer": checks.choice("optimizer", given["optimizer"], OPTIMIZERS),
-        "lr": checks.real("lr", given["lr"], 0.0, open_low=True),
+        "lr": checks.real("lr", given["lr"], *LR_RANGE),
     }

@@ -18,11 +18,13 @@ from widgets.views.base import close_tree
 
 from .config import DATASETS, LOSSES, OPTIMIZERS, OWN
 from .features import FEATURES
-from .network import ACTIVATIONS, MAX_LAYERS, MAX_NEURONS
+from .network import ACTIVATIONS, DROPOUT, MAX_LAYERS, MAX_NEURONS
 from .penalty import KINDS
 from .problems import BLOB_CLASSES
 
 REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # the Playground's choices
+NO_PENALTY = "none"  # the regularization menu's value for None: a dropdown whose value is None shows nothing
+BATCH_SLIDER_MAX = 30  # the batch-size slider's usual end; a larger configured batch widens it
 
 CONTROLS = ("dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate", "features", "layers",
             "activation", "dropout", "regularization", "reg_rate", "loss", "optimizer", "lr", "test_points",
@@ -60,7 +62,7 @@ class Panel:
                                      continuous_update=False)
         self.train_ratio = ipw.FloatSlider(min=0.1, max=0.9, step=0.1, description="train share", style=style,
                                            layout=wide(), continuous_update=False)
-        self.batch_size = ipw.IntSlider(min=1, max=30, description="batch size", style=style, layout=wide(),
+        self.batch_size = ipw.IntSlider(min=1, max=BATCH_SLIDER_MAX, description="batch size", style=style, layout=wide(),
                                         continuous_update=False)
         self.regenerate = ipw.Button(description="Regenerate", icon="refresh", tooltip="new data: the next seed")
         self.features = {name: ipw.ToggleButton(description=name, layout=ipw.Layout(width="78px")) for name in FEATURES}
@@ -68,9 +70,9 @@ class Panel:
         self.remove_layer = ipw.Button(description="− layer", layout=ipw.Layout(width="80px"))
         self.layer_box = ipw.HBox()
         self.activation = ipw.Dropdown(options=list(ACTIVATIONS), description="activation", style=style, layout=wide())
-        self.dropout = ipw.FloatSlider(min=0.0, max=0.8, step=0.1, description="dropout", style=style, layout=wide(),
-                                       continuous_update=False)
-        self.regularization = ipw.Dropdown(options=[("none", None)] + [(kind.upper(), kind) for kind in KINDS],
+        self.dropout = ipw.FloatSlider(min=DROPOUT[0], max=DROPOUT[1], step=0.05, description="dropout",
+                                       style=style, layout=wide(), continuous_update=False, readout_format=".3g")
+        self.regularization = ipw.Dropdown(options=[(NO_PENALTY, NO_PENALTY)] + [(kind.upper(), kind) for kind in KINDS],
                                            description="regularization", style=style, layout=wide())
         self.reg_rate = ipw.Dropdown(options=list(REG_RATES), description="reg. rate", style=style, layout=wide())
         self.loss = ipw.Dropdown(options=list(LOSSES), description="loss", style=style, layout=wide())
@@ -79,8 +81,11 @@ class Panel:
 
         self.show(config)
         for key in ("dataset", "classes", "noise", "train_ratio", "batch_size", "activation", "dropout",
-                    "regularization", "reg_rate", "loss", "optimizer"):
+                    "reg_rate", "loss", "optimizer"):
             getattr(self, key).observe(lambda change, key=key: self._changed({key: change["new"]}), names="value")
+        self.regularization.observe(
+            lambda change: self._changed({"regularization": None if change["new"] == NO_PENALTY else change["new"]}),
+            names="value")
         for toggle in self.features.values():
             toggle.observe(lambda _: self._changed({"features": self.chosen_features()}), names="value")
         self.regenerate.on_click(lambda _: self._changed({"seed": self._seed + 1}))
@@ -106,10 +111,13 @@ class Panel:
         """Put `config` into the controls without reporting changes."""
         self._quiet = True
         try:
-            for key in ("dataset", "classes", "noise", "train_ratio", "activation", "dropout", "regularization",
-                        "reg_rate", "loss", "optimizer"):
+            # every value as it is: an off-menu rate joins the menu, a batch past the slider's end widens it
+            self.reg_rate.options = sorted({*REG_RATES, config["reg_rate"]})
+            self.batch_size.max = max(BATCH_SLIDER_MAX, config["batch_size"])
+            self.regularization.value = config["regularization"] or NO_PENALTY
+            for key in ("dataset", "classes", "noise", "train_ratio", "batch_size", "activation", "dropout", "reg_rate",
+                        "loss", "optimizer"):
                 getattr(self, key).value = config[key]
-            self.batch_size.value = min(config["batch_size"], self.batch_size.max)
             for name, toggle in self.features.items():
                 toggle.value = name in config["features"]
             self._seed = config["seed"]

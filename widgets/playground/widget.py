@@ -9,6 +9,7 @@ live. Everything it shows is drawn by `scene.draw_scene` on one frame clock.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from html import escape
@@ -31,6 +32,7 @@ from .maps import unit_names
 from .panel import Panel, check_hide
 from .scene import Scene, draw_scene
 from .setup import Setup, build
+from .tf_link import from_tf_link, to_tf_link
 
 BUDGET = 0.05
 """Share of the training time the Playground's frames may take (its own clock; a frame of a small network takes 10-15 ms)."""
@@ -147,6 +149,29 @@ class Playground(View):
         """Python source that builds this experiment's data, `model` and `trainer` with torch and widgets."""
         return to_code(self._setup.config)
 
+    @classmethod
+    def from_tf_url(cls, url: str, **options: Any) -> Playground:
+        """The experiment of a TensorFlow Playground link (`playground.tensorflow.org/#activation=...`), on PyTorch.
+
+        Every key the link defines is read (`widgets.playground.tf_link`); what
+        cannot be carried over is named in a warning. `options` go to the
+        constructor (`resolution=`, `size=`, `hide=` added to the link's own).
+        """
+        link = from_tf_link(url)
+        hide = [*link.hide, *options.pop("hide", ())]
+        playground = cls(**link.config, hide=hide, **options)
+        playground.test_points.value = link.view["test_points"]
+        playground.discretize.value = link.view["discretize"]
+        return playground
+
+    def tf_url(self) -> str:
+        """The TensorFlow Playground link of these settings; a warning names what the link cannot say."""
+        view = {"test_points": self.test_points.value, "discretize": self.discretize.value}
+        url, cannot = to_tf_link(self._setup.config, view, self._hidden_names)
+        if cannot:
+            warnings.warn("TensorFlow Playground cannot show: " + "; ".join(cannot), UserWarning, stacklevel=2)
+        return url
+
     # --- changing settings -------------------------------------------------------------
     def set(self, **changes: Any) -> None:
         """Change settings as the controls do: the learning rate applies live; any other change builds the
@@ -166,6 +191,11 @@ class Playground(View):
 
     def _rebuild(self, config: dict[str, Any]) -> None:
         setup = build(config)  # may raise: nothing has changed yet
+        try:
+            self.panel.show(setup.config)
+        except Exception:
+            self.panel.show(self._setup.config)  # the controls go back to what is trained; nothing else changed
+            raise
         old, was_playing = self._setup.trainer, self._setup.trainer.is_playing
         old.pause()
         self.unfollow()
@@ -177,7 +207,6 @@ class Playground(View):
         old_controls.close()
         self._watch_lr()
         self._hide(())  # the new controls' learning-rate slider stays hidden if it was
-        self.panel.show(setup.config)
         self._refresh_focus_options()
         self.follow(setup.trainer)
         self.request_frame("final")

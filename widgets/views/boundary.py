@@ -6,9 +6,12 @@ codes into colours through a palette sent once, smooths them up to the canvas,
 and draws the axes, the points and a readout under the pointer:
 - 2 classes: p(class 1) on a diverging map (blue: class 0, red: class 1);
 - K > 2 classes: each class's colour, faded towards white where the model is unsure;
-- 1 output: the value on the diverging map, centred on the decision threshold,
-  or, for a model fitted to float targets, on the middle of the targets
-  (the points then take the colour of their target value).
+- 1 output: p(class 1) when the trainer's loss says what the output is
+  (BCEWithLogitsLoss: a logit; BCELoss: a probability); otherwise the value
+  on the diverging map, centred on the decision threshold, or, for a model
+  fitted to float targets, on the middle of the targets (the points then take
+  the colour of their target value). A multi-label model (one of those losses
+  over several outputs) is refused: no one class wins at a point.
 Outputs of K >= 2 are taken as logits (softmax applied) unless every row
 already holds probabilities. The points are drawn in their class colour, the
 misclassified ones crossed out, validation points as triangles.
@@ -36,6 +39,14 @@ model that cannot be copied, or whose kept weights would pass
 `model_replica.MAX_KEPT_BYTES`, has its kept epochs evaluated when kept, at
 `live_resolution`.
 
+Off the training thread. While a run goes on, and when it stops, a model made
+of torch.nn's own modules has its weights copied between two steps (about
+0.4 ms) and its field computed and sent by the views' worker thread
+(`worker.py`), beside the next steps: a forward pass lets go of the
+interpreter, so on a second core it costs the run almost nothing. A model with
+modules of its own (which might draw random numbers, and torch's random state
+is shared) is evaluated on the training thread, between two steps.
+
 Every call of the model the view makes runs between two training steps
 (`Trainer.between_steps`), in eval and inference mode with torch's random
 state forked, so a run trains the same with or without the view.
@@ -43,6 +54,7 @@ state forked, so a run trains the same with or without the view.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -73,6 +85,7 @@ from .model_replica import KeptWeights, ModelReplica
 from .module_tree import require_initialized
 from .pacer import Pacer
 from .picture import Picture
+from .worker import WORKER
 
 __all__ = ["DEFAULT_SIZE", "MARGINS", "MIN_SIZE", "BoundaryFrame", "DecisionBoundary"]
 
@@ -105,6 +118,10 @@ def untouched(model: nn.Module, device: torch.device) -> Iterator[None]:
 def _may_draw_in_eval(modes: list[tuple[nn.Module, bool]]) -> bool:
     """False when every module is one of torch.nn's own: none of them draws random numbers in eval mode."""
     return any(not type(module).__module__.startswith("torch.nn.modules.") for module, _ in modes)
+
+
+def _only_torch_modules(model: nn.Module) -> bool:
+    return not _may_draw_in_eval([(module, False) for module in model.modules()])
 
 
 def _forked_rng(device: torch.device) -> Any:
@@ -246,6 +263,21 @@ def _labels(targets: list[np.ndarray], outputs: int) -> tuple[np.ndarray, bool]:
     return labels, False
 
 
+def _output_kind(trainer: Any, outputs: int) -> str | None:
+    """What a classifier's outputs are, when its trainer's loss says: "logits" (BCEWithLogitsLoss), "probabilities"
+    (BCELoss), else None. Such a loss over several outputs is a multi-label model: refused, one class per point is
+    what the field shows."""
+    loss = getattr(trainer, "loss_fn", None)
+    kinds = {nn.BCEWithLogitsLoss: "logits", nn.BCELoss: "probabilities"}
+    kind = next((name for cls, name in kinds.items() if isinstance(loss, cls)), None)
+    if kind is not None and outputs > 1:
+        raise ValueError(
+            f"DecisionBoundary colours the plane by one class per point, but this model's {outputs} outputs are trained "
+            f"with {type(loss).__name__}, each a yes/no of its own (multi-label), so no one class wins. Show one label "
+            f"at a time: a module whose forward returns model(x)[:, k:k + 1] for label k, with y[:, k] as the classes")
+    return kind
+
+
 def _check_side(name: str, value: Any, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= most:
         raise ValueError(f"{name} must be an int from 2 to {most} (grid points per side), got {value!r}")
@@ -317,6 +349,7 @@ class DecisionBoundary(LiveView):
         require_initialized(model, "DecisionBoundary")
         outputs = _probe(model, device)
         labels, regression = _labels(targets, outputs)
+        single = None if regression else _output_kind(trainer, outputs)
 
         self.trainer = trainer
         self.model = model
@@ -326,23 +359,25 @@ class DecisionBoundary(LiveView):
         """Grid points per side of the field sent at each round while training (at most `resolution`)."""
         self.outputs = outputs
         self.classes = max(outputs, 2)
+        self._face = 2 if single is not None else outputs  # a 1-output classifier whose loss says what it gives: p(class 1)
         self.regression = regression
         self.keep = keep
         self.stored = store
         """The kept epochs: a mapping epoch -> BoundaryFrame, oldest first (reading one evaluates it if needed)."""
-        self.shown: BoundaryFrame | None = None
-        """The frame the kernel shows: the live model's, or a kept epoch's after `show_epoch`."""
+        self._shown: BoundaryFrame | None = None  # the live model's frame, or a kept epoch's after show_epoch
         self._live: BoundaryFrame | None = None  # the live model's latest frame
         self._selected: int | None = None  # the kept epoch shown instead of the live model
         self._shown_serial = 0
         self._dirty = True  # the model may have changed since the live frame was made
+        self._live_serial = 0  # counts the live model's evaluations begun: a late field from the worker gives way
         self._kept_sent: dict[int, BoundaryFrame] = {}  # kept epochs whose fields are in the picture, and which frame
         self._kept_version = -1  # the store's version the picture holds
         self._chain_queued = False  # kept epochs are being evaluated on the kernel's loop, one per turn
         self._labels = labels
         self._train_count = len(targets[0])
-        self._coder = OutputCoder(outputs, self.classes, labels if regression else None)
+        self._coder = OutputCoder(outputs, self.classes, labels if regression else None, single)
         self._replica = ModelReplica(model, keep)
+        self._replica_lock = threading.Lock()  # one evaluation at a time on the model's private copy
         cpu_points = [points.detach().float().cpu()]
         if valid_points is not None:
             cpu_points.append(valid_points.detach().float().cpu())
@@ -365,15 +400,23 @@ class DecisionBoundary(LiveView):
 
     # --- what a learner can read ------------------------------------------------------------
     @property
+    def shown(self) -> BoundaryFrame | None:
+        """The frame the view shows: the live model's, or a kept epoch's after `show_epoch`."""
+        self.settle()
+        return self._shown
+
+    @property
     def epochs(self) -> list[int]:
         """The kept epochs the slider goes through, oldest first."""
+        self.settle()
         with self._lock:
             return self.stored.epochs
 
     @property
     def caption(self) -> str:
         """The text written on the field now, e.g. "epoch 12" (with the value range for 1 output)."""
-        return caption(self.shown, self.outputs) if self.shown is not None else ""
+        shown = self.shown
+        return caption(shown, self._face) if shown is not None else ""
 
     @property
     def field_image(self) -> np.ndarray:
@@ -390,9 +433,10 @@ class DecisionBoundary(LiveView):
     @property
     def misclassified(self) -> np.ndarray:
         """Which points the shown frame crosses out (training points, then validation points)."""
-        if self.shown is None:
+        shown = self.shown
+        if shown is None:
             return np.zeros(len(self._labels), dtype=bool)
-        return misclassified(self.shown, self._labels, self.regression)
+        return misclassified(shown, self._labels, self.regression)
 
     @property
     def class_colours(self) -> list[tuple[float, float, float]]:
@@ -402,7 +446,7 @@ class DecisionBoundary(LiveView):
     @property
     def title(self) -> str:
         """What the field shows, written above it."""
-        return {1: "model output", 2: "p(class 1)"}.get(self.outputs, "predicted class (faded: unsure)")
+        return {1: "model output", 2: "p(class 1)"}.get(self._face, "predicted class (faded: unsure)")
 
     # --- evaluation -------------------------------------------------------------------------------
     def evaluate(self, resolution: int | None = None) -> BoundaryFrame:
@@ -450,16 +494,55 @@ class DecisionBoundary(LiveView):
     def _evaluate_live(self) -> None:
         """Evaluate the live model (coarse while training, full when not) and put its frame into the picture."""
         running = self._running()
+        self._live_serial += 1
         frame = self._evaluate(self.model, self.live_resolution if running else self.resolution, *self._position())
+        self._show_live(frame, running)
+
+    def _show_live(self, frame: BoundaryFrame, running: bool) -> None:
+        self._dirty = False
         self._put_live(frame)
         epoch = frame.epoch
         if not running and frame.step < 0 and epoch > 0 and not self._kept_in_full(epoch):
             self.stored.add(epoch, frame)  # the model sits at the end of a run's last epoch: keep it as shown
 
+    def _evaluate_aside(self, last: bool) -> bool:
+        """Copy the weights now and have the worker evaluate the copy and send its field (`last`: then store the
+        picture too). False, with nothing done, for a model that cannot run aside: one that cannot be copied, or
+        whose modules are not all torch.nn's own (they might draw random numbers, and torch's random state is
+        shared with the training thread)."""
+        if self.is_recording or not _only_torch_modules(self.model):
+            return False
+        weights = self._replica.capture()
+        if weights is None:
+            return False
+        running = self._running()
+        side, position = self.live_resolution if running else self.resolution, self._position()
+        self._live_serial += 1
+        serial, self._dirty = self._live_serial, False
+
+        def evaluate_and_send() -> None:
+            if self.closed:
+                return
+            with self._replica_lock:
+                frame = self._evaluate(weights.load(), side, *position)
+            if self.closed:
+                return
+            with self._lock:
+                if self.closed or serial != self._live_serial:
+                    return  # the view closed, or a newer evaluation began meanwhile
+                self._show_live(frame, running)
+                self._put_kept()
+                self.picture.send()
+                if last:
+                    self.picture.store()
+
+        WORKER.submit(self, evaluate_and_send)
+        return True
+
     def _put_live(self, frame: BoundaryFrame) -> None:
         self._live, self._dirty = frame, False
         if self._selected is None:
-            self.shown = frame
+            self._shown = frame
         self.picture.put("field", frame.codes)
         self.picture.put("wrong", self._wrong(frame))
         self.picture.put("live", frame.info)
@@ -487,7 +570,7 @@ class DecisionBoundary(LiveView):
 
     def _evaluate_kept(self, weights: KeptWeights, epoch: int) -> BoundaryFrame:
         """The frame of weights kept earlier, run on the model's private copy (never the live model)."""
-        with self._lock:
+        with self._lock, self._replica_lock:
             return self._evaluate(weights.load(), self.resolution, epoch, -1)
 
     def _pending(self) -> list[int]:
@@ -539,11 +622,11 @@ class DecisionBoundary(LiveView):
             live_epoch = self._live.epoch if self._live is not None else -1
             kept = self.stored.epochs
             if epoch is None or not kept or epoch >= max(kept[-1], live_epoch):
-                self._selected, self.shown = None, self._live
+                self._selected, self._shown = None, self._live
             else:
                 before = self.stored.at_or_before(epoch)
                 self._selected = kept[0] if before is None else before
-                self.shown = self.stored[self._selected]
+                self._shown = self.stored[self._selected]
             self._put_shown()
             self._put_kept()
             self.picture.send()
@@ -601,19 +684,22 @@ class DecisionBoundary(LiveView):
             target = self.trainer.target_epoch
             if target is not None:
                 self.stored.plan(self.trainer.epoch + 1, target)
-            self._selected, self.shown = None, self._live  # a new run shows the live model again
+            self._selected, self._shown = None, self._live  # a new run shows the live model again
             self._put_shown()
 
     def on_stop(self) -> None:
-        """The run stopped: evaluate the model at `resolution`, keep the run's last epoch, send and store; the other
-        kept epochs are evaluated off the training loop, one per turn of the kernel's loop (without a loop, a script:
-        when asked for, or by `finish()`)."""
+        """The run stopped: evaluate the model at `resolution` (aside, on the worker, where it can), keep the run's
+        last epoch, send and store; the other kept epochs are evaluated off the training loop, one per turn of the
+        kernel's loop (without a loop, a script: when asked for, or by `finish()`)."""
         with self._model_turn():
             self._dirty = True
-            self.collect()
+            aside = self._evaluate_aside(last=True)
+            if not aside:
+                self.collect()
             if self._pending() and not self._chain_queued:
                 self._chain_queued = self.loop.later(self._evaluate_one_pending)
-            self.picture.store()
+            if not aside:
+                self.picture.store()
 
     def on_reset(self, payload: dict) -> None:
         with self._model_turn():
@@ -625,7 +711,11 @@ class DecisionBoundary(LiveView):
 
     # --- LiveView ---------------------------------------------------------------------------------
     def push(self) -> bool:
+        """The pacer's round: while a run goes on, the field of a copy of the weights is made and sent by the
+        worker, beside the next steps; otherwise here."""
         with self._model_turn():
+            if self._dirty and self._running():
+                self._evaluate_aside(last=False)
             return super().push()
 
     def finish(self) -> None:
@@ -651,7 +741,7 @@ class DecisionBoundary(LiveView):
         self._put_shown()
         self.picture.options = {
             "title": self.title,
-            "outputs": self.outputs,
+            "outputs": self._face,
             "classes": self.classes,
             "regression": self.regression,
             "train_count": self._train_count,
@@ -662,7 +752,7 @@ class DecisionBoundary(LiveView):
 
     def frame_state(self) -> BoundaryFrame | None:
         """The frame shown now (its codes, the model's answer on the points, its epoch)."""
-        return self.shown
+        return self._shown
 
     def render_png(self, state: BoundaryFrame | None) -> bytes:
         from .boundary_still import render_field  # matplotlib loads only when a still is asked for
@@ -674,5 +764,5 @@ class DecisionBoundary(LiveView):
             point_rgb = np.asarray(self._class_colours)[self._labels.astype(np.int64)]
         return render_field(
             colour(frame.codes, self._table), self._point_xy, point_rgb, self._train_count,
-            misclassified(frame, self._labels, self.regression), caption(frame, self.outputs), self.title,
+            misclassified(frame, self._labels, self.regression), caption(frame, self._face), self.title,
             self.bounds, (self.picture.width, self.picture.height), MARGINS)

@@ -146,14 +146,20 @@ class OutputCoder:
     centred on their middle. A 1-output classifier is centred on its decision
     threshold: 0.5 if its first outputs lie in [0, 1] (probabilities), else 0
     (logits). The value scale only grows (until `reset()`), so epochs compare.
+    `single` says what a 1-output classifier's output is, when its loss tells:
+    "logits" (BCEWithLogitsLoss) or "probabilities" (BCELoss); it is then coded
+    as p(class 1), as a 2-output model's is.
     """
 
-    def __init__(self, outputs: int, classes: int, targets: np.ndarray | None = None) -> None:
+    def __init__(self, outputs: int, classes: int, targets: np.ndarray | None = None, single: str | None = None) -> None:
         if outputs < 1 or classes < max(outputs, 2):
             raise ValueError(f"a model of {outputs} outputs cannot have {classes} classes")
+        if single not in (None, "logits", "probabilities") or (single is not None and (outputs != 1 or targets is not None)):
+            raise ValueError(f"single must be None, or 'logits' or 'probabilities' for a 1-output classifier, got {single!r}")
         self.outputs = outputs
         self.classes = classes
         self.targets = None if targets is None else np.asarray(targets, dtype=np.float64)
+        self.single = single
         self.reset()
 
     @property
@@ -181,9 +187,13 @@ class OutputCoder:
         cells = side * side
         if output.shape[0] < cells or output.shape[1] != self.outputs:
             raise ValueError(f"expected {cells} grid rows and more of {self.outputs} outputs, got {list(output.shape)}")
-        if self.outputs == 1:
+        if self.outputs == 1 and self.single is None:
             return self._code_values(output[:, 0].float(), cells, side, epoch, step)
-        if self.outputs == 2:
+        if self.outputs == 1:
+            p1 = torch.sigmoid(output[:, 0].float()) if self.single == "logits" else output[:, 0].float().clamp(0, 1)
+            predicted = (p1[cells:] > 0.5).to(torch.int64).cpu().numpy()
+            codes = to_codes(p1[:cells]).reshape(side, side).cpu().numpy()
+        elif self.outputs == 2:
             # p(class 1) = softmax(o)[1] = sigmoid(o1 - o0): one subtraction, cheaper than a softmax over rows of 2
             p1 = output[:, 1].float() if are_probabilities(output) else torch.sigmoid((output[:, 1] - output[:, 0]).float())
             predicted = (p1[cells:] > 0.5).to(torch.int64).cpu().numpy()

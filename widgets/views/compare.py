@@ -79,6 +79,27 @@ class CompareState(NamedTuple):
     smoothing: float
 
 
+class _HistoryRun:
+    """A History that a hand-written loop feeds, read as Compare reads a trainer's run."""
+
+    valid_loader = None
+    steps_per_epoch = None
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The metrics the loop logged so far: "acc" for records holding "train_acc" or "valid_acc"."""
+        names: dict[str, None] = {}
+        for record in self.history.epochs:
+            for key in record:
+                for prefix in ("train_", "valid_"):
+                    if key.startswith(prefix) and key != prefix + "loss":
+                        names[key[len(prefix):]] = None
+        return list(names)
+
+
 class _RunFeed:
     """The rows of one run's history already put into the picture, so that a round puts only the new ones."""
 
@@ -151,6 +172,9 @@ def _epoch_column(records: Sequence[Mapping], key: str) -> np.ndarray:
 class Compare(LiveView):
     """Live comparison of training runs: `Compare({"sgd": trainer_a, "adam": trainer_b})`.
 
+    A run is a Trainer or a History that a hand-written loop feeds
+    (`history.log(loss)`, `history.end_epoch(valid_loss=...)`): both are followed live.
+
     One panel for the loss and one per metric every run has (`metrics=` picks
     some of them, `metrics=()` none). In the loss panel the training line is
     each run's smoothed loss per step (`smoothing`, as in `LossCurve`) and the
@@ -173,7 +197,7 @@ class Compare(LiveView):
         size: tuple[int, int] = DEFAULT_SIZE,
     ) -> None:
         if not isinstance(runs, Mapping):
-            raise TypeError(f"Compare expects a dict of run name -> Trainer, got {type(runs).__name__}")
+            raise TypeError(f"Compare expects a dict of run name -> Trainer or History, got {type(runs).__name__}")
         if not runs:
             raise ValueError("Compare needs at least one run: a dict of run name -> Trainer, got an empty one")
         for name, trainer in runs.items():
@@ -187,7 +211,8 @@ class Compare(LiveView):
         width, height = _check_size(size)
         self._chosen = chosen
         self._smoothing = float(smoothing)
-        self._runs: dict[str, Trainer] = {}
+        self._runs: dict[str, Trainer | _HistoryRun] = {}
+        self._given: dict[str, Trainer | History] = {}
         self._feeds: dict[str, _RunFeed] = {}
         picture = ComparePicture("compare", width=width, height=height, log_scale=log_scale, x_axis=x_axis)
         super().__init__(ipw.VBox([picture]), picture, "compare", pacer)
@@ -196,7 +221,7 @@ class Compare(LiveView):
         self.finish()
 
     # --- runs ----------------------------------------------------------------------------
-    def add(self, name: str, trainer: Trainer) -> None:
+    def add(self, name: str, trainer: Trainer | History) -> None:
         """Add a run (it may be training already); its colour and lines appear at once."""
         _check_run(name, trainer, self._runs)
         _check_distinct({**self._runs, name: trainer})
@@ -206,15 +231,19 @@ class Compare(LiveView):
             self._join(name, trainer)
         self.finish()
 
-    def _join(self, name: str, trainer: Trainer) -> None:
-        self._runs[name] = trainer
+    def _join(self, name: str, run: Trainer | History) -> None:
+        self._given[name] = run
+        self._runs[name] = _HistoryRun(run) if isinstance(run, History) else run
         self._feeds[name] = _RunFeed(self.picture, f"run{len(self._feeds)}")
-        self.follow(trainer)
+        if isinstance(run, History):
+            self.follow_history(run)
+        else:
+            self.follow(run)
 
     @property
-    def runs(self) -> dict[str, Trainer]:
+    def runs(self) -> dict[str, Trainer | History]:
         """The runs by name, in the order they were given (a copy of the mapping)."""
-        return dict(self._runs)
+        return dict(self._given)
 
     @property
     def colours(self) -> dict[str, str]:
@@ -333,15 +362,15 @@ def _check_run(name: Any, trainer: Any, existing: Mapping[str, Any]) -> None:
         raise TypeError(f"run names must be non-empty strings, got {name!r}")
     if name in existing:
         raise ValueError(f"a run named {name!r} is already compared; give each run its own name")
-    if not isinstance(trainer, Trainer):
-        raise TypeError(f"run {name!r} must be a Trainer, got {type(trainer).__name__}")
+    if not isinstance(trainer, (Trainer, History)):
+        raise TypeError(f"run {name!r} must be a Trainer or a History, got {type(trainer).__name__}")
 
 
 def _check_distinct(runs: Mapping[str, Trainer]) -> None:
     seen: dict[int, str] = {}
     for name, trainer in runs.items():
         if id(trainer) in seen:
-            raise ValueError(f"runs {seen[id(trainer)]!r} and {name!r} are the same Trainer; compare different runs")
+            raise ValueError(f"runs {seen[id(trainer)]!r} and {name!r} are the same run; compare different runs")
         seen[id(trainer)] = name
 
 
@@ -349,7 +378,8 @@ def _check_metrics(metrics: Any, runs: Mapping[str, Trainer]) -> tuple[str, ...]
     if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not all(isinstance(m, str) for m in metrics):
         raise TypeError(f"metrics must be a list of metric names (or None for every shared one), got {metrics!r}")
     for metric in metrics:
-        lacking = [name for name, trainer in runs.items() if metric not in trainer.metric_names]
+        # a History's metrics appear as its loop logs them: only trainers can lack one up front
+        lacking = [name for name, run in runs.items() if isinstance(run, Trainer) and metric not in run.metric_names]
         if lacking:
             raise ValueError(f"metric {metric!r} is not a metric of run(s) {lacking}; a panel shows a metric "
                              "every run has")

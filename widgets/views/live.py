@@ -39,6 +39,7 @@ from .kernel_loop import KernelLoop
 from .pacer import Pacer
 from .picture import Picture
 from .recording import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Recording, check_gif_target, write_gif
+from .worker import WORKER
 
 _shown: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # view or dashboard -> its widget's model id
 
@@ -107,6 +108,7 @@ class LiveView(FollowsTrainer):
         self._recording: Recording | None = None
         self._recording_on = False
         self._lock = threading.RLock()  # the page's requests and the trainer's events take turns
+        self._trailing = False  # a finish() is queued on the kernel's loop (following a History)
         widget.add_class(f"lt-{css_name}")
         picture.add_class(f"lt-{css_name}-picture")
         picture.on_request(lambda message: self.loop.run(lambda: self._answer(message)))
@@ -172,6 +174,11 @@ class LiveView(FollowsTrainer):
         """Bring the picture up to date (after feeding a view by hand, say)."""
         self.finish()
 
+    def settle(self) -> None:
+        """Wait until the work the view does off the training thread (a field of the model's copy) is done and
+        sent: its picture and properties then show the newest state."""
+        WORKER.settle(self)
+
     def _answer(self, message: dict) -> None:
         """A message from the page, on the kernel's loop: a resync sends everything again, the rest is the view's."""
         with self._lock:
@@ -187,6 +194,7 @@ class LiveView(FollowsTrainer):
     # --- still pictures --------------------------------------------------------------------
     def snapshot_png(self) -> bytes:
         """The current state as a still PNG (drawn by matplotlib)."""
+        self.settle()
         with self._lock:
             state = self.frame_state()
         return self.render_png(state)
@@ -244,6 +252,7 @@ class LiveView(FollowsTrainer):
         if self._recording is None:
             raise RuntimeError(f"{type(self).__name__} has recorded no frames: call start_recording() before training")
         if self._recording_on:
+            self.settle()
             self.record_frame()
         with self._lock:
             states = self._recording.frames
@@ -265,6 +274,33 @@ class LiveView(FollowsTrainer):
     def event_hooks(self) -> dict[str, Any]:
         return {"step": self.on_step, "epoch": self.on_epoch, "state": self._on_state, "reset": self.on_reset}
 
+    def follow_history(self, history: Any) -> None:
+        """Follow a History that a hand-written loop feeds (`history.log(loss)`, `history.end_epoch(...)`), as a
+        trainer is followed. A loop has no "stop": the picture is brought up to date once the cell that runs the
+        loop ends (the kernel's loop then runs again), so it always ends on the last row logged."""
+        hooks = self.event_hooks()
+
+        def on_step(row: dict) -> None:
+            hooks["step"](row)
+            self._trail()
+
+        def on_epoch(record: dict) -> None:
+            hooks["epoch"](record)
+            self._trail()
+
+        for event, callback in (("step", on_step), ("epoch", on_epoch), ("reset", hooks["reset"])):
+            self._handles.append(history.on(event, callback))
+
+    def _trail(self) -> None:
+        """Queue one `finish()` on the kernel's loop (it runs once the current cell ends), unless one is queued."""
+        if not self._trailing:
+            self._trailing = self.loop.later(self._finish_trail)
+
+    def _finish_trail(self) -> None:
+        self._trailing = False
+        if not self._closed:
+            self.finish()
+
     @property
     def closed(self) -> bool:
         """True once `close()` ran."""
@@ -278,6 +314,8 @@ class LiveView(FollowsTrainer):
         self._recording_on = False
         self.unfollow()
         self.pacer.leave(self)
+        WORKER.cancel(self)
+        WORKER.settle(self, timeout=2.0)  # a job under way sees the view closed and lets go of it
         self.release()
         close_tree(self.widget)
 

@@ -88,7 +88,9 @@ class LossCurve(LiveView):
 
     `LossCurve(trainer)` follows a Trainer; `LossCurve()` is fed by hand with
     `log(step, loss)` and `log_epoch(epoch, train_loss=..., valid_loss=..., acc=...)`;
-    `LossCurve(history=h)` draws (and goes on logging into) an existing History.
+    `LossCurve(history=h)` follows a History that a hand-written loop feeds
+    (`h.log(loss.item())` each step, `h.end_epoch(valid_loss=...)` each epoch),
+    live, as it follows a trainer.
     `smoothing` is the moving average's decay in [0, 1) (0: no smoothing);
     `size` is (width, height) in pixels, at least `MIN_SIZE`.
     """
@@ -124,6 +126,8 @@ class LossCurve(LiveView):
         self._set_options()
         if trainer is not None:
             self.follow(trainer)
+        else:
+            self.follow_history(self.history)
         self.finish()
 
     # --- options (the page's toggles) --------------------------------------------------------
@@ -182,8 +186,7 @@ class LossCurve(LiveView):
             epoch = len(self.history.epochs) + 1
         elif isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise TypeError(f"epoch must be a non-negative int or None, got {epoch!r}")
-        self.history.log_step(int(step), value, epoch=int(epoch))
-        self.pacer.tick()
+        self.history.log_step(int(step), value, epoch=int(epoch))  # the history's "step" event sends when due
 
     def log_epoch(self, epoch: int, train_loss: Any = None, valid_loss: Any = None, **metrics: Any) -> None:
         """Record one epoch's losses and metrics (`acc=...`, `valid_acc=...`) and send them."""
@@ -196,9 +199,7 @@ class LossCurve(LiveView):
         for name, value in (("train_loss", train_loss), ("valid_loss", valid_loss), *metrics.items()):
             if value is not None:
                 record[name] = _number(name, value)
-        self.history.log_epoch(record)
-        self.record_frame()
-        self.pacer.tick()
+        self.history.log_epoch(record)  # the history's "epoch" event records a frame and sends when due
 
     def clear(self) -> None:
         """Forget everything logged by hand and show the empty curve."""

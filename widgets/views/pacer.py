@@ -3,10 +3,11 @@
 A round costs the kernel a few milliseconds for a whole Dashboard (the page
 draws), so the rule is plain: at most `fps` rounds a second, 12 by default,
 every picture of the group in the same round. Twelve keeps every picture above
-ten paints a second in the page while the README's Dashboard costs its run
-about 5 % of a long run (a round there: about 0.3 ms for the loss curve, 2 ms
-for a 32 x 32 boundary with its 400 points, 1 ms for the inspector's
-histograms, and its table twice a second).
+ten paints a second in the page while the README's Dashboard costs a long
+run a few percent (a round there: about 0.3 ms for the loss curve, 0.4 ms for
+the boundary, which copies the weights and leaves the forward pass of its
+32 x 32 grid to the views' worker thread, 1 ms for the inspector's histograms,
+and its table twice a second).
 
 After a round, an optional real pause of `pause` seconds lets the kernel's
 thread that writes messages out take the interpreter (a small model's step is

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import numbers
 import os
 import secrets
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_FRAMES", "MAX_FPS", "Recording", "check_gif_target", "check_limits",
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_FRAMES", "MAX_FPS", "MIN_FPS", "Recording", "check_gif_target", "check_limits",
            "merge", "write_gif"]
 
 DEFAULT_MAX_FRAMES = 200
@@ -36,6 +37,8 @@ DEFAULT_MAX_BYTES = 64 * 2**20
 
 MAX_FPS = 50
 """GIF delays count in hundredths of a second, and browsers slow down delays under 20 ms."""
+MIN_FPS = 0.01
+"""The slowest GIF: a frame every 100 s (a GIF stores a frame's time in hundredths of a second, at most 655.35 s)."""
 
 _PALETTE_SAMPLES = 8  # frames spread over the run that the shared palette is made from
 _EXACT_COLOURS = 64  # the most frequent colours of those frames, kept exactly in the palette
@@ -168,8 +171,10 @@ def check_gif_target(path: object, fps: object = 10, loop: object = 0) -> Path:
         raise FileNotFoundError(f"cannot write {str(path)!r}: its folder {str(folder)!r} {what}; create it first")
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {str(path)!r}: it is a folder")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= MAX_FPS:
-        raise ValueError(f"fps must be a number of frames per second in (0, {MAX_FPS}], got {fps!r}")
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real):
+        raise TypeError(f"fps must be a number of frames per second, got {type(fps).__name__} {fps!r}")
+    if not MIN_FPS <= float(fps) <= MAX_FPS:
+        raise ValueError(f"fps must be from {MIN_FPS} to {MAX_FPS} frames per second, got {float(fps)!r}")
     if loop is not None and not (_is_count(loop) and loop >= 0):
         raise ValueError(f"loop must be 0 (forever), a number of repeats, or None (play once), got {loop!r}")
     return target
@@ -188,7 +193,7 @@ def write_gif(path: str | os.PathLike, frames: Sequence[FrameSource], fps: float
     size = _canvas_size(frames)
     palette = _Palette(frames, size)
     images = [palette.indexed(frames[i], size) for i in range(len(frames))]
-    options = {"format": "GIF", "save_all": True, "append_images": images[1:], "duration": round(1000 / fps),
+    options = {"format": "GIF", "save_all": True, "append_images": images[1:], "duration": round(1000 / float(fps)),
                "optimize": False}
     if loop is not None:
         options["loop"] = int(loop)
