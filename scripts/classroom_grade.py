@@ -28,6 +28,8 @@ from classroom_intake import Intake, read_submissions
 from classroom_run import Check, Job, Outcome, Result, grade_notebook, split_check
 from classroom_sandbox import Limits, choose_sandbox, describe
 
+from widgets.data import find_offline_mnist  # plain files: loads no torch
+
 SCORES = "scores.csv"
 AUTOGRADED = "autograded"
 COLUMNS = ("student", "lesson", "exercise", "points", "max", "late", "note")
@@ -106,8 +108,6 @@ def find_submissions(submissions_dir: Path, lessons: list[Lesson]) -> Intake:
 def make_jobs(build_dir: Path, intake: Intake, lessons: list[Lesson], settings: Settings, scratch: Path,
               sandbox: str) -> list[Job]:
     """One Job per submitted notebook, each with a scratch folder of its own."""
-    from widgets.data import find_offline_mnist  # imports torch: only when there is grading to do
-
     mnist = find_offline_mnist()
     readable = (mnist.resolve(),) if mnist is not None else ()
     environment = (("LIVETORCH_MNIST_DIR", str(mnist.resolve())),) if mnist is not None else ()

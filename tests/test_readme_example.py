@@ -52,3 +52,21 @@ def test_readme_playground_example_builds_the_experiment_it_names():
     pg.trainer.fit(1, verbose=False)
     assert pg.trainer.epoch == 1 and "Trainer(" in pg.code()
     pg.close()
+
+
+def test_readme_hand_loop_example_shows_a_curve_its_history_feeds():
+    (block,) = [block for block in python_blocks() if "History()" in block]
+    namespace: dict = {}
+    exec(compile(block, "README.md hand-loop example", "exec"), namespace)
+    history = namespace["history"]
+    from widgets import LossCurve
+
+    view = LossCurve(history=history)  # the block's curve is its cell's last line, not kept in a name: one more
+    for loss in (1.0, 0.5, 0.25):
+        history.log(loss)
+    history.end_epoch(valid_loss=0.3)
+    view.flush()
+    steps, losses = view.series["step_loss"]
+    assert list(steps) == [1, 2, 3] and list(losses) == [1.0, 0.5, 0.25]
+    assert list(view.series["valid_loss"][1]) == [0.3]
+    view.close()
