@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 COURSE_DIR = Path(__file__).resolve().parent.parent / "course"
 LESSON_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 EXERCISE_MARKER = "**Exercise"
 SOLUTION_MARKER = "# Your turn"
 CHECK_MARKER = "# Check"
+HIDDEN_CHECK_MARKER = "# Hidden check"
+SCRIPT = COURSE_DIR.parent / "scripts" / "execute_course.py"
+CELL_TIMEOUT = 600
 
 
 def lesson_files(course_dir: Path = COURSE_DIR) -> list[Path]:
@@ -66,3 +74,29 @@ def find_exercises(notebook) -> list[Exercise]:
             exercise.problems.append("its check cell must contain an assert")
         exercises.append(exercise)
     return exercises
+
+
+def course_kernel_environment() -> AbstractContextManager[None]:
+    """The environment scripts/execute_course.py stores the outputs with, as a context manager."""
+    spec = importlib.util.spec_from_file_location("execute_course", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.kernel_environment()
+
+
+def lesson_client(notebook, path: Path) -> NotebookClient:
+    """A client that runs ``notebook`` cell by cell in a python3 kernel started in the notebook's folder."""
+    return NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
+                          resources={"metadata": {"path": str(path.parent)}})
+
+
+def run_cell(client: NotebookClient, notebook, index: int, source: str | None = None) -> CellExecutionError | None:
+    """Run cell ``index`` (with ``source`` in place of its own, if given); return its error, if any."""
+    cell = notebook.cells[index].copy()
+    if source is not None:
+        cell.source = source
+    try:
+        client.execute_cell(cell, index)
+    except CellExecutionError as error:
+        return error
+    return None
