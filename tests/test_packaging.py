@@ -144,6 +144,9 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert code[-1] == readme_commands()[1]
     assert sum("pytest" in line for line in code) == 1
     assert sum(bool(re.search(r"\bpip\b", line)) for line in code) == 1
-    # Chromium is installed only where it is missing
-    assert 'if [ ! -x /usr/bin/chromium ]; then' in code
-    assert any(line.endswith("apt-get install -y chromium </dev/null") for line in code)
+    # Chromium and bubblewrap are installed only where they are missing, in one apt-get run
+    assert "[ -x /usr/bin/chromium ] || missing+=(chromium)" in code
+    assert "command -v bwrap >/dev/null || missing+=(bubblewrap)" in code
+    assert 'if [ ${#missing[@]} -gt 0 ]; then' in code
+    assert sum("apt-get install" in line for line in code) == 1
+    assert any(line.endswith('apt-get install -y "${missing[@]}" </dev/null') for line in code)
