@@ -490,11 +490,7 @@ class Trainer:
                 model.train()
             if self._plain:
                 output, loss = self._batches.output_and_loss(x, y)
-                loss_value = loss_number(loss)
-                if not math.isfinite(loss_value):
-                    raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
-                size = batch_size(y, x)
-                metric_values = self._metric_values(output, y)
+                loss_value, size, metric_values = self._judge_batch(output, loss, x, y, epoch, step, batch_number)
                 # Everything that can reject the batch has run: only now are the last step's gradients
                 # cleared, and kept aside, so a step that fails from here puts them back to inspect.
                 last_grads = list(map(_grad_of, self._parameters))
@@ -506,11 +502,7 @@ class Trainer:
             else:
                 with self._switches.autocast():
                     output, loss = self._batches.output_and_loss(x, y)
-                loss_value = loss_number(loss)
-                if not math.isfinite(loss_value):
-                    raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
-                size = batch_size(y, x)
-                metric_values = self._metric_values(output, y)
+                loss_value, size, metric_values = self._judge_batch(output, loss, x, y, epoch, step, batch_number)
                 last_grads = self._switches.clear_or_keep_grads(self._parameters, optimizer, batch_number)
                 payload = {"step": step, "epoch": epoch, "batch": batch_number}
                 stepped = self._switches.backward_and_step(
@@ -648,6 +640,14 @@ class Trainer:
             self._cursor.end_epoch()
             counters.close_pending = True
         return lr, loss_value
+
+    def _judge_batch(self, output: Any, loss: torch.Tensor, x: Any, y: Any, epoch: int, step: int,
+                     batch_number: int) -> tuple[float, int, dict[str, Any]]:
+        """The loss as a number (a non-finite one refused), the batch's size and its metric values."""
+        loss_value = loss_number(loss)
+        if not math.isfinite(loss_value):
+            raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
+        return loss_value, batch_size(y, x), self._metric_values(output, y)
 
     def _snapshot_for_undo(self) -> tuple[torch.Tensor | None, list | None, list[tuple[torch.Tensor, torch.Tensor]] | None]:
         """What a failed step must put back: torch's random state (when something may draw) and the buffers."""
