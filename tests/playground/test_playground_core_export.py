@@ -13,7 +13,7 @@ import torch
 
 from widgets.playground import DATASETS, build, check_config, to_code
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def awkward_points(n: int = 40) -> dict[str, list]:

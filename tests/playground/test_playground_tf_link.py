@@ -156,7 +156,7 @@ def test_the_widget_opens_a_link_and_gives_it_back():
 def test_the_playground_page_example_runs_as_written():
     from pathlib import Path
 
-    page = (Path(__file__).resolve().parent.parent / "docs" / "playground.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "playground.md").read_text()
     code = page.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict = {}
     exec(compile(code, "docs/playground.md", "exec"), namespace)
