@@ -6,6 +6,8 @@
   stores the outputs with (one OpenMP thread, the offline MNIST sample, and
   matplotlib's inline backend even when the test process set ``MPLBACKEND``),
   so a validation run reproduces exactly what the stored run did.
+- Every notebook cell is marked ``slow``: the fast tier (``pytest`` alone)
+  leaves the course out, ``pytest --full`` runs it.
 - nbval waits 5 s for each output message of a cell that has already finished;
   on a loaded CI machine that is too short, so each cell gets OUTPUT_TIMEOUT.
 """
@@ -49,6 +51,12 @@ def kernel_environment():
 def pytest_collectstart(collector):
     if isinstance(collector, IPyNbFile):
         collector.skip_compare += ("stderr",)
+
+
+def pytest_itemcollected(item):
+    # a lesson's cells belong to the slow tier: `pytest` alone leaves them out, `pytest --full` runs them
+    if isinstance(item, IPyNbCell):
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(hookwrapper=True)

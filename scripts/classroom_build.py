@@ -16,11 +16,16 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from classroom_files import fresh_folder
 from classroom_source import Graded, body, to_nbgrader_source
 from execute_course import kernel_environment
+
+if TYPE_CHECKING:
+    from nbgrader.converters import GenerateAssignment
+    from traitlets.config import Config
 
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 STUDENTS = "students"
@@ -70,7 +75,7 @@ def lesson_paths(course_dir: Path) -> list[Path]:
     return paths
 
 
-def nbgrader_config(root: Path):
+def nbgrader_config(root: Path) -> Config:
     """The traitlets config every nbgrader step of this tool runs with."""
     from traitlets.config import Config
 
@@ -81,7 +86,8 @@ def nbgrader_config(root: Path):
 
 
 def generate_assignments(root: Path, names: list[str]) -> None:
-    """Run nbgrader's generate_assignment on each lesson in ``root/source``; output lands in ``root/release``."""
+    """Run nbgrader's generate_assignment on each lesson in ``root/source``; output lands in
+    ``root/release``."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
@@ -93,7 +99,7 @@ def generate_assignments(root: Path, names: list[str]) -> None:
             generate_one(GenerateAssignment(coursedir=CourseDirectory(config=config), config=config), name)
 
 
-def generate_one(app, name: str) -> None:
+def generate_one(app: GenerateAssignment, name: str) -> None:
     app.coursedir.assignment_id = name
     app.log.setLevel(logging.WARNING)
     app.force = True
@@ -101,15 +107,21 @@ def generate_one(app, name: str) -> None:
     app.start()
 
 
-def check_no_solution_left(copy, lesson: Lesson) -> None:
+def check_no_solution_left(copy: nbformat.NotebookNode, lesson: Lesson) -> None:
     """Raise if a solution cell of the student copy holds anything but the placeholder."""
     for exercise in lesson.exercises:
-        cells = [c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == exercise.answer_id]
+        cells = [
+            c for c in copy.cells if c.metadata.get("nbgrader", {}).get("grade_id") == exercise.answer_id
+        ]
         if not cells:
-            raise RuntimeError(f"{lesson.notebook}: the student copy lacks the answer cell of {exercise.title}")
+            raise RuntimeError(
+                f"{lesson.notebook}: the student copy lacks the answer cell of {exercise.title}"
+            )
         cell = cells[0]
         if body(cell).strip() != PLACEHOLDER:
-            raise RuntimeError(f"{lesson.notebook}: the student copy of {exercise.title} still holds code: {cell.source!r}")
+            raise RuntimeError(
+                f"{lesson.notebook}: the student copy of {exercise.title} still holds code: {cell.source!r}"
+            )
 
 
 def build(course_dir: Path, out_dir: Path, force: bool = False, student_repo: bool = False,
@@ -127,7 +139,7 @@ def build(course_dir: Path, out_dir: Path, force: bool = False, student_repo: bo
     for path in lesson_paths(course_dir):
         source, exercises = to_nbgrader_source(nbformat.read(path, as_version=4), path.name)
         sources[path.stem] = source
-        lessons.append(Lesson(path.stem, exercises))
+        lessons.append(Lesson(path.stem, list(exercises)))
     with fresh_folder(out_dir, force) as work:
         root = work / GRADEBOOK
         for name, source in sources.items():
@@ -147,7 +159,8 @@ def build(course_dir: Path, out_dir: Path, force: bool = False, student_repo: bo
 
 
 def write_student_repo(folder: Path, copies: Path, course_dir: Path, title: str) -> None:
-    """A folder to push as the students' repository: only the copies, their images, a README and a .gitignore."""
+    """A folder to push as the students' repository: only the copies, their images, a README and a
+    .gitignore."""
     folder.mkdir()
     for path in sorted(copies.glob(LESSON_GLOB)):
         shutil.copyfile(path, folder / path.name)
@@ -159,7 +172,9 @@ def write_student_repo(folder: Path, copies: Path, course_dir: Path, title: str)
 
 
 def write_manifest(path: Path, lessons: list[Lesson]) -> None:
-    entries = {lesson.name: [{"title": e.title, "points": e.points} for e in lesson.exercises] for lesson in lessons}
+    entries = {
+        lesson.name: [{"title": e.title, "points": e.points} for e in lesson.exercises] for lesson in lessons
+    }
     path.write_text(json.dumps({"lessons": entries}, indent=1) + "\n")
 
 
@@ -170,7 +185,12 @@ def read_manifest(build_dir: Path) -> list[Lesson]:
         raise FileNotFoundError(f"build folder not found: {build_dir}")
     manifest = build_dir / MANIFEST
     if not manifest.is_file() or not (build_dir / GRADEBOOK / "gradebook.db").is_file():
-        raise FileNotFoundError(f"{build_dir} is not a build folder: it lacks {MANIFEST} or {GRADEBOOK}/gradebook.db "
-                                "(make one with `python scripts/classroom.py build OUT_DIR`)")
+        raise FileNotFoundError(
+            f"{build_dir} is not a build folder: it lacks {MANIFEST} or {GRADEBOOK}/gradebook.db "
+            "(make one with `python scripts/classroom.py build OUT_DIR`)"
+        )
     entries = json.loads(manifest.read_text())["lessons"]
-    return [Lesson(name, [Graded(e["title"], e["points"]) for e in exercises]) for name, exercises in entries.items()]
+    return [
+        Lesson(name, [Graded(e["title"], e["points"]) for e in exercises])
+        for name, exercises in entries.items()
+    ]

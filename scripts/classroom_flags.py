@@ -23,15 +23,52 @@ from __future__ import annotations
 import ast
 import builtins
 
+import nbformat
+
 LIBRARIES = {"math", "cmath", "operator", "numpy", "np", "torch", "nn", "F", "builtins", "random", "numbers"}
-IPYTHON_NAMES = {"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager", "ast_transformers",
-                 "register_magic_function", "register_magics", "events", "user_expressions", "run_cell", "transform_cell",
-                 "user_ns", "user_global_ns"}
-FILE_CALLS = {"open", "read_text", "read_bytes", "listdir", "scandir", "walk", "glob", "rglob", "iterdir", "system",
-              "getoutput", "popen", "Popen", "check_output", "loadtxt", "read_csv"}
+IPYTHON_NAMES = {
+    "input_transformers_cleanup",
+    "input_transformers_post",
+    "input_transformer_manager",
+    "ast_transformers",
+    "register_magic_function",
+    "register_magics",
+    "events",
+    "user_expressions",
+    "run_cell",
+    "transform_cell",
+    "user_ns",
+    "user_global_ns",
+}
+FILE_CALLS = {
+    "open",
+    "read_text",
+    "read_bytes",
+    "listdir",
+    "scandir",
+    "walk",
+    "glob",
+    "rglob",
+    "iterdir",
+    "system",
+    "getoutput",
+    "popen",
+    "Popen",
+    "check_output",
+    "loadtxt",
+    "read_csv",
+}
 INTROSPECTION = {"gc", "ctypes", "inspect", "importlib", "subprocess"}
-INTERPRETER_ATTRS = {"modules", "__builtins__", "__closure__", "__globals__", "__code__", "f_globals", "f_back",
-                     "__subclasses__"}
+INTERPRETER_ATTRS = {
+    "modules",
+    "__builtins__",
+    "__closure__",
+    "__globals__",
+    "__code__",
+    "f_globals",
+    "f_back",
+    "__subclasses__",
+}
 
 
 def python_source(cell_source: str) -> str:
@@ -81,7 +118,11 @@ def findings(tree: ast.AST) -> list[str]:
             for target in targets:
                 if isinstance(target, ast.Attribute) and module_root(target) in LIBRARIES:
                     add(f"reassigns the library function {dotted(target)}")
-                if isinstance(target, ast.Name) and hasattr(builtins, target.id) and not target.id.startswith("_"):
+                if (
+                    isinstance(target, ast.Name)
+                    and hasattr(builtins, target.id)
+                    and not target.id.startswith("_")
+                ):
                     add(f"redefines the builtin {target.id!r}")
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if hasattr(builtins, node.name) and not node.name.startswith("_"):
@@ -95,7 +136,9 @@ def findings(tree: ast.AST) -> list[str]:
             if name in FILE_CALLS:
                 add(f"reads files or runs commands ({name})")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            )
             for name in names:
                 if name.split(".")[0] in INTROSPECTION:
                     add(f"imports {name}")
@@ -104,8 +147,9 @@ def findings(tree: ast.AST) -> list[str]:
     return found
 
 
-def suspicious_code(notebook, released: frozenset[str]) -> list[str]:
-    """``["cell 4: reassigns the library function math.isclose", ...]`` for the student's own code in ``notebook``."""
+def suspicious_code(notebook: nbformat.NotebookNode, released: frozenset[str]) -> list[str]:
+    """``["cell 4: reassigns the library function math.isclose", ...]`` for the student's own code in
+    ``notebook``."""
     flags = []
     for index, cell in enumerate(notebook.cells):
         if cell.get("cell_type") != "code" or cell.source in released:

@@ -31,11 +31,20 @@ import io
 import json
 import sys
 import types
+from typing import Any
 
 WATCHED = ("builtins", "math", "cmath", "operator", "numpy", "numpy.testing", "torch", "torch.testing",
            "torch.nn", "torch.nn.functional")
-ALIASES = {"math": "math", "cmath": "cmath", "operator": "operator", "np": "numpy", "numpy": "numpy", "torch": "torch",
-           "nn": "torch.nn", "F": "torch.nn.functional"}
+ALIASES = {
+    "math": "math",
+    "cmath": "cmath",
+    "operator": "operator",
+    "np": "numpy",
+    "numpy": "numpy",
+    "torch": "torch",
+    "nn": "torch.nn",
+    "F": "torch.nn.functional",
+}
 WATCHED_CLASSES = (("torch", "Tensor"),)
 # IPython and ipykernel swap these builtins around every execution themselves.
 KERNEL_MANAGED = {"input", "raw_input", "get_ipython", "display", "exit", "quit", "help", "getpass"}
@@ -88,7 +97,11 @@ class Guard:
                         setattr(cls, attr, value)
                         flags.append(f"{module_name}.{class_name}.{attr} was reassigned")
         shell = _shell()
-        if shell is not None and self._transformers is not None and _transformer_state(shell) != self._transformers:
+        if (
+            shell is not None
+            and self._transformers is not None
+            and _transformer_state(shell) != self._transformers
+        ):
             flags.append("IPython input or AST transformers were changed")
         return flags
 
@@ -102,8 +115,12 @@ class Guard:
             if name in self._builtins and not name.startswith("__") and value is not self._builtins[name]:
                 del ns[name]
                 flags.append(f"the builtin {name!r} was redefined")
-            elif (name in ALIASES and ALIASES[name] in self._modules and value is not self._modules[ALIASES[name]]
-                  and (isinstance(value, types.ModuleType) or name in ("math", "torch", "numpy", "np"))):
+            elif (
+                name in ALIASES
+                and ALIASES[name] in self._modules
+                and value is not self._modules[ALIASES[name]]
+                and (isinstance(value, types.ModuleType) or name in ("math", "torch", "numpy", "np"))
+            ):
                 ns[name] = self._modules[ALIASES[name]]
                 flags.append(f"the name {name!r} no longer held the {ALIASES[name]} module")
         ns["__builtins__"] = dict(self._builtins)
@@ -117,7 +134,7 @@ class Guard:
         ns, more = self.namespace(user_ns)
         flags += more
         before = set(ns)
-        answer = {"token": self._token, "flags": flags}
+        answer: dict[str, Any] = {"token": self._token, "flags": flags}
         for part, code in (("visible", visible), ("hidden", hidden)):
             answer[part] = self._execute(code, ns, part)
             if not answer[part]["ok"]:
@@ -133,7 +150,11 @@ class Guard:
         try:
             exec(compile(code, f"<{part} check>", "exec"), ns)
         except BaseException as error:  # a check may fail any way the student's objects make it
-            return {"ok": False, "error": f"{type(error).__name__}: {error}"[:500], "printed": out.getvalue()[-2000:]}
+            return {
+                "ok": False,
+                "error": f"{type(error).__name__}: {error}"[:500],
+                "printed": out.getvalue()[-2000:],
+            }
         finally:
             sys.stdout, sys.stderr = saved
         return {"ok": True, "error": "", "printed": out.getvalue()[-2000:]}
@@ -147,7 +168,7 @@ def _shell():
     return get_ipython()
 
 
-def _transformer_state(shell) -> tuple:
+def _transformer_state(shell: object) -> tuple:
     manager = getattr(shell, "input_transformer_manager", None)
     return (tuple(map(id, getattr(shell, "input_transformers_cleanup", []))),
             tuple(map(id, getattr(shell, "input_transformers_post", []))),
@@ -160,5 +181,5 @@ def _transformer_state(shell) -> tuple:
 def install(module_name: str, token: str, preload: list[str]) -> None:
     """Make a Guard reachable as ``sys.modules[module_name].guard`` (called once, before any student code)."""
     holder = types.ModuleType(module_name)
-    holder.guard = Guard(token, preload)
+    holder.__dict__["guard"] = Guard(token, preload)
     sys.modules[module_name] = holder

@@ -86,7 +86,8 @@ def match_lesson(filename: str, lessons: list[str]) -> tuple[str | None, bool]:
 
 
 def submission_time(path: Path, student_folder: Path | None) -> datetime:
-    """When ``path`` was handed in: a ``timestamp.txt`` beside it or in the student's folder, else its mtime (UTC)."""
+    """When ``path`` was handed in: a ``timestamp.txt`` beside it or in the student's folder, else its
+    mtime (UTC)."""
     for folder in (path.parent, student_folder):
         stamp = folder / "timestamp.txt" if folder is not None else None
         if stamp is not None and stamp.is_file():
@@ -105,7 +106,8 @@ def notebooks_in(folder: Path) -> list[Path]:
 
 
 def read_submissions(submissions_dir: Path, lessons: list[str]) -> Intake:
-    """Place every notebook in ``submissions_dir``; raise only when the folder is missing or holds nothing to grade."""
+    """Place every notebook in ``submissions_dir``; raise only when the folder is missing or holds nothing
+    to grade."""
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"submissions folder not found: {submissions_dir}")
@@ -125,33 +127,73 @@ def read_submissions(submissions_dir: Path, lessons: list[str]) -> Intake:
         elif entry.suffix == ".ipynb":
             canvas, moodle = CANVAS.match(entry.name), MOODLE.match(entry.name)
             if moodle:
-                place(intake, entry, moodle.group("file"), slug(moodle.group("name")), moodle.group("id"), False, lessons, None)
+                place(
+                    intake,
+                    entry,
+                    moodle.group("file"),
+                    slug(moodle.group("name")),
+                    moodle.group("id"),
+                    False,
+                    lessons,
+                    None,
+                )
             elif canvas:
-                place(intake, entry, canvas.group("file"), canvas.group("name"), canvas.group("id"), bool(canvas.group("late")),
-                      lessons, None)
+                place(
+                    intake,
+                    entry,
+                    canvas.group("file"),
+                    canvas.group("name"),
+                    canvas.group("id"),
+                    bool(canvas.group("late")),
+                    lessons,
+                    None,
+                )
             else:
-                intake.skipped.append(Skipped(entry, "lies directly in the submissions folder and is not named like a Canvas "
-                                                     "or Moodle download; put it in a folder named after the student"))
+                intake.skipped.append(
+                    Skipped(
+                        entry,
+                        "lies directly in the submissions folder and is not named like a Canvas "
+                        "or Moodle download; put it in a folder named after the student",
+                    )
+                )
     if not intake.submissions and not intake.skipped:
         raise ValueError(f"no submissions in {submissions_dir}; expected SUBMISSIONS/<student>/NN_name.ipynb "
                          "or a Canvas or Moodle download")
     return intake
 
 
-def place(intake: Intake, path: Path, filename: str, student: str, lms_id: str, late: bool, lessons: list[str],
-          student_folder: Path | None) -> None:
+def place(
+    intake: Intake,
+    path: Path,
+    filename: str,
+    student: str,
+    lms_id: str,
+    late: bool,
+    lessons: list[str],
+    student_folder: Path | None,
+) -> None:
     """Add one notebook to ``intake`` (or to its skipped files, saying why)."""
     lesson, renamed = match_lesson(filename, lessons)
     if lesson is None:
-        intake.skipped.append(Skipped(path, f"{filename!r} matches no lesson of this build (expected a name like "
-                                            f"{lessons[0]}.ipynb)"))
+        intake.skipped.append(
+            Skipped(
+                path,
+                f"{filename!r} matches no lesson of this build (expected a name like {lessons[0]}.ipynb)",
+            )
+        )
         return
     new = Submission(student, lesson, path, submission_time(path, student_folder), lms_id, late)
     mine = intake.submissions.setdefault(student, {})
     old = mine.get(lesson)
     if old is not None:
-        keep, drop = (new, old) if (not renamed, new.submitted_at) > (old not in intake.renamed, old.submitted_at) else (old, new)
-        intake.skipped.append(Skipped(drop.path, f"a second file for {student}'s {lesson}; graded {keep.path.name} instead"))
+        keep, drop = (
+            (new, old)
+            if (not renamed, new.submitted_at) > (old not in intake.renamed, old.submitted_at)
+            else (old, new)
+        )
+        intake.skipped.append(
+            Skipped(drop.path, f"a second file for {student}'s {lesson}; graded {keep.path.name} instead")
+        )
         if keep is old:
             return
         if old in intake.renamed:

@@ -42,7 +42,8 @@ def write_results(out: Path, build_dir: Path, lessons: list[Lesson], intake: Int
     for (student, lesson), outcome in graded.items():
         folder = out / AUTOGRADED / student
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{lesson}.ipynb").write_text(outcome.graded)
+        # graded holds only outcomes with a notebook
+        (folder / f"{lesson}.ipynb").write_text(outcome.graded or "")
     write_feedback(out / FEEDBACK, scores, graded)
     (out / TEACHER).mkdir()
     write_teacher_report(out / TEACHER / "report.csv", scores, outcomes)
@@ -61,10 +62,16 @@ def write_feedback(folder: Path, scores: list[Score], graded: dict[tuple[str, st
     exporter = HTMLExporter(template_name="lab")
     for (student, lesson), outcome in graded.items():
         mine = [s for s in scores if s.student == student and s.lesson == lesson]
-        rows = "\n".join(f"| {s.exercise} | {s.points:g} / {s.max:g} | {html.escape(s.note).replace('|', '/')} |" for s in mine)
+        rows = "\n".join(
+            f"| {s.exercise} | {s.points:g} / {s.max:g} | {html.escape(s.note).replace('|', '/')} |"
+            for s in mine
+        )
         late = " (handed in late)" if any(s.late for s in mine) else ""
-        summary = (f"# Feedback: {lesson}\n\n**{student}**: {sum(s.points for s in mine):g} / {sum(s.max for s in mine):g} "
-                   f"points{late}\n\n| exercise | points | note |\n| --- | --- | --- |\n{rows}\n")
+        summary = (
+            f"# Feedback: {lesson}\n\n**{student}**: {sum(s.points for s in mine):g} / "
+            f"{sum(s.max for s in mine):g} points{late}\n\n| exercise | points | note |\n| --- | --- | --- "
+            f"|\n{rows}\n"
+        )
         notebook = nbformat.reads(outcome.graded, as_version=4)
         notebook.cells.insert(0, nbformat.v4.new_markdown_cell(summary))
         body, _ = exporter.from_notebook_node(notebook)
@@ -77,14 +84,27 @@ def write_teacher_report(path: Path, scores: list[Score], outcomes: list[Outcome
     by_key = {(o.student, o.lesson): o for o in outcomes}
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "lesson", "exercise", "points", "max", "late", "note", "teacher_note", "flags"])
+        writer.writerow(
+            ["student", "lesson", "exercise", "points", "max", "late", "note", "teacher_note", "flags"]
+        )
         for s in scores:
             outcome = by_key.get((s.student, s.lesson))
             result = outcome.results.get(Graded(s.exercise, 1).grade_id) if outcome is not None else None
             teacher = result.teacher_note if result is not None else ""
             flags = len(outcome.flags) if outcome is not None else 0
-            writer.writerow([s.student, s.lesson, s.exercise, f"{s.points:g}", f"{s.max:g}", "yes" if s.late else "",
-                             s.note, teacher, flags])
+            writer.writerow(
+                [
+                    s.student,
+                    s.lesson,
+                    s.exercise,
+                    f"{s.points:g}",
+                    f"{s.max:g}",
+                    "yes" if s.late else "",
+                    s.note,
+                    teacher,
+                    flags,
+                ]
+            )
 
 
 def write_flags(path: Path, outcomes: list[Outcome]) -> None:
@@ -111,17 +131,23 @@ def write_intake(path: Path, intake: Intake) -> None:
 def write_run(path: Path, outcomes: list[Outcome], sandbox_line: str) -> None:
     seconds = [o.seconds for o in outcomes if o.seconds > 0]
     median = f"{statistics.median(seconds):.1f}" if seconds else "-"
-    path.write_text(f"isolation: {sandbox_line}\nnotebooks graded: {len(seconds)}\nmedian seconds per notebook: {median}\n")
+    path.write_text(
+        f"isolation: {sandbox_line}\nnotebooks graded: {len(seconds)}\nmedian seconds per notebook: "
+        f"{median}\n"
+    )
 
 
 def write_lms(folder: Path, lessons: list[Lesson], intake: Intake, scores: list[Score]) -> None:
-    """``canvas.csv`` (Canvas's gradebook import layout) and ``moodle.csv`` (Moodle's CSV grade import): a row per student."""
+    """``canvas.csv`` (Canvas's gradebook import layout) and ``moodle.csv`` (Moodle's CSV grade import): a
+    row per student."""
     columns = [(lesson.name, e.title, float(e.points)) for lesson in lessons for e in lesson.exercises
                if any(s.lesson == lesson.name for s in scores)]
     points = {(s.student, s.lesson, s.exercise): s.points for s in scores}
     students = sorted({s.student for s in scores})
-    ids = {student: next((sub.lms_id for sub in intake.submissions.get(student, {}).values() if sub.lms_id), "")
-           for student in students}
+    ids = {
+        student: next((sub.lms_id for sub in intake.submissions.get(student, {}).values() if sub.lms_id), "")
+        for student in students
+    }
     late = {s.student: s.late or False for s in scores if s.late}
     names = [f"{lesson}: {title}" for lesson, title, _ in columns]
     with (folder / "canvas.csv").open("w", newline="") as handle:
@@ -129,8 +155,16 @@ def write_lms(folder: Path, lessons: list[Lesson], intake: Intake, scores: list[
         writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *names])
         writer.writerow(["Points Possible", "", "", "", "", *(f"{p:g}" for _, _, p in columns)])
         for student in students:
-            writer.writerow([student, ids[student], "", student, "",
-                             *(f"{points.get((student, lesson, title), 0):g}" for lesson, title, _ in columns)])
+            writer.writerow(
+                [
+                    student,
+                    ids[student],
+                    "",
+                    student,
+                    "",
+                    *(f"{points.get((student, lesson, title), 0):g}" for lesson, title, _ in columns),
+                ]
+            )
     with (folder / "moodle.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["username", "lms_id", *names, "total", "late"])
@@ -145,15 +179,24 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def write_gradebook(folder: Path, build_dir: Path, lessons: list[Lesson], intake: Intake, outcomes: list[Outcome],
-                    scores: list[Score], due: dict[str, datetime]) -> None:
-    """An nbgrader course folder: the build's gradebook with every submission, graded notebook, score and due date."""
+def write_gradebook(
+    folder: Path,
+    build_dir: Path,
+    lessons: list[Lesson],
+    intake: Intake,
+    outcomes: list[Outcome],
+    scores: list[Score],
+    due: dict[str, datetime],
+) -> None:
+    """An nbgrader course folder: the build's gradebook with every submission, graded notebook, score and
+    due date."""
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
     shutil.copytree(Path(build_dir) / GRADEBOOK, folder)
     graded = {(o.student, o.lesson): o for o in outcomes}
-    # nbgrader's own submission code makes SQLAlchemy warn about its autoflush; the rows are written all the same
+    # nbgrader's own submission code makes SQLAlchemy warn about its autoflush; the rows are written all the
+    # same
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
         warnings.simplefilter("ignore", SAWarning)
         for lesson, moment in due.items():
@@ -169,8 +212,12 @@ def write_gradebook(folder: Path, build_dir: Path, lessons: list[Lesson], intake
                 if outcome is not None and outcome.graded is not None:
                     (folder / AUTOGRADED / student / lesson).mkdir(parents=True)
                     (folder / AUTOGRADED / student / lesson / f"{lesson}.ipynb").write_text(outcome.graded)
-                gradebook.update_or_create_submission(lesson, student, timestamp=naive_utc(submission.submitted_at))
-                by_title = {s.exercise: s.points for s in scores if s.student == student and s.lesson == lesson}
+                gradebook.update_or_create_submission(
+                    lesson, student, timestamp=naive_utc(submission.submitted_at)
+                )
+                by_title = {
+                    s.exercise: s.points for s in scores if s.student == student and s.lesson == lesson
+                }
                 for exercise in next(entry for entry in lessons if entry.name == lesson).exercises:
                     entry = gradebook.find_grade(exercise.grade_id, lesson, lesson, student)
                     entry.auto_score = by_title.get(exercise.title, 0.0)

@@ -1,4 +1,5 @@
-"""Grade one submitted notebook: run it in a kernel of its own, cell by cell, and its checks out of the student's reach.
+"""Grade one submitted notebook: run it in a kernel of its own, cell by cell, and its checks out of the
+student's reach.
 
 The submitted notebook is read (a file that is not a notebook gets a note that
 says why), every check cell is put back from the build (so edits gain nothing)
@@ -24,11 +25,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from classroom_flags import suspicious_code
 from classroom_sandbox import Limits, kernel_command, kill_group
 from execute_course import KERNEL_ENV
+
+if TYPE_CHECKING:
+    from jupyter_client.client import KernelClient
+    from nbclient import NotebookClient
 
 GUARD_SOURCE = Path(__file__).with_name("classroom_guard.py")
 KERNEL_NAME = "livetorch-grader"
@@ -91,7 +97,7 @@ class StopRunError(Exception):
     """The run ended early at a cell; the message is the note later exercises get."""
 
 
-def read_notebook(path: Path):
+def read_notebook(path: Path) -> nbformat.NotebookNode:
     """The notebook at ``path``; a ValueError saying in plain words why it is not one."""
     try:
         text = Path(path).read_bytes().decode("utf-8")
@@ -100,12 +106,16 @@ def read_notebook(path: Path):
     try:
         json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"the file is not a notebook: it is not JSON ({error.msg} at line {error.lineno}, "
-                         f"column {error.colno}); was it saved from Jupyter, or renamed from another file?") from None
+        raise ValueError(
+            f"the file is not a notebook: it is not JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno}); was it saved from Jupyter, or renamed from another file?"
+        ) from None
     try:
         notebook = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises many kinds for JSON that is not a notebook
-        raise ValueError(f"the file is JSON but not a Jupyter notebook ({type(error).__name__}: {error})"[:300]) from None
+        raise ValueError(
+            f"the file is JSON but not a Jupyter notebook ({type(error).__name__}: {error})"[:300]
+        ) from None
     if not isinstance(notebook.get("cells"), list):
         raise ValueError("the file is JSON but not a Jupyter notebook (it has no list of cells)")
     return notebook
@@ -121,11 +131,11 @@ def split_check(source: str) -> tuple[str, str]:
     return (visible.rstrip("\n") + "\n" + after.lstrip("\n")).strip("\n"), hidden.strip("\n")
 
 
-def grade_id(cell) -> str | None:
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def describe_cell(index: int, cell, checks: tuple[Check, ...]) -> str:
+def describe_cell(index: int, cell: nbformat.NotebookNode, checks: tuple[Check, ...]) -> str:
     """``cell 7 (the answer to Exercise 2)``: how notes name a cell."""
     for check in checks:
         if grade_id(cell) == check.answer_id:
@@ -137,11 +147,20 @@ def describe_cell(index: int, cell, checks: tuple[Check, ...]) -> str:
 
 
 def kernel_environment(workdir: Path, extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """The kernel's whole environment: the course's settings, a home in ``workdir``, nothing of the grader's."""
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir),
-           "LANG": "C.UTF-8", "LIVETORCH_DATA_DIR": str(workdir / "data"), "MPLCONFIGDIR": str(workdir / ".matplotlib"),
-           "IPYTHONDIR": str(workdir / ".ipython"), "JUPYTER_RUNTIME_DIR": str(workdir / ".jupyter"),
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1", **KERNEL_ENV}
+    """The kernel's whole environment: the course's settings, a home in ``workdir``, nothing of the
+    grader's."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "LIVETORCH_DATA_DIR": str(workdir / "data"),
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "IPYTHONDIR": str(workdir / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": str(workdir / ".jupyter"),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        **KERNEL_ENV,
+    }
     env.update(dict(extra))
     return env
 
@@ -170,22 +189,29 @@ def grade_notebook(job: Job) -> Outcome:
     finally:
         shutil.rmtree(job.scratch, ignore_errors=True)
     for check in job.checks:
-        outcome.results.setdefault(check.grade_id, Result(0.0, "its check cell is missing from the submitted notebook "
-                                                               "(not a student copy of this build?)"))
+        outcome.results.setdefault(
+            check.grade_id,
+            Result(
+                0.0,
+                "its check cell is missing from the submitted notebook (not a student copy of this build?)",
+            ),
+        )
     notebook.metadata.pop("widgets", None)
     outcome.graded = nbformat.writes(notebook)
     outcome.seconds = time.perf_counter() - start
     return outcome
 
 
-async def run_cells(job: Job, notebook, outcome: Outcome) -> None:
-    """Run the notebook's cells and checks in a fresh sandboxed kernel, filling ``outcome``; always kill the kernel."""
+async def run_cells(job: Job, notebook: nbformat.NotebookNode, outcome: Outcome) -> None:
+    """Run the notebook's cells and checks in a fresh sandboxed kernel, filling ``outcome``; always kill
+    the kernel."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    checks = {check.grade_id: check for check in job.checks}
+    # cells without an id: None
+    checks: dict[str | None, Check] = {check.grade_id: check for check in job.checks}
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -196,16 +222,32 @@ async def run_cells(job: Job, notebook, outcome: Outcome) -> None:
     control.mkdir(parents=True)
     argv = kernel_command(workdir, [control, *job.readable], job.sandbox, job.limits)
     specs = KernelSpecManager(kernel_dirs=[str(write_kernelspec(control, argv))])
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, connection_file=str(control / "kernel.json"))
-    client = NotebookClient(notebook, km=km, timeout=int(job.cell_timeout), allow_errors=True, store_widget_state=False,
-                            record_timing=False, shutdown_kernel="immediate", startup_timeout=120)
+    km = AsyncKernelManager(
+        kernel_name=KERNEL_NAME, kernel_spec_manager=specs, connection_file=str(control / "kernel.json")
+    )
+    client = NotebookClient(
+        notebook,
+        km=km,
+        timeout=int(job.cell_timeout),
+        allow_errors=True,
+        store_widget_state=False,
+        record_timing=False,
+        shutdown_kernel="immediate",
+        startup_timeout=120,
+    )
     pgid = None
-    # What the kernel process itself prints (ipykernel's banners, a crash) goes to a log, not the teacher's terminal.
+    # What the kernel process itself prints (ipykernel's banners, a crash) goes to a log, not the teacher's
+    # terminal.
     log = (control / "kernel.log").open("wb")
     try:
-        async with client.async_setup_kernel(env=kernel_environment(workdir, job.environment), cwd=str(workdir),
-                                             cleanup_kc=True, stdout=log, stderr=log):
-            pgid = km.provisioner.pgid
+        async with client.async_setup_kernel(
+            env=kernel_environment(workdir, job.environment),
+            cwd=str(workdir),
+            cleanup_kc=True,
+            stdout=log,
+            stderr=log,
+        ):
+            pgid = getattr(km.provisioner, "pgid", None)  # the local provisioner's process group
             token, module = secrets.token_hex(16), "_grader_" + secrets.token_hex(8)
             await install_guard(client, module, token, job.preload)
             deadline = time.monotonic() + job.timeout
@@ -218,7 +260,9 @@ async def run_cells(job: Job, notebook, outcome: Outcome) -> None:
                     limit = min(job.cell_timeout, remaining)
                     what = describe_cell(index, cell, job.checks)
                     if limit <= 0:
-                        raise StopRunError(f"timed out after {job.timeout:g} s: the notebook stopped at {what}")
+                        raise StopRunError(
+                            f"timed out after {job.timeout:g} s: the notebook stopped at {what}"
+                        )
                     client.timeout = max(1, math.ceil(limit))
                     try:
                         check = checks.get(grade_id(cell))
@@ -230,15 +274,23 @@ async def run_cells(job: Job, notebook, outcome: Outcome) -> None:
                     except CellTimeoutError:
                         kill_group(pgid)
                         if limit < job.cell_timeout:
-                            raise StopRunError(f"timed out after {job.timeout:g} s: the notebook stopped at {what}") from None
-                        raise StopRunError(f"{what} was still running after {job.cell_timeout:g} s (the limit per cell); "
-                                           "the notebook stopped there") from None
+                            raise StopRunError(
+                                f"timed out after {job.timeout:g} s: the notebook stopped at {what}"
+                            ) from None
+                        raise StopRunError(
+                            f"{what} was still running after {job.cell_timeout:g} s (the limit per cell); "
+                            "the notebook stopped there"
+                        ) from None
                     except DeadKernelError:
-                        raise StopRunError(f"the kernel died in {what} (over the memory limit of {job.limits.memory_mib} MiB "
-                                           "or the CPU limit?); the notebook stopped there") from None
+                        raise StopRunError(
+                            f"the kernel died in {what} (over the memory limit of {job.limits.memory_mib} "
+                            "MiB or the CPU limit?); the notebook stopped there"
+                        ) from None
             except StopRunError as stop:
                 for check in job.checks:
-                    if check.grade_id not in outcome.results and check.grade_id in {grade_id(c) for c in notebook.cells}:
+                    if check.grade_id not in outcome.results and check.grade_id in {
+                        grade_id(c) for c in notebook.cells
+                    }:
                         outcome.results[check.grade_id] = Result(0.0, f"not graded: {stop}")
             finally:
                 kill_group(pgid)
@@ -247,12 +299,19 @@ async def run_cells(job: Job, notebook, outcome: Outcome) -> None:
         log.close()
 
 
-async def install_guard(client, module: str, token: str, preload: tuple[str, ...]) -> None:
+def _kernel_client(client: NotebookClient) -> KernelClient:
+    """The client's connection to its kernel, which exists inside ``async_setup_kernel``."""
+    if client.kc is None:
+        raise RuntimeError("the grader talked to a kernel before starting it")
+    return client.kc
+
+
+async def install_guard(client: NotebookClient, module: str, token: str, preload: tuple[str, ...]) -> None:
     """Load ``classroom_guard`` into the kernel as a module of its own name, before any student code runs."""
     code = (f"import sys as _s, types as _t\n_m = _t.ModuleType({module + '_source'!r})\n"
             f"exec(compile({GUARD_SOURCE.read_text()!r}, 'classroom_guard', 'exec'), _m.__dict__)\n"
             f"_m.install({module!r}, {token!r}, {list(preload)!r})\ndel _s, _t, _m\n")
-    msg_id = client.kc.execute(code, silent=True, store_history=False)
+    msg_id = _kernel_client(client).execute(code, silent=True, store_history=False)
     client.timeout = 120
     # a stand-in cell, so that a kernel which never answers raises nbclient's CellTimeoutError
     reply = await client.async_wait_for_reply(msg_id, nbformat.v4.new_code_cell("# the grader's setup"))
@@ -261,14 +320,26 @@ async def install_guard(client, module: str, token: str, preload: tuple[str, ...
         raise RuntimeError(f"the grader could not prepare the kernel: {detail}")
 
 
-async def run_check(client, module: str, token: str, check: Check, cell, outcome: Outcome) -> None:
-    """Evaluate the check through the guard (no run_cell, so no transformers); record the Result and the cell's outputs."""
+async def run_check(
+    client: NotebookClient,
+    module: str,
+    token: str,
+    check: Check,
+    cell: nbformat.NotebookNode,
+    outcome: Outcome,
+) -> None:
+    """Evaluate the check through the guard (no run_cell, so no transformers); record the Result and the
+    cell's outputs."""
     expression = f"__import__('sys').modules[{module!r}].guard.run({check.visible!r}, {check.hidden!r})"
-    msg_id = client.kc.execute("", silent=True, store_history=False, user_expressions={"result": expression})
+    msg_id = _kernel_client(client).execute(
+        "", silent=True, store_history=False, user_expressions={"result": expression}
+    )
     reply = await client.async_wait_for_reply(msg_id, cell)
     answer = parse_answer(reply, token)
     if answer is None:
-        outcome.flags.append(f"{check.title}: the check's answer did not come back intact (the grader was tampered with?)")
+        outcome.flags.append(
+            f"{check.title}: the check's answer did not come back intact (the grader was tampered with?)"
+        )
         outcome.results[check.grade_id] = Result(0.0, "the check gave no answer the grader could trust")
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="The check could not be run.\n")]
         return
@@ -279,13 +350,23 @@ async def run_check(client, module: str, token: str, check: Check, cell, outcome
         outputs.append(nbformat.v4.new_output("stream", name="stdout", text=visible["printed"]))
     if not visible["ok"]:
         name, _, value = visible["error"].partition(": ")
-        outputs.append(nbformat.v4.new_output("error", ename=name, evalue=value, traceback=[visible["error"]]))
+        outputs.append(
+            nbformat.v4.new_output("error", ename=name, evalue=value, traceback=[visible["error"]])
+        )
         result = Result(0.0, visible["error"][:300])
     elif hidden is not None and not hidden["ok"]:
-        outputs.append(nbformat.v4.new_output("error", ename="HiddenCheckFailed", evalue=HIDDEN_NOTE, traceback=[HIDDEN_NOTE]))
+        outputs.append(
+            nbformat.v4.new_output(
+                "error", ename="HiddenCheckFailed", evalue=HIDDEN_NOTE, traceback=[HIDDEN_NOTE]
+            )
+        )
         result = Result(0.0, HIDDEN_NOTE, f"hidden check: {hidden['error']}"[:300])
     else:
-        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=f"Passed: {check.points:g} / {check.points:g}\n"))
+        outputs.append(
+            nbformat.v4.new_output(
+                "stream", name="stdout", text=f"Passed: {check.points:g} / {check.points:g}\n"
+            )
+        )
         result = Result(float(check.points))
     cell.outputs = outputs
     outcome.results[check.grade_id] = result

@@ -37,7 +37,8 @@ SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-process limits of a grading kernel: memory in MiB (``RLIMIT_DATA``) and CPU seconds (``RLIMIT_CPU``)."""
+    """Per-process limits of a grading kernel: memory in MiB (``RLIMIT_DATA``) and CPU seconds
+    (``RLIMIT_CPU``)."""
 
     memory_mib: int = 3072
     cpu_seconds: int = 600
@@ -55,14 +56,17 @@ def bwrap_works() -> bool:
     if path is None:
         return False
     try:
-        probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-pid", "--", "true"], capture_output=True, timeout=30)
+        probe = subprocess.run(
+            [path, "--ro-bind", "/", "/", "--unshare-pid", "--", "true"], capture_output=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return probe.returncode == 0
 
 
 def choose_sandbox(requested: str) -> str:
-    """``"bwrap"`` or ``"none"`` for a requested ``auto`` / ``bwrap`` / ``none``; an error when bwrap is asked for, unusable."""
+    """``"bwrap"`` or ``"none"`` for a requested ``auto`` / ``bwrap`` / ``none``; an error when bwrap is
+    asked for, unusable."""
     if requested not in SANDBOXES:
         raise ValueError(f"sandbox must be one of {', '.join(SANDBOXES)}, got {requested!r}")
     if requested == "none":
@@ -70,17 +74,23 @@ def choose_sandbox(requested: str) -> str:
     if bwrap_works():
         return "bwrap"
     if requested == "bwrap":
-        raise RuntimeError("--sandbox bwrap was asked for, but bwrap is not installed or cannot create a sandbox here "
-                           "(install Debian's bubblewrap package, or allow unprivileged user namespaces)")
+        raise RuntimeError(
+            "--sandbox bwrap was asked for, but bwrap is not installed or cannot create a sandbox here "
+            "(install Debian's bubblewrap package, or allow unprivileged user namespaces)"
+        )
     return "none"
 
 
 def describe(sandbox: str, limits: Limits) -> str:
     """One line for the teacher: what separated the submissions in this run."""
-    base = f"each kernel limited to {limits.memory_mib} MiB of data memory and {limits.cpu_seconds} CPU s per process"
+    base = (f"each kernel limited to {limits.memory_mib} MiB of data memory and {limits.cpu_seconds} CPU s "
+            "per process")
     if sandbox == "bwrap":
-        return f"bubblewrap sandbox (only system, Python, widgets and data folders visible, read-only); {base}"
-    return f"no file system sandbox (bwrap unavailable or not chosen): files are readable by absolute path; {base}"
+        return (
+            f"bubblewrap sandbox (only system, Python, widgets and data folders visible, read-only); {base}"
+        )
+    return (f"no file system sandbox (bwrap unavailable or not chosen): files are readable by absolute path; "
+            f"{base}")
 
 
 def package_folder(name: str) -> Path:
@@ -104,18 +114,42 @@ def visible_folders(extra: list[Path]) -> list[Path]:
 
 
 def kernel_command(workdir: Path, readable: list[Path], sandbox: str, limits: Limits) -> list[str]:
-    """The kernelspec argv that starts a kernel in ``workdir`` under ``limits`` (and bwrap when ``sandbox == "bwrap"``).
+    """The kernelspec argv that starts a kernel in ``workdir`` under ``limits`` (and bwrap when ``sandbox ==
+    "bwrap"``).
 
     ``{connection_file}`` is left for jupyter_client to fill in; its folder must be in ``readable``.
     """
-    kernel = [sys.executable, str(Path(__file__).resolve()), str(limits.memory_mib), str(limits.cpu_seconds), "--",
-              sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        str(limits.memory_mib),
+        str(limits.cpu_seconds),
+        "--",
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+    ]
     if sandbox == "none":
         return kernel
-    bwrap = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             # ipykernel would take the namespace's init (its parent there) for a dead grader; bwrap watches instead
-             "--unsetenv", "JPY_PARENT_PID"]
+    bwrap = [
+        shutil.which("bwrap") or "bwrap",
+        "--die-with-parent",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        # ipykernel would take the namespace's init (its parent there) for a dead grader; bwrap watches
+        # instead
+        "--unsetenv",
+        "JPY_PARENT_PID",
+    ]
     for folder in visible_folders([*readable, Path(__file__).resolve().parent]):
         bwrap += ["--ro-bind", str(folder), str(folder)]
     bwrap += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--"]
@@ -123,7 +157,8 @@ def kernel_command(workdir: Path, readable: list[Path], sandbox: str, limits: Li
 
 
 def kill_group(pgid: int | None) -> None:
-    """SIGKILL every process of the group ``pgid`` (a kernel started in a session of its own); quiet if none is left."""
+    """SIGKILL every process of the group ``pgid`` (a kernel started in a session of its own); quiet if
+    none is left."""
     if pgid is None or pgid <= 1:
         return
     try:

@@ -65,16 +65,16 @@ class Exercise(Graded):
     hidden_indices: tuple[int, ...]
 
 
-def first_line(cell) -> str:
+def first_line(cell: nbformat.NotebookNode) -> str:
     return cell.source.split("\n", 1)[0].rstrip()
 
 
-def body(cell) -> str:
+def body(cell: nbformat.NotebookNode) -> str:
     """The cell's source without its marker line."""
     return cell.source.split("\n", 1)[1] if "\n" in cell.source else ""
 
 
-def find_exercises(notebook, name: str) -> list[Exercise]:
+def find_exercises(notebook: nbformat.NotebookNode, name: str) -> list[Exercise]:
     """Every exercise of ``notebook`` (called ``name`` in messages), read strictly.
 
     Raises PatternError naming the first cell that breaks the pattern: a task not
@@ -96,15 +96,22 @@ def find_exercises(notebook, name: str) -> list[Exercise]:
         for offset, marker in ((1, SOLUTION_MARKER), (2, CHECK_MARKER)):
             at = index + offset
             if at >= len(cells) or cells[at].cell_type != "code" or not cells[at].source.startswith(marker):
-                raise fail(at, f"{title} (task in cell {index}) needs a code cell starting with {marker!r} here")
+                raise fail(
+                    at, f"{title} (task in cell {index}) needs a code cell starting with {marker!r} here"
+                )
         check_line = first_line(cells[index + 2])
         weight = CHECK_LINE.match(check_line)
         if weight is None:
-            raise fail(index + 2, f"the first line of a check must be '# Check' or '# Check (N points)', got {check_line!r}")
+            raise fail(
+                index + 2,
+                f"the first line of a check must be '# Check' or '# Check (N points)', got {check_line!r}",
+            )
         if not ASSERT_LINE.search(cells[index + 2].source):
             raise fail(index + 2, f"the check of {title} contains no assert")
-        hidden = []
-        while index + 3 + len(hidden) < len(cells) and cells[index + 3 + len(hidden)].source.startswith(HIDDEN_MARKER):
+        hidden: list[int] = []
+        while index + 3 + len(hidden) < len(cells) and cells[index + 3 + len(hidden)].source.startswith(
+            HIDDEN_MARKER
+        ):
             at = index + 3 + len(hidden)
             if cells[at].cell_type != "code":
                 raise fail(at, f"a hidden check must be a code cell, got a {cells[at].cell_type} cell")
@@ -118,22 +125,38 @@ def find_exercises(notebook, name: str) -> list[Exercise]:
     for index, cell in enumerate(cells):
         if index in claimed or cell.cell_type != "code":
             continue
-        for marker, what in ((SOLUTION_MARKER, "a solution"), (CHECK_MARKER, "a check"), (HIDDEN_MARKER, "a hidden check")):
+        for marker, what in (
+            (SOLUTION_MARKER, "a solution"),
+            (CHECK_MARKER, "a check"),
+            (HIDDEN_MARKER, "a hidden check"),
+        ):
             if cell.source.startswith(marker):
-                place = "right after a check" if marker == HIDDEN_MARKER else f"right after an {TASK_MARKER}...** task cell"
+                place = (
+                    "right after a check"
+                    if marker == HIDDEN_MARKER
+                    else f"right after an {TASK_MARKER}...** task cell"
+                )
                 raise fail(index, f"{what} cell ({marker!r}) outside an exercise; it belongs {place}")
     return exercises
 
 
 def nbgrader_metadata(grade_id: str, *, solution: bool, points: int = 0) -> dict:
     """nbgrader's cell metadata (schema 3) for a solution cell or an autograded check."""
-    meta = {"grade_id": grade_id, "schema_version": 3, "solution": solution, "grade": not solution, "locked": not solution}
+    meta = {
+        "grade_id": grade_id,
+        "schema_version": 3,
+        "solution": solution,
+        "grade": not solution,
+        "locked": not solution,
+    }
     if not solution:
         meta["points"] = points
     return meta
 
 
-def to_nbgrader_source(notebook, name: str) -> tuple[nbformat.NotebookNode, list[Exercise]]:
+def to_nbgrader_source(
+    notebook: nbformat.NotebookNode, name: str
+) -> tuple[nbformat.NotebookNode, list[Exercise]]:
     """A copy of the lesson in nbgrader's source format, and its exercises.
 
     Outputs and stored widget state are dropped (they hold what the solutions
@@ -155,7 +178,9 @@ def to_nbgrader_source(notebook, name: str) -> tuple[nbformat.NotebookNode, list
         if exercise.hidden_indices:
             hidden = "\n".join(source.cells[i].source for i in exercise.hidden_indices)
             check.source = f"{check.source}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS"
-        check.metadata["nbgrader"] = nbgrader_metadata(exercise.grade_id, solution=False, points=exercise.points)
+        check.metadata["nbgrader"] = nbgrader_metadata(
+            exercise.grade_id, solution=False, points=exercise.points
+        )
     dropped = {i for exercise in exercises for i in exercise.hidden_indices}
     source.cells = [cell for i, cell in enumerate(source.cells) if i not in dropped]
     return source, exercises

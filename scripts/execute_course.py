@@ -128,11 +128,12 @@ class CourseRunner(ExecutePreprocessor):
 
     stills: dict[str, str] = {}
 
-    def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
+    def preprocess_cell(self, cell, resources, index):
         result = super().preprocess_cell(cell, resources, index)
         if index == len(self.nb.cells) - 1:
             probe = nbformat.v4.new_code_cell(STILLS_PROBE)
-            self.nb.cells.append(probe)  # the client stores a cell it runs at its index; taken out again below
+            # the client stores a cell it runs at its index; taken out again below
+            self.nb.cells.append(probe)
             try:
                 self.execute_cell(probe, index + 1, store_history=False)
             finally:
@@ -143,7 +144,8 @@ class CourseRunner(ExecutePreprocessor):
 
 
 def put_stills(notebook: nbformat.NotebookNode, stills: dict[str, str]) -> int:
-    """Replace the `image/png` beside each live view's widget with its last still; returns how many changed."""
+    """Replace the `image/png` beside each live view's widget with its last still; returns how many
+    changed."""
     changed = 0
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

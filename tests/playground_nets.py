@@ -1,4 +1,5 @@
-"""Stand-ins for the Playground's networks in the drawing tests: features modules with `.names`, and the builder."""
+"""Stand-ins for the Playground's networks in the drawing tests: features modules with `.names`, and the
+builder."""
 
 from __future__ import annotations
 
@@ -40,8 +41,11 @@ def network(features: nn.Module, hidden: Sequence[int], outputs: int, activation
     return nn.Sequential(*layers)
 
 
-def set_linear(layer: nn.Linear, weight: Sequence[Sequence[float]], bias: Sequence[float] | None = None) -> None:
+def set_linear(layer: nn.Linear, weight: Sequence[Sequence[float]],
+               bias: Sequence[float] | None = None) -> None:
     """Give `layer` hand-set weights (and bias, 0 by default)."""
     with torch.no_grad():
         layer.weight.copy_(torch.tensor(weight, dtype=torch.float32))
-        layer.bias.copy_(torch.zeros(layer.out_features) if bias is None else torch.tensor(bias, dtype=torch.float32))
+        layer.bias.copy_(
+            torch.zeros(layer.out_features) if bias is None else torch.tensor(bias, dtype=torch.float32)
+        )

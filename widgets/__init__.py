@@ -23,6 +23,7 @@ _PUBLIC = {
     "ModelCheckpoint": "widgets.training.model_checkpoint",
     "CSVLogger": "widgets.training.loggers",
     "TensorBoardLogger": "widgets.training.loggers",
+    "set_threads": "widgets.training.threads",
     # views
     "View": "widgets.views.base",
     "LiveView": "widgets.views.live",

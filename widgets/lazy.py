@@ -1,4 +1,5 @@
-"""Public names that load on first use (PEP 562): a package lists them, and importing it loads nothing heavy."""
+"""Public names that load on first use (PEP 562): a package lists them, and importing it loads nothing
+heavy."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 def lazy_names(package: str, public: Mapping[str, str],
                namespace: dict[str, Any]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A module's `__getattr__` and `__dir__` for `package`: `public` maps each name to the module that defines it
-    (absolute, or relative to `package` when it starts with a dot); a name, once loaded, is kept in `namespace`."""
+    """A module's `__getattr__` and `__dir__` for `package`: `public` maps each name to the module that
+    defines it (absolute, or relative to `package` when it starts with a dot); a name, once loaded, is kept in
+    `namespace`."""
 
     def load(name: str) -> Any:
         try:

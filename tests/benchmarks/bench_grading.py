@@ -40,7 +40,8 @@ def kernel_seconds(results: Path) -> float:
 
 
 def per_notebook(work: Path, rounds: int) -> dict[str, tuple[float, float]]:
-    """``{lesson: (median wall s of grade(), median kernel-run s)}`` for one reference submission of each early lesson."""
+    """``{lesson: (median wall s of grade(), median kernel-run s)}`` for one reference submission of each
+    early lesson."""
     course = copy_lessons(EARLY, work / "course")
     lessons = build(course, work / "build")
     walls: dict[str, list[float]] = {lesson.name: [] for lesson in lessons}
@@ -61,7 +62,8 @@ def per_notebook(work: Path, rounds: int) -> dict[str, tuple[float, float]]:
 
 
 def whole_class(work: Path, students: int, jobs: int) -> tuple[float, int]:
-    """Wall seconds to grade ``students`` fake submissions of lesson 01 with ``jobs`` workers, and the points given."""
+    """Wall seconds to grade ``students`` fake submissions of lesson 01 with ``jobs`` workers, and the
+    points given."""
     course = copy_lessons([CLASS_LESSON], work / "class-course")
     (lesson,) = build(course, work / "class-build")
     full = reference_answers(course / lesson.notebook)
@@ -77,7 +79,8 @@ def whole_class(work: Path, students: int, jobs: int) -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="gradings of each early lesson (default 3)")
-    parser.add_argument("--students", type=int, default=60, help="students in the class run (default 60; 0 skips it)")
+    parser.add_argument("--students", type=int, default=60,
+                        help="students in the class run (default 60; 0 skips it)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel jobs in the class run (default 2)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as folder:

@@ -40,7 +40,7 @@ from timing import print_table
 
 MARK = "lesson-memory:"
 # Run first: sample the kernel's whole process tree (the kernel and its descendants) every 0.1 s.
-SAMPLER = '''
+SAMPLER = """
 import os as _os, threading as _threading, time as _time
 _tree = {"whole_kib": 0, "rss_kib": 0, "processes": 1}
 def _sample_tree(root=_os.getpid()):
@@ -60,7 +60,8 @@ def _sample_tree(root=_os.getpid()):
         whole = rss = 0
         for pid in tree:
             try:
-                rollup = dict(line.split(":", 1) for line in open(f"/proc/{pid}/smaps_rollup").read().splitlines()[1:])
+                text = open(f"/proc/{pid}/smaps_rollup").read()
+                rollup = dict(line.split(":", 1) for line in text.splitlines()[1:])
             except OSError:
                 continue
             own = int(rollup["Private_Clean"].split()[0]) + int(rollup["Private_Dirty"].split()[0])
@@ -71,23 +72,27 @@ def _sample_tree(root=_os.getpid()):
         _tree["processes"] = max(_tree["processes"], len(tree))
         _time.sleep(0.1)
 _threading.Thread(target=_sample_tree, daemon=True).start()
-'''
+"""
 # Run in the lesson's kernel after its last cell: its own peak and current resident memory, the part of
-# it no other process shares (KiB; shared libraries such as torch's are shared by every kernel) and CPU seconds.
+# it no other process shares (KiB; shared libraries such as torch's are shared by every kernel) and CPU
+# seconds.
 PROBE = f'''
 import json as _json, resource as _resource
 _status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
 _rollup = dict(line.split(":", 1) for line in open("/proc/self/smaps_rollup").read().splitlines()[1:])
 _usage = _resource.getrusage(_resource.RUSAGE_SELF)
-print("{MARK}" + _json.dumps({{"peak_kib": int(_status["VmHWM"].split()[0]), "end_kib": int(_status["VmRSS"].split()[0]),
-                               "private_kib": sum(int(_rollup[k].split()[0]) for k in ("Private_Clean", "Private_Dirty")),
+print("{MARK}" + _json.dumps({{"peak_kib": int(_status["VmHWM"].split()[0]),
+                               "end_kib": int(_status["VmRSS"].split()[0]),
+                               "private_kib": sum(int(_rollup[k].split()[0])
+                                                  for k in ("Private_Clean", "Private_Dirty")),
                                "cpu_s": _usage.ru_utime + _usage.ru_stime, "tree": _tree}}))
 '''
 
 
 @dataclass(frozen=True)
 class LessonCost:
-    """What one lesson's kernel used: wall and CPU seconds; peak, final and final private resident memory (MiB)."""
+    """What one lesson's kernel used: wall and CPU seconds; peak, final and final private resident memory
+    (MiB)."""
 
     lesson: str
     wall_s: float
@@ -111,14 +116,17 @@ def measure(path: Path, cell_timeout: int = 600) -> LessonCost:
     with kernel_environment():
         runner.preprocess(notebook, {"metadata": {"path": str(path.parent)}})
     wall = time.perf_counter() - began
-    printed = "".join(out.get("text", "") for out in notebook.cells[-1].outputs if out.output_type == "stream")
+    outputs = notebook.cells[-1].outputs
+    printed = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
     line = next((row for row in printed.splitlines() if row.startswith(MARK)), None)
     if line is None:
         raise RuntimeError(f"{path.name}: the memory probe printed no figures, got {printed!r}")
     figures = json.loads(line[len(MARK):])
     tree = figures["tree"]
-    return LessonCost(path.stem, wall, figures["cpu_s"], figures["peak_kib"] / 1024, figures["end_kib"] / 1024,
-                      figures["private_kib"] / 1024, tree["whole_kib"] / 1024, tree["rss_kib"] / 1024, tree["processes"])
+    return LessonCost(path.stem, wall, figures["cpu_s"], figures["peak_kib"] / 1024,
+                      figures["end_kib"] / 1024,
+                      figures["private_kib"] / 1024, tree["whole_kib"] / 1024, tree["rss_kib"] / 1024,
+                      tree["processes"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,14 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         print(f"{path.name} ...", flush=True)
         costs.append(measure(path))
-    rows = [(c.lesson, f"{c.wall_s:.0f}", f"{c.cpu_s:.0f}", f"{c.peak_mib:.0f}", f"{c.end_mib:.0f}", f"{c.private_mib:.0f}",
+    rows = [(c.lesson, f"{c.wall_s:.0f}", f"{c.cpu_s:.0f}", f"{c.peak_mib:.0f}", f"{c.end_mib:.0f}",
+             f"{c.private_mib:.0f}",
              f"{c.tree_mib:.0f}", f"{c.tree_rss_mib:.0f}", str(c.processes)) for c in costs]
     print_table("Each lesson in a fresh kernel (OMP_NUM_THREADS=1, offline MNIST sample)",
                 ["lesson", "wall s", "kernel CPU s", "peak RSS MiB", "RSS at end MiB", "private at end MiB",
                  "peak with workers MiB", "sum of RSS MiB", "processes"], rows)
     heaviest = max(costs, key=lambda c: c.tree_mib)
     print(f"\nhighest peak with workers: {heaviest.tree_mib:.0f} MiB ({heaviest.lesson}); "
-          f"all lessons: {sum(c.cpu_s for c in costs):.0f} kernel CPU s in {sum(c.wall_s for c in costs):.0f} s")
+          f"all lessons: {sum(c.cpu_s for c in costs):.0f} kernel CPU s in "
+          f"{sum(c.wall_s for c in costs):.0f} s")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The Playground widget: one whole frame, and training speed with the widget shown against the same Trainer bare.
+"""The Playground widget: one whole frame, and training speed with the widget shown against the same Trainer
+bare.
 
 Frame: `pg.redraw()` of a Playground with hidden [8, 8] (output map 100 x 100,
 every unit's map, the diagram, the loss chart, figures and confusion matrix,
@@ -47,13 +48,15 @@ def frame_rows(repeats: int) -> list[list[object]]:
             start = time.perf_counter()
             pg.redraw()
             times.append(time.perf_counter() - start)
-        rows.append([f"frame, hidden [8, 8], {len(features)} features", repeats, median(times) * 1000, FRAME_TARGET_MS])
+        rows.append([f"frame, hidden [8, 8], {len(features)} features", repeats, median(times) * 1000,
+                     FRAME_TARGET_MS])
         pg.close()
     return rows
 
 
 def steps_per_second(epochs: int, shown: bool) -> tuple[float, int]:
-    """Steps per second of `fit(epochs)` on a fresh experiment, bare or with a Playground; and its frames drawn."""
+    """Steps per second of `fit(epochs)` on a fresh experiment, bare or with a Playground; and its frames
+    drawn."""
     if shown:
         pg = Playground(**CONFIG)
         trainer, frames = pg.trainer, pg.frames_drawn
@@ -82,7 +85,8 @@ def speed_rows(seconds: float, rounds: int) -> list[list[object]]:
         frames.append(drawn)
     return [
         [f"bare fit({epochs}) steps/s", rounds, median(bare), "", "", ""],
-        [f"with Playground fit({epochs}) steps/s", rounds, median(shown), median(shown) / median(bare), SPEED_TARGET,
+        [f"with Playground fit({epochs}) steps/s", rounds, median(shown), median(shown) / median(bare),
+         SPEED_TARGET,
          median(frames)],
     ]
 

@@ -52,7 +52,9 @@ class Features(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x1, x2 = x[:, :1], x[:, 1:]
-        return torch.cat([x1, x2, x1**2, x2**2, x1 * x2, torch.sin(x1), torch.sin(x2)], 1)[:, :len(self.names)]
+        return torch.cat([x1, x2, x1**2, x2**2, x1 * x2, torch.sin(x1), torch.sin(x2)], 1)[
+            :, : len(self.names)
+        ]
 
 
 def playground_model(features: int, hidden: list[int]) -> nn.Sequential:
@@ -91,7 +93,9 @@ def frame_parts(features: int, hidden: list[int], height: int) -> dict[str, Call
         "unit_maps 100x100": lambda: unit_maps(model, grid),
         "unit_maps 25x25": lambda: unit_maps(model, coarse),
         f"output 300 px + {POINTS} points": lambda: draw_output(maps[-1], 300, points=points, labels=labels),
-        "diagram (thumbs from 25x25)": lambda: draw_network(thumb_maps, weights, model[0].names, height=height),
+        "diagram (thumbs from 25x25)": lambda: draw_network(
+            thumb_maps, weights, model[0].names, height=height
+        ),
         "diagram (thumbs from 100x100)": lambda: draw_network(maps, weights, model[0].names, height=height),
         "loss chart 300x80": lambda: draw_loss_chart(losses, losses * 1.1),
         "png output": lambda: png_bytes(output),
@@ -103,7 +107,8 @@ def frame_parts(features: int, hidden: list[int], height: int) -> dict[str, Call
 
 
 def interleave(parts: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
-    """Seconds of each part in each of `rounds` rounds, the parts one after another in every round, after one warm-up."""
+    """Seconds of each part in each of `rounds` rounds, the parts one after another in every round, after
+    one warm-up."""
     for fn in parts.values():
         fn()
     times: dict[str, list[float]] = {name: [] for name in parts}
@@ -122,9 +127,13 @@ def main() -> None:
     rows = []
     for features, hidden, height in ((2, [8, 8], 300), (7, [8, 8], 300), (7, [16] * 6, 480)):
         times = interleave(frame_parts(features, hidden, height), rounds)
-        rows += [[features, "x".join(map(str, hidden)), part, median(seconds) * 1000] for part, seconds in times.items()]
-    print_table(f"Playground frame, median of {rounds} rounds (target for 8x8: a whole frame <= {TARGET_MS:.0f} ms)",
-                HEADER, rows)
+        rows += [[features, "x".join(map(str, hidden)), part, median(seconds) * 1000] for part,
+                 seconds in times.items()]
+    print_table(
+        f"Playground frame, median of {rounds} rounds (target for 8x8: a whole frame <= {TARGET_MS:.0f} ms)",
+        HEADER,
+        rows,
+    )
 
 
 if __name__ == "__main__":

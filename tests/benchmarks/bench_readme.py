@@ -1,4 +1,5 @@
-"""The README's example ("In ten lines") in a real kernel: `fit` bare and with `Dashboard(trainer, x, y)` shown.
+"""The README's example ("In ten lines") in a real kernel: `fit` bare and with `Dashboard(trainer, x, y)`
+shown.
 
 Both run in one kernel, alternating (bare, dashboard, bare, ...), each on a
 fresh trainer seeded alike; only `fit` is timed (building and showing the
@@ -29,7 +30,7 @@ TARGETS = {EPOCHS: 1.10, LONG_EPOCHS: 1.05}
 HEADER = ["case", "runs", "median s", "CPU median s", "wall / bare", "CPU / bare", "target", "rounds/s",
           "kernel ms/round", "updates/s per picture (fewest)", "epochs kept"]
 
-KERNEL_CODE = '''
+KERNEL_CODE = """
 import gc, json, time
 import torch
 from torch import nn
@@ -47,7 +48,8 @@ def readme_trainer():
                           nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
     trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.3),
                       DataLoader(train_set, batch_size=64, shuffle=True),
-                      valid_loader=DataLoader(valid_set, batch_size=100), metrics={"acc": accuracy}, verbose=False)
+                      valid_loader=DataLoader(valid_set, batch_size=100), metrics={"acc": accuracy},
+                      verbose=False)
     return trainer, train_set.x, train_set.y
 
 def timed(case, epochs):
@@ -62,10 +64,11 @@ def timed(case, epochs):
     result = {"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu}
     if dashboard is not None:
         result.update(rounds=dashboard.pacer.rounds, kernel_s=dashboard.pacer.seconds,
-                      kept=dashboard.boundary.epochs, comms=[view.picture.comm.comm_id for view in dashboard.pictures])
+                      kept=dashboard.boundary.epochs,
+                      comms=[view.picture.comm.comm_id for view in dashboard.pictures])
         dashboard.close()
     print(json.dumps(result))
-'''
+"""
 
 
 def measure(session: KernelSession, epochs: int, rounds: int) -> list[list[object]]:
@@ -97,15 +100,18 @@ def measure(session: KernelSession, epochs: int, rounds: int) -> list[list[objec
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds of fit(150) (after one warm-up round)")
-    parser.add_argument("--long-rounds", type=int, default=3, help=f"timed rounds of fit({LONG_EPOCHS}); 0 skips it")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="timed rounds of fit(150) (after one warm-up round)")
+    parser.add_argument("--long-rounds", type=int, default=3,
+                        help=f"timed rounds of fit({LONG_EPOCHS}); 0 skips it")
     args = parser.parse_args()
     with KernelSession() as session:
         session.run(KERNEL_CODE)
         rows = measure(session, EPOCHS, args.rounds)
         if args.long_rounds:
             rows += measure(session, LONG_EPOCHS, args.long_rounds)
-    print_table("README example in a kernel: bare and with a Dashboard shown (alternating runs, one kernel)", HEADER, rows)
+    print_table("README example in a kernel: bare and with a Dashboard shown (alternating runs, one kernel)",
+                HEADER, rows)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ def rerun(trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, nargs="+", default=[30, 100], help="checkpoints in re-runs (default 30 100)")
+    parser.add_argument("--runs", type=int, nargs="+", default=[30, 100],
+                        help="checkpoints in re-runs (default 30 100)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     trainer, x, y = readme_trainer()
@@ -61,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             done += 1
         gc.collect()
         rows.append((done, resident_mib(), open_widgets()))
-    print(f"{'re-runs':>8} {'RSS MiB':>9} {'+MiB':>7} {'open widgets':>13} {'+widgets':>9} {'MiB/run':>8} {'widgets/run':>12}")
+    print(
+        f"{'re-runs':>8} {'RSS MiB':>9} {'+MiB':>7} {'open widgets':>13} {'+widgets':>9} {'MiB/run':>8} "
+        f"{'widgets/run':>12}"
+    )
     for runs, mib, count in rows:
         per_mib = (mib - start_mib) / runs if runs else 0.0
         per_widget = (count - start_widgets) / runs if runs else 0.0

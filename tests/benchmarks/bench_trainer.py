@@ -84,7 +84,8 @@ def spiral_points(n: int, seed: int) -> TensorDataset:
 def random_digits(n: int, seed: int) -> TensorDataset:
     """MNIST-shaped random data: 784 features in [0, 1), 10 classes."""
     generator = torch.Generator().manual_seed(seed)
-    return TensorDataset(torch.rand(n, 784, generator=generator), torch.randint(0, 10, (n,), generator=generator))
+    return TensorDataset(torch.rand(n, 784, generator=generator),
+                         torch.randint(0, 10, (n,), generator=generator))
 
 
 def hand_written(case: Case) -> nn.Module:
@@ -135,7 +136,8 @@ def cases(quick: bool) -> list[Case]:
         Case("spirals 2-64-64-64-2, SGD 0.3", [2, 64, 64, 64, 2], "SGD", 0.3,
              spiral_points(400, 1), spiral_points(100, 2), 64, 10 if quick else 50),
         Case("MNIST-shaped 784-128-64-10, Adam 1e-3", [784, 128, 64, 10], "Adam", 1e-3,
-             random_digits(2_000 if quick else 10_000, 3), random_digits(1_000 if quick else 2_000, 4), 64, 1),
+             random_digits(2_000 if quick else 10_000, 3), random_digits(1_000 if quick else 2_000, 4), 64,
+             1),
     ]
 
 
@@ -158,12 +160,14 @@ def worker(case: Case, rounds: int) -> dict[str, object]:
     cpu: dict[str, list[float]] = {"loop": [], "trainer": []}
     wall = alternate({"loop": cpu_timed(cpu["loop"], lambda: hand_written(case)),
                       "trainer": cpu_timed(cpu["trainer"], lambda: with_trainer(case))}, rounds=rounds)
-    return {"wall": wall, "cpu": {name: values[-rounds:] for name, values in cpu.items()}, "identical": identical}
+    return {"wall": wall, "cpu": {name: values[-rounds:] for name, values in cpu.items()},
+            "identical": identical}
 
 
 def in_fresh_process(index: int, rounds: int, quick: bool) -> dict[str, object]:
     """Run `worker` for case `index` in a new Python process and read back its JSON."""
-    command = [sys.executable, __file__, "--worker", str(index), "--rounds", str(rounds)] + (["--quick"] if quick else [])
+    command = [sys.executable, __file__, "--worker", str(index), "--rounds",
+               str(rounds)] + (["--quick"] if quick else [])
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark worker for case {index} failed:\n{done.stderr}")
@@ -194,12 +198,14 @@ def main() -> None:
         loop, trainer = median(pooled["wall"]["loop"]), median(pooled["wall"]["trainer"])
         loop_cpu, trainer_cpu = median(pooled["cpu"]["loop"]), median(pooled["cpu"]["trainer"])
         identical = all(r["identical"] for r in results)
-        rows.append([case.name, steps, loop, trainer, trainer / loop, f"{min(per_process):.3f}-{max(per_process):.3f}",
+        rows.append([case.name, steps, loop, trainer, trainer / loop,
+                     f"{min(per_process):.3f}-{max(per_process):.3f}",
                      trainer_cpu / loop_cpu, steps / trainer, "yes" if identical else "NO"])
     print_table(
         f"Trainer.fit vs a hand-written loop (1 torch thread; medians of {processes} processes x {rounds} "
         "alternating rounds)",
-        ["case", "steps", "loop s", "trainer s", "ratio", "one process", "cpu ratio", "trainer steps/s", "same weights"],
+        ["case", "steps", "loop s", "trainer s", "ratio", "one process", "cpu ratio", "trainer steps/s",
+         "same weights"],
         rows,
     )
 

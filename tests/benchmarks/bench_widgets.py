@@ -1,4 +1,5 @@
-"""What one update of each live view costs the kernel, in a real kernel, beside a matplotlib still of the same picture.
+"""What one update of each live view costs the kernel, in a real kernel, beside a matplotlib still of the same
+picture.
 
 An update ("round") is what the pacer runs while training: the view collects
 what changed and sends it through its comm. Each view is displayed, so its
@@ -31,7 +32,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from IPython.display import display
-from widgets import Compare, DecisionBoundary, FilterGrid, GradientFlow, History, LossCurve, ModuleInspector, Trainer
+from widgets import (Compare, DecisionBoundary, FilterGrid, GradientFlow, History, LossCurve, ModuleInspector,
+                     Trainer)
 from widgets.data import spirals
 from widgets.views.pacer import Pacer
 
@@ -84,12 +86,14 @@ def bench_curve(rounds, rows=1_000_000, new=50):
 
 def bench_boundary(rounds, resolution, evaluate_only=False):
     trainer, x, y = spiral_trainer()
-    boundary = DecisionBoundary(trainer.model, x, y, resolution=resolution, live_resolution=resolution, pacer=Pacer(**NEVER))
+    boundary = DecisionBoundary(trainer.model, x, y, resolution=resolution, live_resolution=resolution,
+                                pacer=Pacer(**NEVER))
     round_fn = (lambda: boundary.evaluate(resolution)) if evaluate_only else boundary.update
     return measure(boundary, trainer.step, rounds, round_fn)
 
 def bench_boundary_aside(rounds, resolution):
-    """A trainer's boundary at a run's end: the training thread copies the weights; the worker makes and sends the field."""
+    """A trainer's boundary at a run's end: the training thread copies the weights; the worker makes and
+    sends the field."""
     trainer, x, y = spiral_trainer()
     boundary = DecisionBoundary(trainer, x, y, resolution=resolution, pacer=Pacer(**NEVER))
     boundary.pacer.leave(boundary)
@@ -160,9 +164,11 @@ def bench_filters(rounds):
 CASES = [
     ("LossCurve", "1,000,000 steps, 50 new a round", "bench_curve({rounds})"),
     ("DecisionBoundary", "100 x 100 field: evaluate + send", "bench_boundary({rounds}, 100)"),
-    ("DecisionBoundary", "100 x 100: the model's forward pass alone", "bench_boundary({rounds}, 100, evaluate_only=True)"),
+    ("DecisionBoundary", "100 x 100: the model's forward pass alone",
+     "bench_boundary({rounds}, 100, evaluate_only=True)"),
     ("DecisionBoundary", "50 x 50 field (live): evaluate + send", "bench_boundary({rounds}, 50)"),
-    ("DecisionBoundary", "100 x 100 at a run's end, training thread (weights copied; the worker makes and sends it)",
+    ("DecisionBoundary",
+     "100 x 100 at a run's end, training thread (weights copied; the worker makes and sends it)",
      "bench_boundary_aside({rounds}, 100)"),
     ("ModuleInspector", "README MLP, a 64 x 64 weight", "bench_inspector({rounds})"),
     ("ModuleInspector", "MNIST MLP, a 784 x 128 weight",
@@ -188,7 +194,8 @@ def main() -> None:
                 state += f" (the worker's part: {result['worker']:.2f} ms)"
             rows.append([view, state, rounds, result["median"], result["p90"], round(result["bytes"]),
                          result["still"], result["still"] / result["median"]])
-    print_table("Kernel cost of one update of each live view, in a real kernel (one torch thread)", HEADER, rows)
+    print_table("Kernel cost of one update of each live view, in a real kernel (one torch thread)", HEADER,
+                rows)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ def time_call(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def alternate(runs: dict[str, Callable[[], object]], rounds: int = 5, warmup: int = 1) -> dict[str, list[float]]:
+def alternate(
+    runs: dict[str, Callable[[], object]], rounds: int = 5, warmup: int = 1
+) -> dict[str, list[float]]:
     """Time each named callable `rounds` times, interleaved (A B A B ...), after `warmup` untimed rounds.
 
     Interleaving spreads slow phases of a shared machine over every contender

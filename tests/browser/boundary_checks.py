@@ -35,9 +35,13 @@ def _move_and_wait(notebook: NotebookPage, slider: Locator, picture: Locator, ep
     before = int(picture.get_attribute("data-lt-paints") or 0)
     slider.fill(str(epoch))  # sets the value and fires "input", as a drag does
     try:
-        notebook.page.wait_for_function(JS_PAINTED_SINCE, arg=[picture.element_handle(), before], timeout=10_000)
+        notebook.page.wait_for_function(
+            JS_PAINTED_SINCE, arg=[picture.element_handle(), before], timeout=10_000
+        )
     except Exception as error:
-        raise AssertionError(f"the boundary did not repaint within 10 s after moving its slider to epoch {epoch}") from error
+        raise AssertionError(
+            f"the boundary did not repaint within 10 s after moving its slider to epoch {epoch}"
+        ) from error
     notebook.page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     return notebook.image_digest(picture)
 

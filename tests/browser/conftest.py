@@ -1,4 +1,5 @@
-"""Fixtures for the browser tests: one JupyterLab server (and a Notebook 7 one when asked) and one Chromium per session.
+"""Fixtures for the browser tests: one JupyterLab server (and a Notebook 7 one when asked) and one Chromium
+per session.
 
 Chromium is Debian's (`/usr/bin/chromium`, or `CHROMIUM_PATH`), driven by the
 Python playwright package; no browser is ever downloaded. Without it the tests
@@ -101,7 +102,9 @@ def _course_server(base: Path, front_end: str) -> LabServer:
         # Prepared data goes here, not into the checkout's data/ folder.
         "LIVETORCH_DATA_DIR": str(base / "data"),
     })
-    print(f"[server] {front_end} at {server.url} started in {server.started_in:.1f} s; log: {server.log_path}")
+    print(
+        f"[server] {front_end} at {server.url} started in {server.started_in:.1f} s; log: {server.log_path}"
+    )
     return server
 
 

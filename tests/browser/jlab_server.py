@@ -99,7 +99,8 @@ FRONT_ENDS = {"lab": ("jupyterlab", "LabApp"), "notebook": ("notebook", "Jupyter
 
 def start_lab_server(base: Path, extra_env: dict[str, str] | None = None, timeout: float = 90.0,
                      front_end: str = "lab") -> LabServer:
-    """Start `jupyter lab` (or, with `front_end="notebook"`, Notebook 7) with everything it writes under `base`.
+    """Start `jupyter lab` (or, with `front_end="notebook"`, Notebook 7) with everything it writes under
+    `base`.
 
     Returns once the server answers. Both front ends get the same quiet
     settings, folders and token; Notebook 7 serves /tree and /notebooks/<path>.

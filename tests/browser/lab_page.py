@@ -131,7 +131,9 @@ JS_WIDGET_PROBLEMS = """(failureTexts) => {
     const outputs = Array.from(panel.node.querySelectorAll('.jp-OutputArea-output'));
     for (const out of outputs) {
         for (const text of failureTexts) {
-            if (out.textContent.includes(text)) problems.push(`output says "${out.textContent.trim().slice(0, 120)}"`);
+            if (out.textContent.includes(text)) {
+                problems.push(`output says "${out.textContent.trim().slice(0, 120)}"`);
+            }
         }
     }
     let widgetOutputs = 0;
@@ -150,7 +152,8 @@ JS_WIDGET_PROBLEMS = """(failureTexts) => {
         for (const img of images) {
             if (!(img.complete && img.naturalWidth > 0)) {
                 const where = Array.from(el.classList).filter(c => c.startsWith('lt-')).join('.');
-                problems.push(`image in .${where} not loaded (src ${String(img.getAttribute('src')).slice(0, 40)})`);
+                const source = String(img.getAttribute('src')).slice(0, 40);
+                problems.push(`image in .${where} not loaded (src ${source})`);
             }
         }
     }
@@ -275,7 +278,8 @@ class NotebookPage:
         page.wait_for_function(
             """(path) => {
                 const w = window.jupyterapp.shell.currentWidget;
-                return !!(w && w.context && w.context.path === path && w.sessionContext && w.sessionContext.isReady);
+                return !!(w && w.context && w.context.path === path
+                          && w.sessionContext && w.sessionContext.isReady);
             }""",
             arg=self.relpath,
             timeout=kernel_timeout_ms,
@@ -375,7 +379,8 @@ class NotebookPage:
         return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
 
     def run_cell(self, index: int, timeout_ms: int = 30_000) -> tuple[str, float]:
-        """Run one cell as a learner does (click into it, Ctrl+Enter); return its text output and seconds to answer.
+        """Run one cell as a learner does (click into it, Ctrl+Enter); return its text output and seconds to
+        answer.
 
         The answer is there when the cell has a new execution count and an output.
         """
@@ -387,13 +392,16 @@ class NotebookPage:
             self.page.wait_for_function(
                 """([index, before]) => {
                     const cell = window.jupyterapp.shell.currentWidget.content.model.cells.get(index);
-                    return cell.executionCount !== null && cell.executionCount !== before && cell.outputs.length > 0;
+                    return cell.executionCount !== null && cell.executionCount !== before
+                        && cell.outputs.length > 0;
                 }""",
                 arg=[index, count_before],
                 timeout=timeout_ms,
             )
         except Exception as error:
-            raise AssertionError(f"{self.relpath}: cell {index} gave no answer within {timeout_ms} ms") from error
+            raise AssertionError(
+                f"{self.relpath}: cell {index} gave no answer within {timeout_ms} ms"
+            ) from error
         latency = time.perf_counter() - began
         return self.page.evaluate(JS_CELL_TEXT, index), latency
 
@@ -426,7 +434,8 @@ class NotebookPage:
                 const outer = scroller.querySelector('.jp-WindowedPanel-outer') || scroller;
                 return outer.scrollHeight - outer.clientHeight + window.innerHeight;
             }""")
-            self.page.set_viewport_size({"width": size["width"], "height": min(8000, max(size["height"], height))})
+            self.page.set_viewport_size({"width": size["width"],
+                                         "height": min(8000, max(size["height"], height))})
             # Run All leaves the notebook scrolled to its end; the picture starts at the top.
             self.page.evaluate("""() => new Promise(resolve => {
                 const scroller = window.jupyterapp.shell.currentWidget.content.node;

@@ -54,7 +54,8 @@ class LessonRunner:
         return notebook
 
     def take(self, lesson: Path) -> NotebookPage:
-        """The lesson opened and running (the caller checks it and then calls `release`); the next one starts."""
+        """The lesson opened and running (the caller checks it and then calls `release`); the next one
+        starts."""
         notebook = self._started.pop(lesson.name, None)
         if notebook is None:
             notebook = self._start(lesson, self._free_app(may_create=True))

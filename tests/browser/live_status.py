@@ -17,20 +17,23 @@ if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
 STATUS_PATTERN = re.compile(
-    r"epoch (?P<epoch>[\d,]+) · step (?P<step>[\d,]+) · loss (?P<loss>\S+) · lr (?P<lr>\S+) · "
+    # the loss is left out where a page shows losses of its own (TrainerControls(show_loss=False))
+    r"epoch (?P<epoch>[\d,]+) · step (?P<step>[\d,]+) · (?:loss (?P<loss>\S+) · )?lr (?P<lr>\S+) · "
     r"(?P<rate>[\d,.]+) steps/s · (?P<state>\w+)"
 )
 
 # Same pattern in JavaScript: window.__ltStatus(text) -> {epoch, step, lr, state} or null.
 JS_DEFINE_PARSER = r"""() => {
     window.__ltStatus = (text) => {
-        const m = /epoch ([\d,]+) · step ([\d,]+) · loss (\S+) · lr (\S+) · ([\d,.]+) steps\/s · (\w+)/.exec(text || '');
+        const pattern = /epoch ([\d,]+) · step ([\d,]+) · loss (\S+) · lr (\S+) · ([\d,.]+) steps\/s · (\w+)/;
+        const m = pattern.exec(text || '');
         const int = (digits) => Number(digits.replace(/,/g, ''));
         return m ? {epoch: int(m[1]), step: int(m[2]), lr: Number(m[4]), state: m[6]} : null;
     };
 }"""
 
-# Records into window.__ltRecord: steps [[ms, step], ...] (a row per change), pictureChanges (new src or paint).
+# Records into window.__ltRecord: steps [[ms, step], ...] (a row per change), pictureChanges (new src or
+# paint).
 JS_INSTALL_RECORDER = r"""([status, picture]) => {
     const record = window.__ltRecord = {steps: [], pictureChanges: 0};
     const step = () => { const s = window.__ltStatus(status.textContent); return s ? s.step : null; };
@@ -45,13 +48,15 @@ JS_INSTALL_RECORDER = r"""([status, picture]) => {
 }"""
 
 PROBE_PATTERN = re.compile(
-    r"probe step=(?P<step>\d+) epoch=(?P<epoch>\d+) lr=(?P<lr>\S+) lr_used=(?P<lr_used>\S+) state=(?P<state>\w+)"
+    r"probe step=(?P<step>\d+) epoch=(?P<epoch>\d+) lr=(?P<lr>\S+) lr_used=(?P<lr_used>\S+) "
+    r"state=(?P<state>\w+)"
 )
 
-PROBE_CELL = '''
+PROBE_CELL = """
 lr_used = trainer.history.step_column("lr")[-1] if len(trainer.history) else float("nan")
-print(f"probe step={trainer.global_step} epoch={trainer.epoch} lr={trainer.lr:.6g} lr_used={lr_used:.6g} state={trainer.state}")
-'''
+print(f"probe step={trainer.global_step} epoch={trainer.epoch} lr={trainer.lr:.6g} lr_used={lr_used:.6g} "
+      f"state={trainer.state}")
+"""
 
 
 def parse_status(text: str) -> dict:
@@ -103,8 +108,9 @@ class StatusWatcher:
         except Exception as error:
             record = self.record()
             raise AssertionError(
-                f"{what or condition}: not seen within {timeout_ms} ms; status reads {self.status.inner_text()!r}; "
-                f"{len(record['steps']) - 1} step-count changes and {record['pictureChanges']} picture changes recorded"
+                f"{what or condition}: not seen within {timeout_ms} ms; status reads "
+                f"{self.status.inner_text()!r}; {len(record['steps']) - 1} step-count changes and "
+                f"{record['pictureChanges']} picture changes recorded"
             ) from error
         return self.now()
 
@@ -116,9 +122,12 @@ class StatusWatcher:
         """Start counting picture changes from zero."""
         self.page.evaluate("() => { window.__ltRecord.pictureChanges = 0; }")
 
-    def press_pause(self, button: Locator, within_ms: float = 1000, still_ms: int = 2000) -> tuple[int, float]:
-        """Click Pause; the step count must stop within `within_ms` of the click, stay still `still_ms`, and the
-        status must say paused at that step. Returns the paused step and the ms from the click to its last change."""
+    def press_pause(
+        self, button: Locator, within_ms: float = 1000, still_ms: int = 2000
+    ) -> tuple[int, float]:
+        """Click Pause; the step count must stop within `within_ms` of the click, stay still `still_ms`, and
+        the status must say paused at that step. Returns the paused step and the ms from the click to its last
+        change."""
         clicked_at = self.page_clock()
         button.click()
         self.wait(f"performance.now() - r.steps[r.steps.length - 1][0] >= {still_ms}", timeout_ms=10_000,

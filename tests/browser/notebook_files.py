@@ -49,7 +49,7 @@ def spiral_trainer_setup(view: str, points: int, seed: int) -> str:
 
     It leaves `x`, `y` (the spiral points) and `trainer` for the cells after it.
     """
-    return f'''
+    return f"""
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -61,5 +61,6 @@ torch.manual_seed(0)
 x, y = spirals({points}, cycles=1, sd=0.05, seed={seed})
 loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
 model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
-trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02), loader, verbose=False)
-'''
+trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02), loader,
+                  verbose=False)
+"""

@@ -24,7 +24,8 @@ INSTALL = r"""() => {
   ctx.imageSmoothingQuality = "high";
   const nameOf = (el) => {
     const host = el.closest('[class*="-picture"]');
-    const cls = host ? Array.from(host.classList).find((c) => c.startsWith("lt-") && c.endsWith("-picture")) : null;
+    const picture = (c) => c.startsWith("lt-") && c.endsWith("-picture");
+    const cls = host ? Array.from(host.classList).find(picture) : null;
     return cls || "unknown";
   };
   const tick = () => {
@@ -71,7 +72,8 @@ COSTS = r"""() => {
   const out = {};
   for (const el of document.querySelectorAll("[data-lt-paints]")) {
     const host = el.closest('[class*="-picture"]') || el;
-    const name = Array.from(host.classList).find((c) => c.startsWith("lt-") && c.endsWith("-picture")) || "unknown";
+    const picture = (c) => c.startsWith("lt-") && c.endsWith("-picture");
+    const name = Array.from(host.classList).find(picture) || "unknown";
     const paints = Number(el.dataset.ltPaints);
     out[name] = {paints, mean_ms: paints ? Number(el.dataset.ltPaintMs) / paints : 0,
                  max_ms: Number(el.dataset.ltPaintMaxMs)};

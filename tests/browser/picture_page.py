@@ -60,7 +60,8 @@ DELIVER = r"""({index, message, buffers}) => {
 
 
 def _encoded_data(data: dict) -> dict:
-    return {name: {**entry, "buffer": base64.b64encode(entry["buffer"]).decode("ascii")} for name, entry in data.items()}
+    return {name: {**entry, "buffer": base64.b64encode(entry["buffer"]).decode("ascii")} for name,
+            entry in data.items()}
 
 
 class PicturePage:
@@ -79,13 +80,16 @@ class PicturePage:
         state = {"data": _encoded_data(picture.data), "options": picture.options, "width": picture.width,
                  "height": picture.height}
         for name in picture.trait_names(sync=True):
-            if name not in state and not name.startswith("_") and name not in ("layout", "tabbable", "tooltip"):
+            if name not in state and not name.startswith("_") and name not in ("layout", "tabbable",
+                                                                               "tooltip"):
                 value = getattr(picture, name)
                 if isinstance(value, (bool, int, float, str, list, dict)) or value is None:
                     state[name] = value
         index = self._count
         self._count += 1
-        self.page.evaluate(RENDER, {"module": module_text(picture.kind, picture.module), "state": state, "index": index})
+        self.page.evaluate(RENDER,
+                           {"module": module_text(picture.kind, picture.module), "state": state,
+                            "index": index})
         return index
 
     def deliver(self, index: int, picture) -> bool:
@@ -101,7 +105,8 @@ class PicturePage:
 
     def set_option(self, index: int, name: str, value) -> None:
         """Set a model value as the page's own controls would, and let the picture repaint."""
-        self.page.evaluate("([i, name, value]) => window.__ltModels[i].model.set(name, value)", [index, name, value])
+        self.page.evaluate("([i, name, value]) => window.__ltModels[i].model.set(name, value)",
+                           [index, name, value])
 
     def sent(self, index: int) -> list:
         """The messages picture `index` sent to the kernel."""
@@ -118,19 +123,26 @@ class PicturePage:
         return self.page.locator(f".lt-test-{index} {selector}".strip())
 
     def paints(self, index: int) -> dict:
-        """{"count", "ms", "max_ms"}: paints of picture `index` and their cost, as the picture counted them."""
+        """{"count", "ms", "max_ms"}: paints of picture `index` and their cost, as the picture counted
+        them."""
         return self.page.evaluate("""(i) => { const d = window.__ltModels[i].el.dataset;
-            return {count: Number(d.ltPaints), ms: Number(d.ltPaintMs), max_ms: Number(d.ltPaintMaxMs)}; }""", index)
+            return {count: Number(d.ltPaints), ms: Number(d.ltPaintMs), max_ms: Number(d.ltPaintMaxMs)}; }""",
+            index)
 
     def pixels(self, index: int, nth: int = 0) -> np.ndarray:
         """The RGBA pixels of the picture's `nth` canvas, [H, W, 4] uint8 at the canvas's own resolution."""
-        data = self.page.evaluate("""([i, nth]) => {
+        data = self.page.evaluate(
+            """([i, nth]) => {
             const canvas = window.__ltModels[i].el.querySelectorAll("canvas")[nth];
             const image = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
             let text = ""; const bytes = image.data;
-            for (let k = 0; k < bytes.length; k += 8192) text += String.fromCharCode.apply(null, bytes.subarray(k, k + 8192));
+            for (let k = 0; k < bytes.length; k += 8192) {
+                text += String.fromCharCode.apply(null, bytes.subarray(k, k + 8192));
+            }
             return {width: canvas.width, height: canvas.height, b64: btoa(text)};
-        }""", [index, nth])
+        }""",
+            [index, nth],
+        )
         flat = np.frombuffer(base64.b64decode(data["b64"]), dtype=np.uint8)
         return flat.reshape(data["height"], data["width"], 4)
 

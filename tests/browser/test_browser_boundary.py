@@ -23,7 +23,8 @@ CHECK = 'print(f"kept epochs {boundary.epochs}")'
 @pytest.mark.browser
 def test_boundary_slider_brings_back_epochs(lab_app, lab_server, screenshot_dir):
     relpath = "boundary/boundary_epochs.ipynb"
-    write_notebook(lab_server.root / relpath, ["#md # Decision boundary through the epochs", SETUP, SHOW, TRAIN, CHECK])
+    write_notebook(lab_server.root / relpath,
+                   ["#md # Decision boundary through the epochs", SETUP, SHOW, TRAIN, CHECK])
     notebook = NotebookPage(lab_app, relpath)
     try:
         notebook.open()
@@ -35,8 +36,12 @@ def test_boundary_slider_brings_back_epochs(lab_app, lab_server, screenshot_dir)
         shot = notebook.screenshot(screenshot_dir / "boundary_epochs.png", target=boundary)
         print(f"\n[boundary] epochs {frames.first_epoch}..{frames.last_epoch}; screenshot: {shot}")
         assert frames.first_digest != frames.last_digest, "the first and the last epoch show the same image"
-        assert frames.first_again_digest == frames.first_digest, "going back to the first epoch shows another image"
-        assert frames.last_again_digest == frames.last_digest, "going back to the last epoch shows another image"
+        assert frames.first_again_digest == frames.first_digest, (
+            "going back to the first epoch shows another image"
+        )
+        assert frames.last_again_digest == frames.last_digest, (
+            "going back to the last epoch shows another image"
+        )
         assert notebook.page_errors == [] and notebook.console_errors == []
         assert notebook.foreign_requests() == []
     finally:

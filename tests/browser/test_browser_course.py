@@ -93,6 +93,10 @@ def _walk_boundaries(notebook: NotebookPage, name: str) -> int:
         frames = walk_epoch_slider(notebook, boundaries.nth(index))
         print(f"\n[{name}] boundary {index}: epochs {frames.first_epoch}..{frames.last_epoch}")
         assert frames.first_digest != frames.last_digest, "the first and the last epoch show the same image"
-        assert frames.first_again_digest == frames.first_digest, "going back to the first epoch shows another image"
-        assert frames.last_again_digest == frames.last_digest, "going back to the last epoch shows another image"
+        assert frames.first_again_digest == frames.first_digest, (
+            "going back to the first epoch shows another image"
+        )
+        assert frames.last_again_digest == frames.last_digest, (
+            "going back to the last epoch shows another image"
+        )
     return boundaries.count()

@@ -88,10 +88,16 @@ def test_dashboard_under_clicks(lab_app, lab_server, screenshot_dir):
         # Epoch: to the end of the current epoch, the epoch count one higher.
         epoch_before = stepped["epoch"]
         dashboard.locator(".lt-epoch").click()
-        after_epoch = watcher.wait(f"s.epoch === {epoch_before + 1} && s.state !== 'running'", timeout_ms=15_000,
-                                   what="one more epoch after Epoch")
+        after_epoch = watcher.wait(
+            f"s.epoch === {epoch_before + 1} && s.state !== 'running'",
+            timeout_ms=15_000,
+            what="one more epoch after Epoch",
+        )
         probe = parse_probe(notebook.run_cell(PROBE_INDEX)[0])
-        assert probe["epoch"] == epoch_before + 1 and probe["step"] == after_epoch["step"], (probe, after_epoch)
+        assert probe["epoch"] == epoch_before + 1 and probe["step"] == after_epoch["step"], (
+            probe,
+            after_epoch,
+        )
         assert after_epoch["step"] > stepped["step"]
         done("epoch")
 

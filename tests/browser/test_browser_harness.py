@@ -49,7 +49,9 @@ def test_harness_sees_errors_and_broken_images(lab_app, lab_server):
 
         good = notebook.page.locator("img.lt-harness-good")
         good.wait_for()
-        notebook.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=good.element_handle())
+        notebook.page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=good.element_handle()
+        )
         notebook.page.locator("img.lt-harness-broken").wait_for()
         notebook.page.wait_for_function("img => img.complete", arg=notebook.page.locator(
             "img.lt-harness-broken").element_handle())

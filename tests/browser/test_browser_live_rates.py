@@ -1,4 +1,5 @@
-"""The README's example in JupyterLab: every Dashboard picture repaints ten or more times a second while it trains.
+"""The README's example in JupyterLab: every Dashboard picture repaints ten or more times a second while it
+trains.
 
 The notebook is the README's "In ten lines" with a longer `play`, so the rate
 is measured over seconds, not over the README's quarter-second run. Paints are
@@ -32,7 +33,9 @@ def readme_cells() -> list[str]:
     setup, show, play = block.split("dashboard = Dashboard")[0], "dashboard = Dashboard", ""
     lines = block.splitlines()
     show = next(line for line in lines if line.startswith("dashboard = Dashboard")).split("#")[0].strip()
-    assert any(line.startswith("trainer.play(") for line in lines), "the README's example should end on trainer.play"
+    assert any(line.startswith("trainer.play(") for line in lines), (
+        "the README's example should end on trainer.play"
+    )
     play = "_ = trainer.play(3000)"
     return ["#md # The README's example, played long", setup, show + "\ndashboard", play]
 
@@ -61,14 +64,27 @@ def test_every_dashboard_picture_repaints_ten_times_a_second(lab_app, lab_server
         costs = counter.costs()
         running = watcher.now()
         shot = notebook.screenshot(screenshot_dir / "readme_dashboard_playing.png", target=dashboard)
-        print(f"\n[rates] paints/s over {WINDOW_S:.0f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(rates.items())))
-        print("[rates] longest gap between paints (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(gaps.items())))
-        print("[rates] ms per paint: " + ", ".join(f"{k} mean {v['mean_ms']:.2f} max {v['max_ms']:.1f} ({v['paints']})"
-                                                  for k, v in sorted(costs.items())))
+        print(f"\n[rates] paints/s over {WINDOW_S:.0f} s: " + ", ".join(f"{k} {v:.1f}" for k,
+                                                                        v in sorted(rates.items())))
+        print(
+            "[rates] longest gap between paints (ms): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in sorted(gaps.items()))
+        )
+        print(
+            "[rates] ms per paint: "
+            + ", ".join(
+                f"{k} mean {v['mean_ms']:.2f} max {v['max_ms']:.1f} ({v['paints']})"
+                for k, v in sorted(costs.items())
+            )
+        )
         print(f"[rates] status while measuring: {running['text']}; screenshot: {shot}")
-        assert running["state"] == "running", "the run ended before the window closed: measure over a longer play"
+        assert running["state"] == "running", (
+            "the run ended before the window closed: measure over a longer play"
+        )
         for picture in PICTURES:
-            assert rates.get(picture, 0.0) >= MIN_RATE, f"{picture} repainted {rates.get(picture, 0.0):.1f} times a second"
+            assert rates.get(picture, 0.0) >= MIN_RATE, (
+                f"{picture} repainted {rates.get(picture, 0.0):.1f} times a second"
+            )
         for name, cost in costs.items():
             assert cost["mean_ms"] <= MAX_PAINT_MS, f"{name}: {cost['mean_ms']:.2f} ms a paint on average"
 
@@ -78,7 +94,8 @@ def test_every_dashboard_picture_repaints_ten_times_a_second(lab_app, lab_server
         box = canvas.bounding_box()
         readout = dashboard.locator(".lt-loss-curve .lt-readout")
         page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] / 2)
-        page.mouse.move(box["x"] + box["width"] * 0.57, box["y"] + box["height"] / 2)  # past the data: the last row
+        # past the data: the last row
+        page.mouse.move(box["x"] + box["width"] * 0.57, box["y"] + box["height"] / 2)
         text = readout.inner_text()
         last = int(text.splitlines()[0].split()[1].replace(",", ""))
         assert last == paused_step, f"the curve ends at step {last}, the trainer paused at {paused_step}"

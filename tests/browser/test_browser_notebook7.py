@@ -56,20 +56,27 @@ def test_lesson_dashboard_plays_and_pauses_in_notebook7(notebook7_app, notebook7
         boundary = dashboard.locator(".lt-boundary [data-lt-paints]").first
         watcher = StatusWatcher(page, dashboard.locator(".lt-status"), curve)
         start = watcher.now()
-        assert start["state"] != "running", f"the playground should wait for Play, status reads {start['text']!r}"
+        assert start["state"] != "running", (
+            f"the playground should wait for Play, status reads {start['text']!r}"
+        )
         notebook.expect_text(play, "Play")
         first_curve, first_boundary = notebook.image_digest(curve), notebook.image_digest(boundary)
         page.evaluate(JS_COUNT_PAINTS, boundary.element_handle())
 
         # Play: the steps rise, an epoch ends, and both pictures change.
         play.click()
-        playing = watcher.wait(f"s.step > {start['step']} && s.epoch >= {start['epoch'] + 2} && r.pictureChanges >= 3",
-                               timeout_ms=20_000, what="steps rising, two epochs and 3 loss-curve paints after Play")
+        playing = watcher.wait(
+            f"s.step > {start['step']} && s.epoch >= {start['epoch'] + 2} && r.pictureChanges >= 3",
+            timeout_ms=20_000,
+            what="steps rising, two epochs and 3 loss-curve paints after Play",
+        )
         assert playing["state"] == "running", playing
         notebook.expect_text(play, "Pause")
         assert notebook.image_digest(curve) != first_curve, "the loss curve shows the same picture after Play"
         page.wait_for_function("() => window.__ltBoundaryPaints >= 1", timeout=10_000)
-        assert notebook.image_digest(boundary) != first_boundary, "the decision boundary did not change while playing"
+        assert notebook.image_digest(boundary) != first_boundary, (
+            "the decision boundary did not change while playing"
+        )
         shot = notebook.screenshot(screenshot_dir / "notebook7_playing.png", target=dashboard)
         stages["playing"] = time.perf_counter() - began
 
@@ -84,12 +91,17 @@ def test_lesson_dashboard_plays_and_pauses_in_notebook7(notebook7_app, notebook7
         assert notebook.image_digest(curve) == paused_curve
         stages["paused"] = time.perf_counter() - began
 
-        print(f"\n[notebook7] {notebook.app.server.url}/notebooks/{RELPATH}: steps {start['step']} -> {paused_step}, "
-              f"pause took effect in {stop_delay_ms:.0f} ms; screenshot: {shot}")
+        print(
+            f"\n[notebook7] {notebook.app.server.url}/notebooks/{RELPATH}: steps {start['step']} -> "
+            f"{paused_step}, pause took effect in {stop_delay_ms:.0f} ms; screenshot: {shot}"
+        )
         print("[notebook7] " + ", ".join(f"{name} {t:.1f} s" for name, t in stages.items()))
         # Only the errors Notebook 7 raises on any notebook page are allowed.
         assert set(notebook.page_errors) <= set(own_page_errors), (notebook.page_errors, own_page_errors)
-        assert set(notebook.console_errors) <= set(own_console_errors), (notebook.console_errors, own_console_errors)
+        assert set(notebook.console_errors) <= set(own_console_errors), (
+            notebook.console_errors,
+            own_console_errors,
+        )
         assert notebook.foreign_requests() == []
     finally:
         notebook.close()

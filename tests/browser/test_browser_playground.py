@@ -48,7 +48,9 @@ JS_MARK_OLD = "el => { el.dataset.ltOld = '1'; }"
 def _wait_new_image(notebook: NotebookPage, image: Locator, old_src: str | None, what: str) -> str:
     """Wait until `image` shows a new, loaded picture; return the SHA-256 of its bytes."""
     try:
-        notebook.page.wait_for_function(JS_IMAGE_REPLACED, arg=[image.element_handle(), old_src], timeout=15_000)
+        notebook.page.wait_for_function(
+            JS_IMAGE_REPLACED, arg=[image.element_handle(), old_src], timeout=15_000
+        )
     except Exception as error:
         raise AssertionError(f"no new picture in {what} within 15 s") from error
     return notebook.image_digest(image)
@@ -64,11 +66,13 @@ def _wait_rebuilt_status(notebook: NotebookPage, playground: Locator) -> dict:
     try:
         fresh.wait_for(timeout=15_000)
         notebook.page.wait_for_function(
-            "root => root.querySelectorAll('.lt-status').length === 1", arg=playground.element_handle(), timeout=15_000)
+            "root => root.querySelectorAll('.lt-status').length === 1", arg=playground.element_handle(),
+            timeout=15_000)
     except Exception as error:
         count = playground.locator(".lt-status").count()
-        raise AssertionError(f"the Playground did not show new controls after the change ({count} status lines)") \
-            from error
+        raise AssertionError(
+            f"the Playground did not show new controls after the change ({count} status lines)"
+        ) from error
     return parse_status(fresh.inner_text())
 
 
@@ -109,7 +113,8 @@ def test_playground_under_clicks(lab_app, lab_server, screenshot_dir):
         plane_src, plane_digest = plane.get_attribute("src"), notebook.image_digest(plane)
         playground.locator(".lt-status").evaluate(JS_MARK_OLD)
         dataset.select_option(OTHER_DATASET)
-        new_digest = _wait_new_image(notebook, plane, plane_src, f"the plane after choosing {OTHER_DATASET!r}")
+        new_digest = _wait_new_image(notebook, plane, plane_src,
+                                     f"the plane after choosing {OTHER_DATASET!r}")
         assert new_digest != plane_digest, f"the plane shows the same picture for {OTHER_DATASET!r}"
         after_data = _wait_rebuilt_status(notebook, playground)
         assert after_data["step"] == 0 and after_data["epoch"] == 0, after_data
@@ -124,11 +129,17 @@ def test_playground_under_clicks(lab_app, lab_server, screenshot_dir):
         playground.locator(".lt-status").evaluate(JS_MARK_OLD)
         playground.locator(".lt-pg-layers button", has_text="+ layer").click()
         try:
-            page.wait_for_function("([root, n]) => root.querySelectorAll('.lt-pg-layers .lt-pg-units').length === n",
-                                   arg=[playground.element_handle(), columns + 1], timeout=15_000)
+            page.wait_for_function(
+                "([root, n]) => root.querySelectorAll('.lt-pg-layers .lt-pg-units').length === n",
+                arg=[playground.element_handle(), columns + 1],
+                timeout=15_000,
+            )
         except Exception as error:
-            raise AssertionError(f"{units.count()} layer columns after '+ layer', {columns + 1} expected") from error
-        assert _wait_new_image(notebook, network, network_src, "the network after '+ layer'") != network_digest
+            raise AssertionError(
+                f"{units.count()} layer columns after '+ layer', {columns + 1} expected"
+            ) from error
+        assert _wait_new_image(notebook, network, network_src,
+                               "the network after '+ layer'") != network_digest
         after_layer = _wait_rebuilt_status(notebook, playground)
         assert after_layer["step"] == 0, after_layer
         assert message.inner_text().strip() == ""
@@ -138,8 +149,11 @@ def test_playground_under_clicks(lab_app, lab_server, screenshot_dir):
         play = playground.locator(".lt-play")
         watcher = StatusWatcher(page, playground.locator(".lt-status"), plane)
         play.click()
-        playing = watcher.wait("s.step > 0 && s.state === 'running' && r.pictureChanges >= 2", timeout_ms=15_000,
-                               what="step count rising and 2 new plane pictures while playing")
+        playing = watcher.wait(
+            "s.step > 0 && s.state === 'running' && r.pictureChanges >= 2",
+            timeout_ms=15_000,
+            what="step count rising and 2 new plane pictures while playing",
+        )
         notebook.expect_text(play, "Pause")
         assert page.evaluate("img => img.complete && img.naturalWidth > 0", plane.element_handle())
         notebook.mark("play")
@@ -152,7 +166,9 @@ def test_playground_under_clicks(lab_app, lab_server, screenshot_dir):
                      what=f"step count still for {STILL_MS} ms after Pause")
         last_change_ms, paused_step = watcher.record()["steps"][-1]
         stop_delay_ms = max(0.0, last_change_ms - clicked_at)
-        assert stop_delay_ms <= PAUSE_EFFECT_MS, f"the step count still moved {stop_delay_ms:.0f} ms after Pause"
+        assert stop_delay_ms <= PAUSE_EFFECT_MS, (
+            f"the step count still moved {stop_delay_ms:.0f} ms after Pause"
+        )
         still = watcher.now()
         assert still["state"] == "paused" and still["step"] == paused_step, (still, paused_step)
         assert paused_step >= max(paused["step"], playing["step"]), (paused_step, paused, playing)

@@ -16,7 +16,8 @@ import pytest
 from lab_page import NotebookPage
 from notebook_files import REPO
 
-LESSON = REPO / "course" / "04_spirals_mlp.ipynb"  # a hand-fed LossCurve and DecisionBoundary, trained in the lesson
+# a hand-fed LossCurve and DecisionBoundary, trained in the lesson
+LESSON = REPO / "course" / "04_spirals_mlp.ipynb"
 
 JS_IMAGE_PIXELS = """async (img) => {
     await img.decode();
@@ -49,7 +50,10 @@ def test_a_stored_lesson_shows_each_view_s_last_picture_without_running(lab_app,
             bluish = int((pixels[:, 2] > pixels[:, 0] + 40).sum())
             field = max(field, (min(reddish, bluish), max(reddish, bluish)))
         shot = notebook.screenshot(screenshot_dir / "stored_lesson.png")
-        print(f"\n[stored] {LESSON.name}: {images.count()} stills; curve line {curve_line} px, field {field} px; {shot}")
+        print(
+            f"\n[stored] {LESSON.name}: {images.count()} stills; curve line {curve_line} px, field {field} "
+            f"px; {shot}"
+        )
         assert curve_line > 300, "no stored still shows the trained loss curve"
         assert field[0] > 2000, "no stored still shows the boundary's field in both class colours"
         assert notebook.page_errors == [] and notebook.console_errors == []

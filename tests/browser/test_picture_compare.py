@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from small_trainers import small_trainer
 
-from widgets import Compare, Trainer, accuracy
+from widgets import Compare, Trainer
 from widgets.views.pacer import Pacer
 
 pytestmark = pytest.mark.browser
@@ -16,20 +15,29 @@ pytestmark = pytest.mark.browser
 
 def trainer() -> Trainer:
     """A Trainer that never trains here: its history is filled by `fill`."""
-    model = nn.Linear(2, 2)
-    data = TensorDataset(torch.zeros(8, 2), torch.zeros(8, dtype=torch.long))
-    return Trainer(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
-                   DataLoader(data, batch_size=4), valid_loader=DataLoader(data, batch_size=8),
-                   metrics={"acc": accuracy}, device="cpu", verbose=False)
+    return small_trainer(problem="xor", n=8, hidden=(), batch_size=4, valid="train", valid_batch_size=8,
+                         metrics=True,
+                         device="cpu")
 
 
-def fill(run: Trainer, losses: np.ndarray, epochs: int = 0, valid_loss: float = 1.0, acc: float = 0.5) -> None:
+def fill(run: Trainer, losses: np.ndarray, epochs: int = 0, valid_loss: float = 1.0,
+         acc: float = 0.5) -> None:
     """Replace the run's history: one step per loss, and `epochs` even epochs with the given values."""
     steps = torch.arange(1, len(losses) + 1)
     per_epoch = len(losses) // max(epochs, 1)
-    records = [{"epoch": e, "step": e * per_epoch, "train_loss": float(losses[e * per_epoch - 1]),
-                "valid_loss": valid_loss, "train_acc": acc, "valid_acc": acc - 0.1} for e in range(1, epochs + 1)]
-    columns = {"step": steps, "epoch": torch.zeros_like(steps), "loss": torch.as_tensor(losses, dtype=torch.float64),
+    records = [
+        {
+            "epoch": e,
+            "step": e * per_epoch,
+            "train_loss": float(losses[e * per_epoch - 1]),
+            "valid_loss": valid_loss,
+            "train_acc": acc,
+            "valid_acc": acc - 0.1,
+        }
+        for e in range(1, epochs + 1)
+    ]
+    columns = {"step": steps, "epoch": torch.zeros_like(steps),
+               "loss": torch.as_tensor(losses, dtype=torch.float64),
                "lr": torch.zeros(len(steps)), "time": torch.zeros(len(steps))}
     run.history.load_state_dict({"columns": columns, "epochs": records})
 
@@ -92,7 +100,9 @@ def test_new_rows_extend_a_run_and_a_cleared_run_disappears(picture_page):
     after = {name: np.flatnonzero(near(plot_area(picture_page.pixels(index)), colour).any(axis=0))
              for name, colour in view.colours.items()}
     assert after["long"].max() >= before["long"].max() - 2, "the long run still reaches the right"
-    assert after["short"].max() < before["short"].max() - 100, "the short run now ends early on the longer axis"
+    assert after["short"].max() < before["short"].max() - 100, (
+        "the short run now ends early on the longer axis"
+    )
 
     short.history.clear()
     view.collect()
@@ -121,7 +131,9 @@ def test_log_scale_and_x_axis_are_switched_in_the_page(picture_page):
     picture_page.settle()
     assert picture_page.model_value(index, "log_scale") is True
     height = view.picture.height
-    assert linear - middle_row() > 0.2 * height, "on a log axis the decaying loss runs through the middle, not the floor"
+    assert linear - middle_row() > 0.2 * height, (
+        "on a log axis the decaying loss runs through the middle, not the floor"
+    )
     steps_pixels = picture_page.pixels(index)
     picture_page.locator(index, ".lt-compare-x select").select_option("epochs")
     picture_page.settle()
@@ -132,7 +144,10 @@ def test_log_scale_and_x_axis_are_switched_in_the_page(picture_page):
     name, value, when = picture_page.hover(index, columns[at] + 0.5, rows[at] + 0.5).split("\n")
     step = int(when.split()[1].replace(",", ""))
     assert name == "decay" and 100 <= step <= 300, when
-    assert float(value.split()[-1]) == pytest.approx(10.0 * 0.01 ** ((step - 1) / 399), rel=2e-3), (value, when)
+    assert float(value.split()[-1]) == pytest.approx(10.0 * 0.01 ** ((step - 1) / 399), rel=2e-3), (
+        value,
+        when,
+    )
     picture_page.locator(index, ".lt-compare-x select").select_option("steps")
     picture_page.hover(index, 0, 0)
     picture_page.settle()
@@ -159,7 +174,8 @@ def test_readout_names_the_run_value_and_step_or_epoch_nearest_the_pointer(pictu
     assert when.startswith("step ") and 35 <= int(when.split()[1]) <= 65, text
 
     rows, columns = np.nonzero(near(pixels, view.colours["high"]))
-    valid_rows = rows[rows > np.bincount(rows).argmax() + 5]  # the validation line lies below the training one
+    # the validation line lies below the training one
+    valid_rows = rows[rows > np.bincount(rows).argmax() + 5]
     valid_row = np.bincount(valid_rows).argmax()
     first_marker = int(columns[np.abs(rows - valid_row) <= 2].min()) + 2
     text = picture_page.hover(index, first_marker + 0.5, int(valid_row) + 0.5)
@@ -183,7 +199,8 @@ def test_a_paint_of_four_runs_of_five_thousand_steps_costs_at_most_8_ms(picture_
             first = len(run.history)
             extend(run, 2.0 / (1 + np.arange(first, first + 100) / 500) + k * 0.1 + 0.05 * rng.random(100))
             if round_ % 5 == 4:
-                run.history.log_epoch({"epoch": len(run.history.epochs) + 1, "step": first + 100, "valid_loss": 1.0,
+                run.history.log_epoch({"epoch": len(run.history.epochs) + 1, "step": first + 100,
+                                       "valid_loss": 1.0,
                                        "train_acc": 0.5, "valid_acc": 0.4})
         view.collect()
         before = picture_page.paints(index)["ms"]

@@ -36,7 +36,8 @@ def test_curve_paints_the_rows_it_receives_and_only_new_rows_travel(picture_page
     _fed(curve, 201, 2001)
     curve.collect()
     described, buffers = curve.picture.changes()
-    assert {c["name"]: (c["op"], c["start"]) for c in described} == {"step": ("extend", 200), "loss": ("extend", 200)}
+    assert {c["name"]: (c["op"], c["start"]) for c in described} == {"step": ("extend", 200),
+                                                                     "loss": ("extend", 200)}
     assert sum(len(b) for b in buffers) == 1800 * (4 + 4), "only the 1,800 new rows travel"
     picture_page.deliver(index, curve.picture)
     picture_page.settle()
@@ -82,4 +83,5 @@ def test_log_scale_switched_in_the_page_reaches_the_kernel_side_option(picture_p
     picture_page.locator(index, ".lt-curve-log input").check()
     picture_page.settle()
     assert picture_page.model_value(index, "log_scale") is True
-    assert not np.array_equal(linear, picture_page.pixels(index)), "the log axis is drawn at once, in the page"
+    assert not np.array_equal(linear,
+                              picture_page.pixels(index)), "the log axis is drawn at once, in the page"

@@ -1,5 +1,5 @@
-"""The decision boundary's page module, run alone in Chromium: the field it paints from the codes the kernel sends,
-the slider through the kept epochs, the readout under the pointer, and what a paint costs."""
+"""The decision boundary's page module, run alone in Chromium: the field it paints from the codes the kernel
+sends, the slider through the kept epochs, the readout under the pointer, and what a paint costs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ pytestmark = pytest.mark.browser
 
 
 def blobs_model(outputs: int = 2, steps: int = 150) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    """A small network trained on blobs left (class 0), right (class 1) and, for 3 outputs, on top (class 2)."""
+    """A small network trained on blobs left (class 0), right (class 1) and, for 3 outputs, on top (class
+    2)."""
     torch.manual_seed(0)
     centres = torch.tensor([[-1.5, -0.5], [1.5, -0.5], [0.0, 1.5]])[:max(outputs, 2)]
     x = torch.cat([c + 0.35 * torch.randn(40, 2) for c in centres])
@@ -66,7 +67,8 @@ class Bridge:
 
         def hold(data=None, metadata=None, buffers=None):
             if data.get("method") == "custom":
-                self.held.append((data["content"], [base64.b64encode(bytes(b)).decode("ascii") for b in buffers or []]))
+                self.held.append((data["content"],
+                                  [base64.b64encode(bytes(b)).decode("ascii") for b in buffers or []]))
             return send(data=data, metadata=metadata, buffers=buffers)
 
         picture.comm.send = hold
@@ -79,10 +81,12 @@ class Bridge:
 
 
 def to_kernel(page, index: int, picture, already: int = 0) -> list:
-    """Pass the page's messages from the `already`-th on to the kernel, through the widget's comm; returns them."""
+    """Pass the page's messages from the `already`-th on to the kernel, through the widget's comm; returns
+    them."""
     messages = page.sent(index)[already:]
     for message in messages:
-        picture.comm.handle_msg({"content": {"data": {"method": "custom", "content": message}}, "buffers": []})
+        picture.comm.handle_msg({"content": {"data": {"method": "custom", "content": message}},
+                                 "buffers": []})
     return messages
 
 
@@ -102,8 +106,12 @@ def test_the_field_is_red_and_blue_where_the_model_says_and_the_points_lie_over_
     with torch.no_grad():  # the codes are the model's p(class 1)
         centre = torch.tensor([grid_point(boundary, 100, 50, 10), grid_point(boundary, 100, 50, 90)])
         p1 = torch.softmax(model(centre), dim=1)[:, 1]
-    assert abs(int(codes[50, 10]) - round(255 * p1[0].item())) <= 1 and abs(int(codes[50, 90]) - round(255 * p1[1].item())) <= 1
-    far = torch.cdist(torch.tensor([grid_point(boundary, 100, r, c) for r in range(100) for c in range(100)]), x)
+    assert (
+        abs(int(codes[50, 10]) - round(255 * p1[0].item())) <= 1
+        and abs(int(codes[50, 90]) - round(255 * p1[1].item())) <= 1
+    )
+    far = torch.cdist(torch.tensor([grid_point(boundary, 100, r, c) for r in range(100) for c in range(100)]),
+                      x)
     far = far.min(dim=1).values.reshape(100, 100).numpy() > 0.25
     far[85:, :45] = False  # the caption's corner
     far[:3], far[-3:], far[:, :3], far[:, -3:] = False, False, False, False  # the axes' frame
@@ -160,7 +168,8 @@ def test_the_slider_scrubs_kept_epochs_in_the_page_without_the_kernel(picture_pa
     for epoch in (1, 2, 3):
         move_slider(picture_page, index, epoch)
         seen.append(picture_page.pixels(index))
-    assert all(not np.array_equal(a, b) for a, b in zip([live, *seen], [*seen, live]))  # every epoch looks different
+    # every epoch looks different
+    assert all(not np.array_equal(a, b) for a, b in zip([live, *seen], [*seen, live]))
     move_slider(picture_page, index, 1)
     assert np.array_equal(picture_page.pixels(index), seen[0])  # the same epoch paints the same
     move_slider(picture_page, index, 4)
@@ -205,7 +214,8 @@ def test_an_epoch_the_page_lacks_is_asked_for_and_shown_when_it_comes(picture_pa
     centre = canvas_xy(boundary, grid_point(boundary, 40, 20, 20))
     assert at(seen["waiting"], centre).tolist() == [0xEC, 0xEC, 0xEC]  # not here yet: a plain grey field
     expected = boundary.palette[seen["field"][20, 20]]
-    assert np.abs(at(seen["answered"], centre) - expected).max() <= 12  # epoch 2's field, painted when it came
+    # epoch 2's field, painted when it came
+    assert np.abs(at(seen["answered"], centre) - expected).max() <= 12
     assert np.array_equal(picture_page.pixels(index), seen["answered"])  # the live rounds did not move it
     assert len(picture_page.sent(index)) == 1  # once there, nothing more is asked
     assert picture_page.errors == []
@@ -234,7 +244,10 @@ def test_the_readout_gives_the_place_and_the_models_answer_there(picture_page, o
     else:
         with torch.no_grad():
             value = float(model(torch.tensor([point]))[0, 0])
-        assert answer.startswith("value ") and abs(float(answer.split()[1]) - value) <= 2 * boundary.shown.scale / 255 + 1e-3
+        assert (
+            answer.startswith("value ")
+            and abs(float(answer.split()[1]) - value) <= 2 * boundary.shown.scale / 255 + 1e-3
+        )
     assert picture_page.hover(index, 5, 5) == ""  # outside the field: no readout
 
 

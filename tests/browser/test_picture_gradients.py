@@ -1,4 +1,5 @@
-"""GradientFlow's page module, run alone in Chromium: the lines, the key and the readout it paints from the rows sent."""
+"""GradientFlow's page module, run alone in Chromium: the lines, the key and the readout it paints from the
+rows sent."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def plot_area(pixels: np.ndarray, right_fraction: float = 0.7) -> np.ndarray:
     return pixels[TOP + 1 : height - BOTTOM_MARGIN, LEFT + 1 : int(width * right_fraction)]
 
 
-def test_lines_lie_in_their_layers_colours_first_layer_far_below_the_last_and_new_rows_extend_them(picture_page):
+def test_lines_lie_in_their_layers_colours_first_layer_far_below_the_last_and_new_rows_extend_them(
+    picture_page,
+):
     trainer = trainer_of(6)
     flow = GradientFlow(trainer, pacer=Pacer(fps=0.001))  # sends when training stops, or when told
     trainer.fit(2)
@@ -131,7 +134,9 @@ def test_zero_norms_lie_on_the_bottom_edge_and_layers_without_gradient_draw_noth
     assert not near(area, colours[0], tolerance=6).any(), "a layer without gradient draws no line"
     used = near(area, colours[2], tolerance=60).any(axis=0)
     columns = np.flatnonzero(used)
-    assert len(columns) > 150 and (np.diff(columns) > 20).sum() == 1, "the line breaks once, where the gradient was missing"
+    assert len(columns) > 150 and (np.diff(columns) > 20).sum() == 1, (
+        "the line breaks once, where the gradient was missing"
+    )
 
 
 def test_a_paint_costs_at_most_8_ms_with_12_layers_and_10000_steps(picture_page):
@@ -152,8 +157,10 @@ def test_a_paint_costs_at_most_8_ms_with_12_layers_and_10000_steps(picture_page)
         picture_page.settle()
     cost = picture_page.paints(index)
     mean = cost["ms"] / cost["count"]
-    print(f"\n[gradients] {cost['count']} paints, {mean:.2f} ms a paint on average, {cost['max_ms']:.1f} ms at most, "
-          f"{layers} layers, {rounds * per_round} steps")
+    print(
+        f"\n[gradients] {cost['count']} paints, {mean:.2f} ms a paint on average, {cost['max_ms']:.1f} ms at "
+        f"most, {layers} layers, {rounds * per_round} steps"
+    )
     assert cost["count"] >= rounds
     assert mean <= 8.0
     assert picture_page.errors == []

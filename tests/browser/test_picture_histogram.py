@@ -1,4 +1,5 @@
-"""The inspector's histograms run alone in Chromium: bars where the counts are, the readout, the notes, the cost."""
+"""The inspector's histograms run alone in Chromium: bars where the counts are, the readout, the notes, the
+cost."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def _boxes(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
     rows = np.flatnonzero(grey.sum(axis=1) > 0.25 * pixels.shape[1])
     assert len(columns) == 4 and len(rows) == 2, (columns, rows)
     top, bottom = rows
-    return [(int(columns[0]), int(top), int(columns[1]), int(bottom)), (int(columns[2]), int(top), int(columns[3]), int(bottom))]
+    return [(int(columns[0]), int(top), int(columns[1]), int(bottom)),
+            (int(columns[2]), int(top), int(columns[3]), int(bottom))]
 
 
 def _bar_heights(pixels: np.ndarray, box: tuple[int, int, int, int], bins: int = 40) -> np.ndarray:
@@ -81,7 +83,8 @@ def test_readout_gives_the_bin_range_and_its_count(picture_page):
     assert picture_page.hover(index, at(-0.11), bottom - 3) == "[-0.12, -0.10): 37"
     assert picture_page.hover(index, at(0.11), (top + bottom) / 2) == "[0.10, 0.12): 100"
     assert picture_page.hover(index, at(0.0), bottom - 3) == "[0.00, 0.02): 0"
-    assert picture_page.hover(index, at(0.399), bottom - 3) == "[0.38, 0.40]: 0", "the last bin holds its right edge"
+    assert picture_page.hover(index, at(0.399),
+                              bottom - 3) == "[0.38, 0.40]: 0", "the last bin holds its right edge"
     assert picture_page.hover(index, left - 6, bottom - 3) == "", "no readout outside the panels"
 
 
@@ -101,7 +104,9 @@ def test_the_gradient_panel_shows_its_note_until_a_gradient_arrives(picture_page
     ink_rows, ink_columns = np.nonzero(ink)
     assert len(ink_rows) > 30, "the note is written in the panel"
     centre_row, centre_column = (bottom - top) / 2, (right - left) / 2
-    assert abs(ink_rows.mean() - centre_row) < 8 and abs(ink_columns.mean() - centre_column) < 20, "in its middle"
+    assert abs(ink_rows.mean() - centre_row) < 8 and abs(ink_columns.mean() - centre_column) < 20, (
+        "in its middle"
+    )
 
     nn.functional.cross_entropy(model(torch.randn(16, 2)), torch.randint(0, 2, (16,))).backward()
     inspector.collect()
@@ -110,7 +115,9 @@ def test_the_gradient_panel_shows_its_note_until_a_gradient_arrives(picture_page
     after = picture_page.pixels(index)
     heights = _bar_heights(after, gradient_box)
     counts = inspector.picture.channel("gradient:counts")
-    assert np.all(heights[counts >= 0.05 * counts.max()] > 0) and np.all(heights[counts == 0] == 0), "its bars instead"
+    assert np.all(heights[counts >= 0.05 * counts.max()] > 0) and np.all(heights[counts == 0] == 0), (
+        "its bars instead"
+    )
     assert picture_page.errors == []
 
 

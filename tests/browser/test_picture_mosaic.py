@@ -1,4 +1,5 @@
-"""FilterGrid's page module, run alone in Chromium: the mosaic pixel for pixel, the key, the readout, the paint cost."""
+"""FilterGrid's page module, run alone in Chromium: the mosaic pixel for pixel, the key, the readout, the
+paint cost."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def page_mosaic(picture_page, index: int, grid: FilterGrid) -> np.ndarray:
 
 def expected_mosaic(grid: FilterGrid) -> np.ndarray:
     """The mosaic as the kernel colours it from the codes it sent."""
-    return paint_mosaic(grid.picture.channel("codes"), grid.layout, grid.palette, hex_rgb(GAP_COLOUR)).astype(int)
+    return paint_mosaic(grid.picture.channel("codes"), grid.layout, grid.palette,
+                        hex_rgb(GAP_COLOUR)).astype(int)
 
 
 def test_the_page_paints_the_mosaic_pixel_for_pixel_and_repaints_when_weights_change(picture_page):
@@ -46,7 +48,8 @@ def test_the_page_paints_the_mosaic_pixel_for_pixel_and_repaints_when_weights_ch
         index = picture_page.load(grid.picture)
         picture_page.settle()
         shown = page_mosaic(picture_page, index, grid)
-        assert np.array_equal(shown, expected_mosaic(grid)), "every weight a square of whole pixels, exact colours"
+        assert np.array_equal(shown,
+                              expected_mosaic(grid)), "every weight a square of whole pixels, exact colours"
         assert np.array_equal(picture_page.pixels(index).shape[:2], (grid.picture.height, grid.picture.width))
 
     grid = FilterGrid(trainer, pacer=Pacer(fps=0.001))
@@ -79,7 +82,10 @@ def test_the_key_runs_from_blue_through_white_to_red_with_its_labels(picture_pag
     pixels = picture_page.pixels(index)[..., :3].astype(int)
     left, top, right, bottom = grid.geometry.key
     middle_row = pixels[(top + bottom) // 2, left:right]
-    assert np.abs(middle_row[0] - grid.palette[0]).max() <= 2 and np.abs(middle_row[-1] - grid.palette[LEVELS - 1]).max() <= 2
+    assert (
+        np.abs(middle_row[0] - grid.palette[0]).max() <= 2
+        and np.abs(middle_row[-1] - grid.palette[LEVELS - 1]).max() <= 2
+    )
     assert np.abs(middle_row[len(middle_row) // 2] - grid.palette[LEVELS // 2]).max() <= 6
     below = pixels[grid.geometry.labels_top : grid.geometry.caption_top + 14]
     assert (below.sum(axis=2) < 300).sum() > 50, "the key's labels and caption are written under it"
@@ -104,7 +110,9 @@ def test_readout_names_the_filter_and_the_weight_under_the_pointer(picture_page)
         first, second = text.split("\n")
         assert first == f"filter: out {out}, in {inp}"
         label, value = second.split(": ")
-        assert label == f"weight [{r}, {c}]" and float(value) == pytest.approx(weights[out, inp, r, c], rel=1e-3)
+        assert label == f"weight [{r}, {c}]" and float(value) == pytest.approx(
+            weights[out, inp, r, c], rel=1e-3
+        )
     gap_x = left + grid.layout.gap + grid.layout.cell_size[1] + 1  # on the line between two cells
     assert picture_page.hover(index, gap_x, top + grid.layout.gap + 3) == ""
 

@@ -72,8 +72,9 @@ def import_torchvision():
         else:
             fix = pypi_pair
         raise ImportError(
-            f"{problem}. torchvision must be the build made for this torch: torch {_minor(torch.__version__)} "
-            f"pairs with torchvision {wanted}, and a '+cpu' torch needs a '+cpu' torchvision. Fix: {fix}"
+            f"{problem}. torchvision must be the build made for this torch: torch "
+            f"{_minor(torch.__version__)} pairs with torchvision {wanted}, and a '+cpu' torch needs a '+cpu' "
+            f"torchvision. Fix: {fix}"
         ) from err
     return torchvision
 

@@ -63,7 +63,9 @@ def find_offline_mnist() -> Path | None:
     places += [Path.cwd(), *Path.cwd().parents]
     for place in places:
         candidate = place.parent / "shared" / "data" / "mnist"
-        if (candidate / (_SOURCE["labels"][0] + ".gz")).is_file() or (candidate / _SOURCE["labels"][0]).is_file():
+        if (candidate / (_SOURCE["labels"][0] + ".gz")).is_file() or (
+            candidate / _SOURCE["labels"][0]
+        ).is_file():
             return candidate
     return None
 
@@ -78,7 +80,9 @@ def _read_source(folder: Path, kind: str) -> bytes:
         raise FileNotFoundError(f"{folder} holds neither {name}.gz nor {name}")
     digest = hashlib.md5(content).hexdigest()
     if digest != md5:
-        raise ValueError(f"{name} in {folder} is not the official MNIST test split: md5 {digest}, expected {md5}")
+        raise ValueError(
+            f"{name} in {folder} is not the official MNIST test split: md5 {digest}, expected {md5}"
+        )
     header = (magic, _SOURCE_COUNT, 28, 28) if kind == "images" else (magic, _SOURCE_COUNT)
     found = tuple(int.from_bytes(content[4 * i : 4 * i + 4], "big") for i in range(len(header)))
     if found != header:
@@ -135,7 +139,9 @@ def prepare_offline_mnist(source: str | os.PathLike | None = None, root: str | o
     root = default_data_dir() / "offline-sample" if root is None else Path(root)
     resolved_source = Path(source).resolve()
     if root.resolve() == resolved_source or resolved_source in root.resolve().parents:
-        raise ValueError(f"root {str(root)!r} lies inside the source folder {str(source)!r}, which is read-only input")
+        raise ValueError(
+            f"root {str(root)!r} lies inside the source folder {str(source)!r}, which is read-only input"
+        )
     raw = root / "MNIST" / "raw"
     marker = raw / MARKER
     stamp = f"{sample_description(n_train)}\nn_train={n_train}\n"

@@ -38,7 +38,9 @@ def _one_spiral(m: int, cycles: float, sd: float, generator: torch.Generator | N
     return points
 
 
-def _spirals(n: int, cycles: float, sd: float, generator: torch.Generator | None):
+def _spirals(
+    n: int, cycles: float, sd: float, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     # As mlbench: n // 2 random positions hold the second class (the negated
     # spiral, its points in the order the positions were drawn); the rest hold
     # the first class in index order. Each arm has its own w grid, so for odd n
@@ -53,7 +55,9 @@ def _spirals(n: int, cycles: float, sd: float, generator: torch.Generator | None
     return x.to(torch.float32), y
 
 
-def spirals(n: int, cycles: float = 1, sd: float = 0.0, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def spirals(
+    n: int, cycles: float = 1, sd: float = 0.0, seed: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The two-spirals problem of R's ``mlbench.spirals``, same geometry.
 
     Returns ``(x, y)``: ``x`` float32 ``[n, 2]``, ``y`` int64 ``[n]`` with classes
@@ -78,8 +82,9 @@ def _indices(indices: Any, length: int) -> torch.Tensor:
         index = torch.as_tensor(indices)
     except (TypeError, ValueError, RuntimeError) as err:
         raise TypeError(f"indices must be a sequence of ints, got {type(indices).__name__}") from err
-    if index.dim() != 1 or not (index.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
-                                or index.numel() == 0):
+    if index.dim() != 1 or not (
+        index.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8) or index.numel() == 0
+    ):
         raise TypeError(
             f"indices must be a 1-D sequence of ints, got shape {list(index.shape)} of {index.dtype}"
         )
@@ -105,16 +110,22 @@ class SpiralDataset(Dataset):
         x = torch.as_tensor(x)
         y = torch.as_tensor(y)
         if x.dim() != 2 or x.shape[1] != 2 or not x.is_floating_point():
-            raise ValueError(f"x must be a float tensor of shape [N, 2], got {x.dtype} of shape {list(x.shape)}")
+            raise ValueError(
+                f"x must be a float tensor of shape [N, 2], got {x.dtype} of shape {list(x.shape)}"
+            )
         if y.dim() != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-            raise ValueError(f"y must be an integer tensor of shape [N], got {y.dtype} of shape {list(y.shape)}")
+            raise ValueError(
+                f"y must be an integer tensor of shape [N], got {y.dtype} of shape {list(y.shape)}"
+            )
         if len(x) != len(y):
             raise ValueError(f"x and y must hold the same number of points, got {len(x)} and {len(y)}")
         self.x = x.to(torch.float32).contiguous()
         self.y = y.to(torch.int64).contiguous()
 
     @classmethod
-    def generate(cls, n: int = 500, cycles: float = 1, sd: float = 0.0, seed: int | None = None) -> SpiralDataset:
+    def generate(
+        cls, n: int = 500, cycles: float = 1, sd: float = 0.0, seed: int | None = None
+    ) -> SpiralDataset:
         """A dataset of ``spirals(n, cycles, sd, seed)``."""
         return cls(*spirals(n, cycles=cycles, sd=sd, seed=seed))
 
@@ -123,7 +134,9 @@ class SpiralDataset(Dataset):
 
     def __getitem__(self, index: Any) -> dict[str, torch.Tensor]:
         whole_number = isinstance(index, numbers.Integral) and not isinstance(index, bool)
-        integer_scalar = isinstance(index, torch.Tensor) and index.dim() == 0 and not index.is_floating_point()
+        integer_scalar = (
+            isinstance(index, torch.Tensor) and index.dim() == 0 and not index.is_floating_point()
+        )
         if whole_number or integer_scalar:
             position = int(index)
         else:
@@ -148,7 +161,7 @@ class SpiralDataset(Dataset):
         """A random ``(train, valid)`` split: ``n_train`` items, then the rest."""
         return self._split(n_train, _generator(seed))
 
-    def _split(self, n_train: Any, generator: torch.Generator | None):
+    def _split(self, n_train: Any, generator: torch.Generator | None) -> tuple[SpiralDataset, SpiralDataset]:
         n_train = count("n_train", n_train, minimum=1, maximum=len(self) - 1)
         order = torch.randperm(len(self), generator=generator)
         train, valid = order[:n_train], order[n_train:]

@@ -10,7 +10,7 @@ pays almost nothing for the diagnosis.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -39,14 +39,16 @@ class BatchRunner:
         # One parameter, found again by name on every batch: cheap, and it notices a model
         # moved (or rebuilt) after construction.
         self.probe_owner, self.probe_name = first_parameter_slot(model)
-        self.probe = self.probe_owner._parameters[self.probe_name]
+        self.probe = self.live_probe()
 
     def live_probe(self) -> torch.Tensor:
         """The probe parameter as the model holds it now (moving or rebuilding the model can replace it)."""
-        return self.probe_owner._parameters[self.probe_name]
+        # the slot held a parameter when it was found, and a model sets a parameter slot to None only by hand
+        return cast(torch.Tensor, self.probe_owner._parameters[self.probe_name])
 
     def inputs(self, batch: Any) -> tuple[Any, Any]:
-        """(inputs, target) of a batch, on the device: `batch_fn(batch)` when given, else a pair or a dict with 'x' and 'y'."""
+        """(inputs, target) of a batch, on the device: `batch_fn(batch)` when given, else a pair or a
+        dict with 'x' and 'y'."""
         if self.batch_fn is not None:
             x, y = checks.check_pair(self.batch_fn(batch), batch)
         elif (type(batch) is tuple or type(batch) is list) and len(batch) == 2:
@@ -61,7 +63,7 @@ class BatchRunner:
 
     def output_and_loss(self, x: Any, y: Any) -> tuple[Any, torch.Tensor]:
         """The model's output for `x` and the loss against `y`; a clear error for the usual mistakes."""
-        probe = self.probe_owner._parameters[self.probe_name]
+        probe = self.live_probe()
         if probe is not self.probe:
             checks.check_devices(probe, x)
             checks.check_same_parameters(self.model, self.optimizer)

@@ -22,7 +22,13 @@ import torch
 
 from .events import Subscription
 
-HOOKS = {"on_step": "step", "on_epoch": "epoch", "on_state": "state", "on_reset": "reset", "on_backward": "backward"}
+HOOKS = {
+    "on_step": "step",
+    "on_epoch": "epoch",
+    "on_state": "state",
+    "on_reset": "reset",
+    "on_backward": "backward",
+}
 """Each callback method and the trainer event it is subscribed to."""
 
 STEP_HOOKS = ("on_before_step",)
@@ -91,15 +97,18 @@ def attach(trainer: Any, callback: object) -> list[Subscription]:
     hooks = hooks_of(callback, HOOKS)
     if not hooks and not hooks_of(callback, STEP_HOOKS) and not isinstance(callback, Callback):
         raise TypeError(
-            f"a callback needs at least one of the methods {sorted([*HOOKS, *STEP_HOOKS])}, got {type(callback).__name__}"
+            f"a callback needs at least one of the methods {sorted([*HOOKS, *STEP_HOOKS])}, got "
+            f"{type(callback).__name__}"
         )
-    if callable(getattr(callback, "attach", None)):
-        callback.attach(trainer)
+    attach = getattr(callback, "attach", None)
+    if callable(attach):
+        attach(trainer)
     return [trainer.on(HOOKS[name], hook, strict=name in STRICT_HOOKS) for name, hook in hooks.items()]
 
 
 def format_epoch(record: Mapping[str, Any], metric_names: Sequence[str], total: int | None = None) -> str:
-    """One progress line: `Epoch 3/10 | train loss 0.4123 acc 0.8750 | valid loss 0.4410 acc 0.8600 | 0.4s`."""
+    """One progress line: `Epoch 3/10 | train loss 0.4123 acc 0.8750 | valid loss 0.4410 acc 0.8600 |
+    0.4s`."""
     width = len(str(total)) if total else 0
     head = f"Epoch {record['epoch']:>{width}}" + (f"/{total}" if total else "")
     names = ["loss", *metric_names]
@@ -189,7 +198,9 @@ class EarlyStopping(Callback):
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, int(record["epoch"]), 0
             if self.restore_best:
-                self.best_weights = {k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()}
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()
+                }
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -205,12 +216,19 @@ class EarlyStopping(Callback):
             self.clear()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": self.best_weights}
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], int(state["wait"])
         self.best_weights = state["best_weights"]
 
     def __repr__(self) -> str:
-        return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, min_delta={self.min_delta:g}, "
-                f"mode={self.mode!r}, restore_best={self.restore_best})")
+        return (
+            f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
+            f"min_delta={self.min_delta:g}, mode={self.mode!r}, restore_best={self.restore_best})"
+        )

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import rng
 from .history import History
+from .rng import RandomState
 from .switches import needs_closure
 
 STATE_DICT_FORMAT = 1
@@ -90,11 +90,11 @@ class Checkpoint:
     counters: Counters
     loader: Mapping[str, Any]
     history: Mapping[str, Any]
-    rng: rng.RandomState
-    epoch_rng: rng.RandomState | None
+    rng: RandomState
+    epoch_rng: RandomState | None
     initial_model: Mapping[str, torch.Tensor]
     initial_optimizer_groups: list
-    initial_rng: rng.RandomState
+    initial_rng: RandomState
     scheduler: dict | None
     initial_scheduler: dict | None
     callbacks: list
@@ -103,25 +103,38 @@ class Checkpoint:
 def read_checkpoint(state: object, *, model: nn.Module, optimizer: torch.optim.Optimizer,
                     metric_names: Sequence[str], generators: Sequence[torch.Generator],
                     steps_per_epoch: int | None, scheduler: Any, callbacks: Sequence[Any]) -> Checkpoint:
-    """Parse `state` (from `Trainer.state_dict()`) for a trainer with these parts; raise ValueError or TypeError on a mismatch."""
+    """Parse `state` (from `Trainer.state_dict()`) for a trainer with these parts; raise ValueError or
+    TypeError on a mismatch."""
     if not isinstance(state, Mapping):
-        raise TypeError(f"load_state_dict expects the dict from Trainer.state_dict(), got {type(state).__name__}")
+        raise TypeError(
+            f"load_state_dict expects the dict from Trainer.state_dict(), got {type(state).__name__}"
+        )
     missing = set(PARTS) - set(state)
     if missing:
-        raise ValueError(f"not a Trainer state dict: missing {sorted(missing)} (use Trainer.state_dict() output)")
+        raise ValueError(
+            f"not a Trainer state dict: missing {sorted(missing)} (use Trainer.state_dict() output)"
+        )
     if state["format"] != STATE_DICT_FORMAT:
-        raise ValueError(f"unsupported Trainer state format {state['format']!r}; expected {STATE_DICT_FORMAT}")
+        raise ValueError(
+            f"unsupported Trainer state format {state['format']!r}; expected {STATE_DICT_FORMAT}"
+        )
     initial = state["initial"]
     if not isinstance(initial, Mapping) or not {"model", "optimizer_groups", "rng"} <= set(initial):
         raise ValueError("the checkpoint's 'initial' part lacks 'model', 'optimizer_groups' or 'rng'")
     saved_scheduler = state.get("scheduler")
     if (saved_scheduler is None) != (scheduler is None):
-        has = "has a learning-rate scheduler" if saved_scheduler is not None else "has no learning-rate scheduler"
+        has = (
+            "has a learning-rate scheduler"
+            if saved_scheduler is not None
+            else "has no learning-rate scheduler"
+        )
         mine = "this trainer has one" if scheduler is not None else "this trainer has none"
         raise ValueError(f"the checkpoint {has}, but {mine}: build the trainer as the checkpoint's was built")
     if scheduler is not None:
         for what, saved in (("scheduler", saved_scheduler), ("initial scheduler", initial.get("scheduler"))):
-            check_same_keys(scheduler.state_dict(), saved, f"the checkpoint's {what}", type(scheduler).__name__)
+            check_same_keys(
+                scheduler.state_dict(), saved, f"the checkpoint's {what}", type(scheduler).__name__
+            )
     check_model_state(model, state["model"], "model")
     check_model_state(model, initial["model"], "initial model")
     check_optimizer_state(optimizer, state["optimizer"])
@@ -129,7 +142,9 @@ def read_checkpoint(state: object, *, model: nn.Module, optimizer: torch.optim.O
     counters = Counters.from_dict(state["counters"])
     names = state["counters"]["metric_names"]
     if list(names) != list(metric_names):
-        raise ValueError(f"the checkpoint was made with metrics {names}, this trainer has {list(metric_names)}")
+        raise ValueError(
+            f"the checkpoint was made with metrics {names}, this trainer has {list(metric_names)}"
+        )
     if len(counters.metric_sums) != len(metric_names):
         raise ValueError(f"the checkpoint's counters hold {len(counters.metric_sums)} metric sums for "
                          f"{len(metric_names)} metrics")
@@ -139,11 +154,12 @@ def read_checkpoint(state: object, *, model: nn.Module, optimizer: torch.optim.O
     if drawn and loader.get("epoch_rng") is None:
         raise ValueError("the checkpoint is mid-epoch but lacks the epoch's starting random state")
     if drawn and steps_per_epoch is not None and drawn > steps_per_epoch:
-        raise ValueError(f"the checkpoint had drawn {drawn} batches this epoch; this loader has only {steps_per_epoch}")
-    states = [rng.RandomState.from_dict(state["rng"]),
-              rng.RandomState.from_dict(loader["epoch_rng"]) if drawn else None,
-              rng.RandomState.from_dict(initial["rng"])]
-    for random_state in states:
+        raise ValueError(
+            f"the checkpoint had drawn {drawn} batches this epoch; this loader has only {steps_per_epoch}"
+        )
+    now, initial_rng = RandomState.from_dict(state["rng"]), RandomState.from_dict(initial["rng"])
+    epoch_rng = RandomState.from_dict(loader["epoch_rng"]) if drawn else None
+    for random_state in (now, epoch_rng, initial_rng):
         if random_state is not None:
             random_state.check_fits(generators)
     saved_callbacks = list(state.get("callbacks", []))
@@ -152,12 +168,14 @@ def read_checkpoint(state: object, *, model: nn.Module, optimizer: torch.optim.O
         raise ValueError(f"the checkpoint holds the state of {len(saved_callbacks)} callback(s), "
                          f"this trainer has {len(stateful)} that keep state")
     for callback, saved in zip(stateful, saved_callbacks):
-        check_same_keys(callback.state_dict(), saved, "the checkpoint's callback state", type(callback).__name__)
+        check_same_keys(
+            callback.state_dict(), saved, "the checkpoint's callback state", type(callback).__name__
+        )
     return Checkpoint(
         model=state["model"], optimizer=state["optimizer"], counters=counters, loader=loader,
-        history=state["history"], rng=states[0], epoch_rng=states[1],
+        history=state["history"], rng=now, epoch_rng=epoch_rng,
         initial_model=initial["model"],
-        initial_optimizer_groups=initial["optimizer_groups"], initial_rng=states[2],
+        initial_optimizer_groups=initial["optimizer_groups"], initial_rng=initial_rng,
         scheduler=saved_scheduler, initial_scheduler=initial.get("scheduler"),
         callbacks=saved_callbacks,
     )
@@ -168,8 +186,8 @@ def check_model_state(model: nn.Module, theirs: Mapping[str, torch.Tensor], what
     own = model.state_dict()
     if set(own) != set(theirs):
         raise ValueError(
-            f"the checkpoint's {what} does not match this model: missing keys {sorted(set(own) - set(theirs))}, "
-            f"unexpected keys {sorted(set(theirs) - set(own))}"
+            f"the checkpoint's {what} does not match this model: missing keys "
+            f"{sorted(set(own) - set(theirs))}, unexpected keys {sorted(set(theirs) - set(own))}"
         )
     for key, tensor in own.items():
         if tuple(theirs[key].shape) != tuple(tensor.shape):
@@ -178,35 +196,51 @@ def check_model_state(model: nn.Module, theirs: Mapping[str, torch.Tensor], what
 
 
 def check_optimizer_state(optimizer: torch.optim.Optimizer, saved: Any, what: str = "") -> None:
-    """`saved` must be a state of this kind of optimizer for these parameters: groups, settings, tensor shapes."""
+    """`saved` must be a state of this kind of optimizer for these parameters: groups, settings, tensor
+    shapes."""
     name = type(optimizer).__name__
     if not isinstance(saved, Mapping) or not isinstance(saved.get("param_groups"), list):
-        raise ValueError(f"the checkpoint's {what}optimizer state must be a dict with 'param_groups' and 'state'")
+        raise ValueError(
+            f"the checkpoint's {what}optimizer state must be a dict with 'param_groups' and 'state'"
+        )
     groups, own = saved["param_groups"], optimizer.param_groups
     if len(groups) != len(own):
-        raise ValueError(f"the checkpoint's {what}optimizer has {len(groups)} parameter groups, this one has {len(own)}")
+        raise ValueError(
+            f"the checkpoint's {what}optimizer has {len(groups)} parameter groups, this one has {len(own)}"
+        )
     shapes = []
     for index, (theirs, mine) in enumerate(zip(groups, own)):
         # a scheduler adds "initial_lr" to the groups; whether there is one is checked apart
         settings, own_settings = set(theirs) - {"params", "initial_lr"}, set(mine) - {"params", "initial_lr"}
         if settings != own_settings:
             raise ValueError(
-                f"the checkpoint's {what}optimizer is not a {name} like this one: its group {index} has the settings "
-                f"{sorted(settings)}, this {name} has {sorted(own_settings)}"
+                f"the checkpoint's {what}optimizer is not a {name} like this one: its group {index} has the "
+                f"settings {sorted(settings)}, this {name} has {sorted(own_settings)}"
             )
         if len(theirs.get("params", ())) != len(mine["params"]):
-            raise ValueError(f"the checkpoint's {what}optimizer group {index} holds {len(theirs.get('params', ()))} "
-                             f"parameters, this one holds {len(mine['params'])}")
+            raise ValueError(
+                f"the checkpoint's {what}optimizer group {index} holds {len(theirs.get('params', ()))} "
+                f"parameters, this one holds {len(mine['params'])}"
+            )
         shapes += [tuple(p.shape) for p in mine["params"]]
     # LBFGS keeps its state under the first parameter as flat vectors over all of them: no shapes to match.
     flat = needs_closure(optimizer)
     for key, entry in (saved.get("state") or {}).items():
         if not isinstance(key, int) or not 0 <= key < len(shapes):
-            raise ValueError(f"the checkpoint's {what}optimizer state names parameter {key!r}; this one has {len(shapes)}")
+            raise ValueError(
+                f"the checkpoint's {what}optimizer state names parameter {key!r}; this one has {len(shapes)}"
+            )
         for field_name, value in entry.items():
-            if not flat and isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != shapes[key]:
-                raise ValueError(f"the checkpoint's {what}optimizer state {field_name!r} of parameter {key} has shape "
-                                 f"{list(value.shape)}, the parameter has {list(shapes[key])}")
+            if (
+                not flat
+                and isinstance(value, torch.Tensor)
+                and value.dim() > 0
+                and tuple(value.shape) != shapes[key]
+            ):
+                raise ValueError(
+                    f"the checkpoint's {what}optimizer state {field_name!r} of parameter {key} has shape "
+                    f"{list(value.shape)}, the parameter has {list(shapes[key])}"
+                )
 
 
 def check_history_state(saved: Any) -> None:

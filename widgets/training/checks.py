@@ -1,4 +1,5 @@
-"""Input checks for the trainer: cheap ones on every step, a closer diagnosis only when something looks wrong."""
+"""Input checks for the trainer: cheap ones on every step, a closer diagnosis only when something looks
+wrong."""
 
 from __future__ import annotations
 
@@ -65,12 +66,16 @@ def loss_label(loss_fn: Callable) -> str:
     return getattr(loss_fn, "__name__", type(loss_fn).__name__)
 
 
-def check_constructor(model: object, loss_fn: object, optimizer: object, metrics: object) -> dict[str, Callable]:
+def check_constructor(
+    model: object, loss_fn: object, optimizer: object, metrics: object
+) -> dict[str, Callable]:
     """Validate the trainer's main arguments; returns the metrics as a plain dict."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(loss_fn, type) and issubclass(loss_fn, nn.Module):
-        raise TypeError(f"loss_fn must be a loss instance such as {loss_fn.__name__}(), got the class {loss_fn.__name__}")
+        raise TypeError(
+            f"loss_fn must be a loss instance such as {loss_fn.__name__}(), got the class {loss_fn.__name__}"
+        )
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(output, target), got {type(loss_fn).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -82,9 +87,9 @@ def check_constructor(model: object, loss_fn: object, optimizer: object, metrics
     optimizer_params = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if not model_params & optimizer_params:
         raise ValueError(
-            f"the optimizer holds none of the model's parameters (model: {len(model_params)} tensors, optimizer: "
-            f"{len(optimizer_params)} other tensors); build it from this model, e.g. "
-            f"torch.optim.SGD(model.parameters(), lr=0.1)"
+            f"the optimizer holds none of the model's parameters (model: {len(model_params)} tensors, "
+            f"optimizer: {len(optimizer_params)} other tensors); build it from this model, e.g. "
+            "torch.optim.SGD(model.parameters(), lr=0.1)"
         )
     if metrics is None:
         return {}
@@ -96,25 +101,34 @@ def check_constructor(model: object, loss_fn: object, optimizer: object, metrics
         if name == "loss":
             raise ValueError("'loss' is reserved for the loss; give the metric another name")
         if not callable(fn):
-            raise TypeError(f"metric {name!r} must be callable as fn(output, target) -> float, got {type(fn).__name__}")
+            raise TypeError(
+                f"metric {name!r} must be callable as fn(output, target) -> float, got {type(fn).__name__}"
+            )
     return dict(metrics)
 
 
 def resolve_device(device: object) -> torch.device | None:
-    """'auto' -> CUDA, else Apple's MPS, else the CPU; None -> leave model and data where they are; else a checked device."""
+    """'auto' -> CUDA, else Apple's MPS, else the CPU; None -> leave model and data where they are; else a
+    checked device."""
     if device is None:
         return None
     if isinstance(device, str) and device == "auto":
         return torch.device(best_device())
     if not isinstance(device, (str, torch.device)):
-        raise TypeError("device must be 'auto', None, a device string such as 'cpu' or 'cuda', or a torch.device; "
-                        f"got {type(device).__name__}")
+        raise TypeError(
+            "device must be 'auto', None, a device string such as 'cpu' or 'cuda', or a torch.device; "
+            f"got {type(device).__name__}"
+        )
     try:
         resolved = torch.device(device)
     except RuntimeError as error:
-        raise ValueError(f"unknown device {device!r}; expected 'auto', 'cpu', 'cuda', 'cuda:0', 'mps' ... ({error})") from None
+        raise ValueError(
+            f"unknown device {device!r}; expected 'auto', 'cpu', 'cuda', 'cuda:0', 'mps' ... ({error})"
+        ) from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for, but CUDA is not available here; use device='auto' or 'cpu'")
+        raise ValueError(
+            f"device {device!r} was asked for, but CUDA is not available here; use device='auto' or 'cpu'"
+        )
     return resolved
 
 
@@ -136,13 +150,15 @@ def check_callbacks(callbacks: object) -> list:
     for callback in callbacks:
         if not any(callable(getattr(callback, hook, None)) for hook in hooks):
             raise TypeError(
-                f"a callback needs at least one of the methods {', '.join(hooks)}; got {type(callback).__name__} "
-                "(subscribe a plain function with trainer.on(event, fn) instead)"
+                f"a callback needs at least one of the methods {', '.join(hooks)}; got "
+                f"{type(callback).__name__} (subscribe a plain function with trainer.on(event, fn) instead)"
             )
     return list(callbacks)
 
 
-def check_scheduler(scheduler: object, optimizer: torch.optim.Optimizer, every: object, choices: tuple) -> None:
+def check_scheduler(
+    scheduler: object, optimizer: torch.optim.Optimizer, every: object, choices: tuple
+) -> None:
     """A torch learning-rate scheduler of this very optimizer, stepped every 'epoch' or 'step'."""
     if every not in choices:
         raise ValueError(f"scheduler_every must be one of {choices}, got {every!r}")
@@ -151,18 +167,25 @@ def check_scheduler(scheduler: object, optimizer: torch.optim.Optimizer, every: 
     schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     if not isinstance(scheduler, schedulers):
         raise TypeError(
-            f"scheduler must be a torch.optim.lr_scheduler object (StepLR, OneCycleLR, ...), got {type(scheduler).__name__}"
+            "scheduler must be a torch.optim.lr_scheduler object (StepLR, OneCycleLR, ...), got "
+            f"{type(scheduler).__name__}"
         )
     if getattr(scheduler, "optimizer", None) is not optimizer:
-        raise ValueError("the scheduler was made for another optimizer: build it on the optimizer given to the Trainer")
+        raise ValueError(
+            "the scheduler was made for another optimizer: build it on the optimizer given to the Trainer"
+        )
     if every == "step" and isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-        raise ValueError("ReduceLROnPlateau steps on an epoch's validation loss, so it needs scheduler_every='epoch', "
-                         "got scheduler_every='step'")
+        raise ValueError(
+            "ReduceLROnPlateau steps on an epoch's validation loss, so it needs scheduler_every='epoch', "
+            "got scheduler_every='step'"
+        )
 
 
-SEVERAL_INPUTS_HINT = ("for a model of several inputs, make each batch (inputs, target) with the inputs grouped: "
-                      "a tuple goes to model(*inputs), a dict to model(**inputs); or build the Trainer with "
-                      "batch_fn=lambda batch: (inputs, target)")
+SEVERAL_INPUTS_HINT = (
+    "for a model of several inputs, make each batch (inputs, target) with the inputs grouped: "
+    "a tuple goes to model(*inputs), a dict to model(**inputs); or build the Trainer with "
+    "batch_fn=lambda batch: (inputs, target)"
+)
 
 
 def unpack_batch(batch: Any) -> tuple[Any, Any]:
@@ -175,19 +198,25 @@ def unpack_batch(batch: Any) -> tuple[Any, Any]:
     if isinstance(batch, Mapping):
         if "x" in batch and "y" in batch:
             return batch["x"], batch["y"]
-        raise ValueError(f"a batch dict must have keys 'x' and 'y'; got keys {sorted(map(str, batch))}; for a dict "
-                         "of model inputs (input_ids, attention_mask, labels ...) build the Trainer with "
-                         "batch_fn=lambda b: ({k: v for k, v in b.items() if k != 'labels'}, b['labels'])")
-    raise ValueError(f"a batch must be a pair (x, y) or a dict with keys 'x' and 'y'; got {type(batch).__name__}; "
-                     "build the Trainer with batch_fn= to map it to (inputs, target)")
+        raise ValueError(
+            f"a batch dict must have keys 'x' and 'y'; got keys {sorted(map(str, batch))}; for a dict "
+            "of model inputs (input_ids, attention_mask, labels ...) build the Trainer with "
+            "batch_fn=lambda b: ({k: v for k, v in b.items() if k != 'labels'}, b['labels'])"
+        )
+    raise ValueError(
+        f"a batch must be a pair (x, y) or a dict with keys 'x' and 'y'; got {type(batch).__name__}; "
+        "build the Trainer with batch_fn= to map it to (inputs, target)"
+    )
 
 
 def check_pair(pair: Any, batch: Any) -> tuple[Any, Any]:
     """What `batch_fn` returned must be a pair (inputs, target)."""
     if isinstance(pair, (tuple, list)) and not structure.is_namedtuple(pair) and len(pair) == 2:
         return pair[0], pair[1]
-    raise ValueError(f"batch_fn must return a pair (inputs, target); for a batch that is {structure.describe(batch)} "
-                     f"it returned {structure.describe(pair)}")
+    raise ValueError(
+        f"batch_fn must return a pair (inputs, target); for a batch that is {structure.describe(batch)} "
+        f"it returned {structure.describe(pair)}"
+    )
 
 
 def check_not_numpy(x: Any, y: Any) -> None:
@@ -195,30 +224,39 @@ def check_not_numpy(x: Any, y: Any) -> None:
     for role, value in (("inputs", x), ("target", y)):
         if structure.find_numpy(value):
             raise TypeError(
-                f"the batch's {role} hold a numpy array ({structure.describe(value)}); the Trainer needs torch "
-                "tensors: convert the data once with torch.from_numpy(array) (add .float() for numpy's float64 "
-                "inputs, .long() for class labels), or wrap the arrays in a TensorDataset"
+                f"the batch's {role} hold a numpy array ({structure.describe(value)}); the Trainer needs "
+                "torch tensors: convert the data once with torch.from_numpy(array) (add .float() for numpy's "
+                "float64 inputs, .long() for class labels), or wrap the arrays in a TensorDataset"
             )
 
 
 def check_forward_arguments(error: Exception) -> None:
     """A forward that wanted more arguments than one input: say how a batch gives several."""
     text = str(error)
-    if isinstance(error, TypeError) and ("required positional argument" in text or "positional arguments but" in text
-                                         or "unexpected keyword argument" in text):
+    if isinstance(error, TypeError) and (
+        "required positional argument" in text
+        or "positional arguments but" in text
+        or "unexpected keyword argument" in text
+    ):
         raise TypeError(f"{text}: the model was called with the batch's inputs as they came; "
                         f"{SEVERAL_INPUTS_HINT}") from error
 
 
 def check_lazy(model: nn.Module) -> None:
     """Lazy layers must have run once before training: their parameters have no shape yet."""
-    lazy = sorted({type(module).__name__ for module in model.modules()
-                   if any(isinstance(p, nn.parameter.UninitializedParameter) for p in module._parameters.values())})
+    lazy = sorted(
+        {
+            type(module).__name__
+            for module in model.modules()
+            if any(isinstance(p, nn.parameter.UninitializedParameter) for p in module._parameters.values())
+        }
+    )
     if lazy:
         raise ValueError(
-            f"the model has lazy layers ({', '.join(lazy)}) whose parameters are not made yet (they get their shapes "
-            "from the first batch); run one batch through the model first, e.g. model(next(iter(train_loader))[0]), "
-            "then build the Trainer (an optimizer made before keeps working)"
+            f"the model has lazy layers ({', '.join(lazy)}) whose parameters are not made yet (they get "
+            "their shapes from the first batch); run one batch through the model first, e.g. "
+            "model(next(iter(train_loader))[0]), then build the Trainer (an optimizer made before keeps "
+            "working)"
         )
 
 
@@ -238,9 +276,15 @@ def check_monitors(callbacks: list, columns: list[str]) -> None:
         if isinstance(monitor, str) and monitor not in columns:
             close = difflib.get_close_matches(monitor, columns, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            why = "" if any(c.startswith("valid_") for c in columns) else " (there is no valid_loader, so no valid_ columns)"
-            raise ValueError(f"{type(callback).__name__} monitors {monitor!r}, but the epoch records will hold "
-                             f"{columns}{why}{hint}")
+            why = (
+                ""
+                if any(c.startswith("valid_") for c in columns)
+                else " (there is no valid_loader, so no valid_ columns)"
+            )
+            raise ValueError(
+                f"{type(callback).__name__} monitors {monitor!r}, but the epoch records will hold "
+                f"{columns}{why}{hint}"
+            )
 
 
 def to_device(value: Any, device: torch.device | None) -> Any:
@@ -258,13 +302,14 @@ def check_devices(parameter: torch.Tensor, x: Any) -> None:
 
 
 def check_dtypes(parameter: torch.Tensor, x: Any) -> None:
-    """Floating-point inputs must have the dtype of the model's weights (numpy's and pandas' float64 do not)."""
+    """Floating-point inputs must have the dtype of the model's weights (numpy's and pandas' float64 do
+    not)."""
     if (isinstance(x, torch.Tensor) and x.is_floating_point() and parameter.is_floating_point()
             and x.dtype != parameter.dtype):
         hint = " (numpy and pandas make float64, R's double)" if x.dtype == torch.float64 else ""
         raise TypeError(
-            f"the batch's inputs are {x.dtype}{hint} but the model's weights are {parameter.dtype}; convert the "
-            f"data once, e.g. torch.tensor(array, dtype={parameter.dtype}) or x.to({parameter.dtype}), "
+            f"the batch's inputs are {x.dtype}{hint} but the model's weights are {parameter.dtype}; convert "
+            f"the data once, e.g. torch.tensor(array, dtype={parameter.dtype}) or x.to({parameter.dtype}), "
             f"or the model with model.to({x.dtype})"
         )
 
@@ -302,33 +347,43 @@ def check_output(kind: str, output: Any, target: Any) -> None:
         return
     if output.shape[0] != target.shape[0]:
         raise ValueError(
-            f"the model's output has {output.shape[0]} samples (shape {list(output.shape)}) but the target has "
-            f"{target.shape[0]} (shape {list(target.shape)}); they must have the same batch size"
+            f"the model's output has {output.shape[0]} samples (shape {list(output.shape)}) but the target "
+            f"has {target.shape[0]} (shape {list(target.shape)}); they must have the same batch size"
         )
     if kind == "classification":
         if target.is_floating_point():
             if target.shape == output.shape:
                 return  # class probabilities, which cross-entropy accepts
             raise ValueError(
-                f"cross-entropy expects class indices as an integer tensor of shape {[output.shape[0]]}, got a "
-                f"{target.dtype} target of shape {list(target.shape)}; convert it with y.long()"
+                f"cross-entropy expects class indices as an integer tensor of shape {[output.shape[0]]}, got "
+                f"a {target.dtype} target of shape {list(target.shape)}; convert it with y.long()"
             )
         if target.dim() != output.dim() - 1:
-            hint = "; squeeze it with y.squeeze(1) (or y.view(-1))" if target.dim() == 2 and target.shape[1] == 1 else ""
+            hint = (
+                "; squeeze it with y.squeeze(1) (or y.view(-1))"
+                if target.dim() == 2 and target.shape[1] == 1
+                else ""
+            )
             raise ValueError(
-                f"cross-entropy expects a target of rank {output.dim() - 1} (one class index per sample, shape "
-                f"{[output.shape[0]] + list(output.shape[2:])}) for an output of shape {list(output.shape)}, "
-                f"got a target of shape {list(target.shape)}{hint}"
+                f"cross-entropy expects a target of rank {output.dim() - 1} (one class index per sample, "
+                f"shape {[output.shape[0]] + list(output.shape[2:])}) for an output of shape "
+                f"{list(output.shape)}, got a target of shape {list(target.shape)}{hint}"
             )
     elif kind == "binary":
         if output.shape != target.shape:
-            hint = ": use y.float().unsqueeze(1)" if output.dim() == 2 and output.shape[1] == 1 and target.dim() == 1 else ""
+            hint = (
+                ": use y.float().unsqueeze(1)"
+                if output.dim() == 2 and output.shape[1] == 1 and target.dim() == 1
+                else ""
+            )
             raise ValueError(
-                f"binary cross-entropy needs output and target of the same shape; got output {list(output.shape)} "
-                f"and target {list(target.shape)}{hint}"
+                "binary cross-entropy needs output and target of the same shape; got output "
+                f"{list(output.shape)} and target {list(target.shape)}{hint}"
             )
         if not target.is_floating_point():
-            raise ValueError(f"binary cross-entropy needs a float target of 0s and 1s, got {target.dtype}; use y.float()")
+            raise ValueError(
+                f"binary cross-entropy needs a float target of 0s and 1s, got {target.dtype}; use y.float()"
+            )
     elif kind == "regression" and output.shape != target.shape:
         hint = ""
         if output.dim() == 2 and output.shape[1] == 1 and target.dim() == 1:
@@ -348,7 +403,8 @@ def check_loss_value(loss: Any) -> None:
         return
     shape = list(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
     raise ValueError(
-        f"the loss function must return one number (a 0-d tensor), got {shape}; use reduction='mean' (the default)"
+        f"the loss function must return one number (a 0-d tensor), got {shape}; use reduction='mean' (the "
+        "default)"
     )
 
 
@@ -356,7 +412,9 @@ def diagnose_loss_error(kind: str, loss_fn: Callable, output: Any, target: Any) 
     """After the loss function raised: raise a clearer error when the cause is a known mistake."""
     check_output(kind, output, target)
     if kind == "classification" or (
-        isinstance(output, torch.Tensor) and isinstance(target, torch.Tensor) and target.dim() == output.dim() - 1
+        isinstance(output, torch.Tensor)
+        and isinstance(target, torch.Tensor)
+        and target.dim() == output.dim() - 1
     ):
         check_class_range(loss_fn, output, target)
 

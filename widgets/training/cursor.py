@@ -36,11 +36,6 @@ class LoaderCursor:
         self.epoch_rng: rng.RandomState | None = None
         self.broken = False  # a draw failed: the iterator may have moved past that batch, or have ended
 
-    @property
-    def in_epoch(self) -> bool:
-        """True while an epoch's iterator is open."""
-        return self.iterator is not None
-
     def next(self) -> Any:
         """The next batch: the held one, else one drawn from the epoch's iterator (opened here), else END."""
         iterator = self.iterator
@@ -82,7 +77,8 @@ class LoaderCursor:
         """
         now = rng.capture(self.generators)
         drawn = self.drawn
-        self.epoch_rng.restore(self.generators)
+        if self.epoch_rng is not None:  # always set while an epoch is open
+            self.epoch_rng.restore(self.generators)
         self.iterator = iter(self.loader)
         for _ in range(drawn):
             next(self.iterator)
@@ -107,7 +103,8 @@ class LoaderCursor:
         self.epoch_rng = None
 
     def look_ahead(self) -> bool:
-        """For a loader without len: draw and hold the next batch; True when there is none (the epoch ends)."""
+        """For a loader without len: draw and hold the next batch; True when there is none (the epoch
+        ends)."""
         try:
             self.held = next(self.iterator)
         except StopIteration:
@@ -120,13 +117,14 @@ class LoaderCursor:
         return False
 
     def state_dict(self) -> dict[str, Any]:
-        """The position: batches drawn this epoch, whether one is held (and it, when it can be saved), the epoch's start."""
+        """The position: batches drawn this epoch, whether one is held (and it, when it can be saved),
+        the epoch's start."""
         open_epoch = self.iterator is not None
         return {
             "drawn": self.drawn if open_epoch else 0,
             "held": self.held is not None,
             "held_batch": self.held if plain(self.held) else None,
-            "epoch_rng": self.epoch_rng.to_dict() if open_epoch else None,
+            "epoch_rng": self.epoch_rng.to_dict() if open_epoch and self.epoch_rng is not None else None,
         }
 
     def replay(self, epoch_rng: rng.RandomState, drawn: int, held: bool, held_batch: Any) -> None:
@@ -146,7 +144,8 @@ class LoaderCursor:
 
 
 def plain(value: Any) -> bool:
-    """Whether `value` is made of tensors, numbers, strings and plain containers (what weights_only loading reads)."""
+    """Whether `value` is made of tensors, numbers, strings and plain containers (what weights_only
+    loading reads)."""
     if value is None or isinstance(value, (torch.Tensor, bool, int, float, str)):
         return True
     if type(value) in (list, tuple):

@@ -21,16 +21,20 @@ class CallbackError:
     error: BaseException
 
     def __str__(self) -> str:
-        return f"{self.event!r} subscriber {callback_name(self.callback)} raised {type(self.error).__name__}: {self.error}"
+        name, error = callback_name(self.callback), self.error
+        return f"{self.event!r} subscriber {name} raised {type(error).__name__}: {error}"
 
 
 class Subscription:
     """The handle `Trainer.on` returns; `remove()` unsubscribes (calling it twice is harmless)."""
 
-    def __init__(self, hub: EventHub, event: str, callback: Callable[[dict], Any], strict: bool = False) -> None:
+    def __init__(
+        self, hub: EventHub, event: str, callback: Callable[[dict], Any], strict: bool = False
+    ) -> None:
         self.event = event
         self.callback = callback
-        self.strict = strict  # an exception it raises propagates to the emitter (a guard), after being recorded
+        # an exception it raises propagates to the emitter (a guard), after being recorded
+        self.strict = strict
         self._hub = hub
 
     def remove(self) -> None:
@@ -60,7 +64,8 @@ class EventHub:
         self._warned: set[tuple[str, str, str]] = set()
 
     def on(self, event: str, callback: Callable[[dict], Any], strict: bool = False) -> Subscription:
-        """Subscribe `callback(payload)` to `event`; with `strict`, an exception it raises reaches the emitter."""
+        """Subscribe `callback(payload)` to `event`; with `strict`, an exception it raises reaches the
+        emitter."""
         if event not in self.subscribers:
             raise ValueError(f"unknown event {event!r}; expected one of {', '.join(map(repr, self.names))}")
         if not callable(callback):
@@ -80,7 +85,8 @@ class EventHub:
         return bool(self.subscribers[event])
 
     def emit(self, event: str, payload: dict) -> None:
-        """Call every subscriber of `event`; an exception is warned about and kept, raised only from a strict one."""
+        """Call every subscriber of `event`; an exception is warned about and kept, raised only from a
+        strict one."""
         for subscription in self.subscribers[event]:
             try:
                 subscription.callback(payload)
@@ -98,7 +104,9 @@ class EventHub:
         key = (event, callback_name(callback), type(error).__name__)
         if key not in self._warned:
             self._warned.add(key)
-            warnings.warn(f"{record} (training goes on; see trainer.callback_errors)", RuntimeWarning, stacklevel=4)
+            warnings.warn(
+                f"{record} (training goes on; see trainer.callback_errors)", RuntimeWarning, stacklevel=4
+            )
 
 
 def callback_name(callback: Callable[..., Any]) -> str:

@@ -62,8 +62,9 @@ class History:
 
     # --- events ------------------------------------------------------------------------------------
     def on(self, event: str, callback: Callable[[dict], Any]) -> Subscription:
-        """Subscribe `callback(payload)` to "step" (the row as a dict: step, epoch, loss, lr, time), "epoch" (the
-        record) or "reset" (`{}` after `clear()`, `{"loaded": True}` after `load_state_dict()`); `.remove()` ends it.
+        """Subscribe `callback(payload)` to "step" (the row as a dict: step, epoch, loss, lr, time), "epoch"
+        (the record) or "reset" (`{}` after `clear()`, `{"loaded": True}` after `load_state_dict()`);
+        `.remove()` ends it.
 
         Every row counts, whether a trainer or a hand-written loop logged it. An exception a subscriber
         raises is reported with a warning and kept in `history.callback_errors`; logging goes on.
@@ -77,7 +78,9 @@ class History:
     def listeners(self, event: str) -> list[Callable[[dict], Any]]:
         """The callbacks subscribed to `event`, in the order they run."""
         if event not in HISTORY_EVENTS:
-            raise ValueError(f"unknown event {event!r}; expected one of {', '.join(map(repr, HISTORY_EVENTS))}")
+            raise ValueError(
+                f"unknown event {event!r}; expected one of {', '.join(map(repr, HISTORY_EVENTS))}"
+            )
         return [] if self._hub is None else [s.callback for s in self._hub.subscribers[event]]
 
     @property
@@ -94,7 +97,8 @@ class History:
 
     @property
     def version(self) -> int:
-        """A number that grows with every change (step logged, epoch logged, clear, load): compare to see news."""
+        """A number that grows with every change (step logged, epoch logged, clear, load): compare to
+        see news."""
         return self._changes + self._flushed_rows + len(self._pending)
 
     def __len__(self) -> int:
@@ -110,7 +114,9 @@ class History:
         self._flush()
         return sum(column.nbytes for column in self._columns.values())
 
-    def log_step(self, step: int, loss: float, *, epoch: int = 0, lr: float = math.nan, time: float = math.nan) -> None:
+    def log_step(
+        self, step: int, loss: float, *, epoch: int = 0, lr: float = math.nan, time: float = math.nan
+    ) -> None:
         """Append one step row."""
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
             raise TypeError(f"step must be an int, got {type(step).__name__}")
@@ -136,7 +142,13 @@ class History:
         step = self.last_step + 1
         epoch = len(self.epochs) + 1
         self._append(step, epoch, float(loss), float(lr), now - self._started)
-        return {"step": step, "epoch": epoch, "loss": float(loss), "lr": float(lr), "time": now - self._started}
+        return {
+            "step": step,
+            "epoch": epoch,
+            "loss": float(loss),
+            "lr": float(lr),
+            "time": now - self._started,
+        }
 
     @property
     def last_step(self) -> int:
@@ -279,12 +291,17 @@ class History:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Replace the contents with those of `state_dict()`; checks everything before changing anything."""
         if not isinstance(state, Mapping) or not {"columns", "epochs"} <= set(state):
-            raise ValueError("a history state must be a dict with 'columns' and 'epochs' (from History.state_dict())")
+            raise ValueError(
+                "a history state must be a dict with 'columns' and 'epochs' (from History.state_dict())"
+            )
         columns = state["columns"]
         missing = [name for name in STEP_COLUMNS if name not in columns]
         if missing:
             raise ValueError(f"history state lacks step columns {missing}")
-        arrays = {name: np.asarray(torch.as_tensor(columns[name]).numpy(), dtype=dtype) for name, dtype in STEP_COLUMNS.items()}
+        arrays = {
+            name: np.asarray(torch.as_tensor(columns[name]).numpy(), dtype=dtype)
+            for name, dtype in STEP_COLUMNS.items()
+        }
         lengths = {len(array) for array in arrays.values()}
         if len(lengths) != 1:
             raise ValueError(f"history columns differ in length: { {n: len(a) for n, a in arrays.items()} }")
@@ -307,7 +324,8 @@ class History:
 
 
 class _HistorySubscription(Subscription):
-    """A subscription to a History's events; removing it also tells the History whether steps are still followed."""
+    """A subscription to a History's events; removing it also tells the History whether steps are still
+    followed."""
 
     def __init__(self, history: History, inner: Subscription) -> None:
         super().__init__(inner._hub, inner.event, inner.callback)

@@ -1,4 +1,5 @@
-"""Ctrl-C at a step boundary: in the main thread, a first interrupt during a step waits for the step to end."""
+"""Ctrl-C at a step boundary: in the main thread, a first interrupt during a step waits for the step to
+end."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class StepInterrupts:
 
     @contextmanager
     def held_during_steps(self) -> Iterator[None]:
-        """Inside the block (main thread only), a first Ctrl-C during a step is held until the step is complete."""
+        """Inside the block (main thread only), a first Ctrl-C during a step is held until the step is
+        complete."""
         if threading.current_thread() is not threading.main_thread() or self._installed:
             yield
             return

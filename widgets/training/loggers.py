@@ -85,7 +85,9 @@ class TensorBoardLogger(Callback):
 
     def __init__(self, log_dir: str | os.PathLike) -> None:
         if not isinstance(log_dir, (str, os.PathLike)):
-            raise TypeError(f"log_dir must be a folder path (str or pathlib.Path), got {type(log_dir).__name__}")
+            raise TypeError(
+                f"log_dir must be a folder path (str or pathlib.Path), got {type(log_dir).__name__}"
+            )
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as error:
@@ -107,7 +109,11 @@ class TensorBoardLogger(Callback):
     def _log_epoch(self, record: Mapping[str, Any]) -> None:
         epoch = int(record["epoch"])
         for key, value in record.items():
-            if key not in ("epoch", "step") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if (
+                key not in ("epoch", "step")
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+            ):
                 self.writer.add_scalar(key, value, epoch)
         self.writer.flush()
 

@@ -30,7 +30,8 @@ from .switches import StepSwitches, needs_closure
 from .trainer import Trainer
 
 DIVERGE = 4.0
-"""The sweep stops once the smoothed loss exceeds this many times its lowest value (for a positive loss; see `diverged`)."""
+"""The sweep stops once the smoothed loss exceeds this many times its lowest value (for a positive loss; see
+`diverged`)."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,17 @@ def lr_range_test(trainer: Any, start: float = 1e-6, end: float = 1.0, steps: in
                                  "check the data, or lower start")
     kept = lrs[: len(losses)]
     values = np.asarray(smoothed)
-    return LRSweep(lrs=kept, losses=np.asarray(losses), smoothed=values, suggestion=suggest(kept, values),
-                   best_lr=float(kept[int(np.argmin(values))]), stopped=stopped, start=start, end=end, steps=steps)
+    return LRSweep(
+        lrs=kept,
+        losses=np.asarray(losses),
+        smoothed=values,
+        suggestion=suggest(kept, values),
+        best_lr=float(kept[int(np.argmin(values))]),
+        stopped=stopped,
+        start=start,
+        end=end,
+        steps=steps,
+    )
 
 
 def diverged(value: float, best: float, first: float, diverge: float) -> bool:
@@ -131,7 +141,8 @@ def diverged(value: float, best: float, first: float, diverge: float) -> bool:
 
 
 def suggest(lrs: np.ndarray, smoothed: np.ndarray) -> float | None:
-    """The suggested rate: the steepest fall (`steepest_descent`), but at most a tenth of the lowest point's rate.
+    """The suggested rate: the steepest fall (`steepest_descent`), but at most a tenth of the lowest point's
+    rate.
 
     The steepest fall alone can sit right at the edge where the loss turns and diverges; a tenth of the
     lowest point's rate stays below that edge. None when the loss never fell.
@@ -143,7 +154,8 @@ def suggest(lrs: np.ndarray, smoothed: np.ndarray) -> float | None:
 
 
 def steepest_descent(lrs: np.ndarray, smoothed: np.ndarray) -> float | None:
-    """The rate where `smoothed` falls fastest against log10(lr), up to its lowest point; None when it never fell.
+    """The rate where `smoothed` falls fastest against log10(lr), up to its lowest point; None when it never
+    fell.
 
     Slopes are taken over spans of a twentieth of the sweep (at least one
     step), so one noisy batch does not decide; the rate returned is the one
@@ -159,7 +171,9 @@ def steepest_descent(lrs: np.ndarray, smoothed: np.ndarray) -> float | None:
     return float(lrs[int(np.argmin(slopes)) + span // 2])
 
 
-def copy_model_and_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[nn.Module, torch.optim.Optimizer]:
+def copy_model_and_optimizer(
+    model: nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[nn.Module, torch.optim.Optimizer]:
     """Deep copies of `model` and of `optimizer` (its state included) that trains the copy's parameters."""
     twin = copy.deepcopy(model)
     memo: dict[int, Any] = {}
@@ -170,8 +184,10 @@ def copy_model_and_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer)
     vars(twin_optimizer).pop("step", None)
     owned = {id(p) for p in twin.parameters()}
     if not all(id(p) in owned for group in twin_optimizer.param_groups for p in group["params"]):
-        raise ValueError("the optimizer holds parameters that are not the model's; the range test trains a copy "
-                         "of the model and needs an optimizer of its parameters only")
+        raise ValueError(
+            "the optimizer holds parameters that are not the model's; the range test trains a copy "
+            "of the model and needs an optimizer of its parameters only"
+        )
     return twin, twin_optimizer
 
 
@@ -203,24 +219,37 @@ def _check_arguments(trainer: Any, start: Any, end: Any, steps: Any, smoothing: 
     if not isinstance(trainer, Trainer):
         raise TypeError(f"lr_find expects a Trainer, got {type(trainer).__name__}")
     if trainer.state == "running" or trainer.is_playing:
-        raise RuntimeError("lr_find cannot run while the trainer trains; pause it (trainer.pause()) or wait for "
-                           "fit() to end, then run lr_find")
+        raise RuntimeError(
+            "lr_find cannot run while the trainer trains; pause it (trainer.pause()) or wait for "
+            "fit() to end, then run lr_find"
+        )
     for name, value in (("start", start), ("end", end)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, Real)
+            or not math.isfinite(value)
+            or float(value) <= 0
+        ):
             raise ValueError(f"{name} must be a positive finite learning rate, got {value!r}")
     if not end > start:
         raise ValueError(f"end must be larger than start, got start={start!r}, end={end!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
         raise ValueError(f"steps must be an int of at least 2, got {steps!r}")
-    if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= smoothing < 1:
+    if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= float(smoothing) < 1:
         raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
-    if isinstance(diverge, bool) or not isinstance(diverge, Real) or not diverge > 1:
-        raise ValueError(f"diverge must be a number above 1 (times the lowest smoothed loss), got {diverge!r}")
+    if isinstance(diverge, bool) or not isinstance(diverge, Real) or not float(diverge) > 1:
+        raise ValueError(
+            f"diverge must be a number above 1 (times the lowest smoothed loss), got {diverge!r}"
+        )
     if needs_closure(trainer.optimizer):
-        raise ValueError(f"lr_find trains one optimizer step per batch at a growing rate; "
-                         f"{type(trainer.optimizer).__name__} searches its own step length with a closure, so there "
-                         "is no rate to sweep")
+        raise ValueError(
+            f"lr_find trains one optimizer step per batch at a growing rate; "
+            f"{type(trainer.optimizer).__name__} searches its own step length with a closure, so there "
+            "is no rate to sweep"
+        )
     if _lr_value(trainer.optimizer.param_groups[0]) <= 0:
-        raise ValueError("the optimizer's first parameter group has a learning rate of 0; the range test scales "
-                         "every group by its ratio to the first")
+        raise ValueError(
+            "the optimizer's first parameter group has a learning rate of 0; the range test scales "
+            "every group by its ratio to the first"
+        )
     return float(start), float(end), int(steps), float(smoothing), float(diverge)

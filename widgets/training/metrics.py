@@ -33,7 +33,9 @@ class EpochMetric:
 
     def __init__(self, fn: Callable[[Any, Any], float]) -> None:
         if isinstance(fn, EpochMetric) or not callable(fn):
-            raise TypeError(f"EpochMetric needs a function fn(outputs, targets) -> float, got {type(fn).__name__}")
+            raise TypeError(
+                f"EpochMetric needs a function fn(outputs, targets) -> float, got {type(fn).__name__}"
+            )
         self.fn = fn
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__module__ = getattr(fn, "__module__", __name__)
@@ -47,7 +49,8 @@ class EpochMetric:
 
 def epoch_metric_values(fns: Sequence[Callable[[Any, Any], float]], indices: Sequence[int],
                         collected: list[tuple[Any, Any]]) -> list[float]:
-    """The epoch metrics `fns[i]` (i in `indices`) on a whole epoch's (output, target) pairs, joined along dim 0."""
+    """The epoch metrics `fns[i]` (i in `indices`) on a whole epoch's (output, target) pairs, joined along
+    dim 0."""
     if not indices:
         return []
     if not collected:
@@ -76,13 +79,15 @@ def accuracy(output: torch.Tensor, target: torch.Tensor) -> float:
     elif output.dim() == 1 or (output.dim() == 2 and output.shape[1] == 1):
         if target.numel() != output.shape[0] or target.dim() > 2 or target.dim() == 0:
             raise ValueError(
-                f"accuracy: for one logit per sample (output {list(output.shape)}) expected a target of shape "
-                f"[{output.shape[0]}] or [{output.shape[0]}, 1], got {list(target.shape)}"
+                f"accuracy: for one logit per sample (output {list(output.shape)}) expected a target of "
+                f"shape [{output.shape[0]}] or [{output.shape[0]}, 1], got {list(target.shape)}"
             )
         predicted = (output.reshape(-1) > 0).long()
         target = target.reshape(-1)
     else:
-        raise ValueError(f"accuracy: expected an output of shape [N, C] or [N, 1] or [N], got {list(output.shape)}")
+        raise ValueError(
+            f"accuracy: expected an output of shape [N, C] or [N, 1] or [N], got {list(output.shape)}"
+        )
     if output.shape[0] == 0:
         raise ValueError("accuracy: the batch is empty")
     return (predicted == target.long()).float().mean().item()

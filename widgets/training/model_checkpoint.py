@@ -34,7 +34,9 @@ class ModelCheckpoint(Callback):
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a folder path (str or pathlib.Path), got {type(path).__name__}")
         if monitor is not None and (not isinstance(monitor, str) or not monitor):
-            raise TypeError(f"monitor must name an epoch record column such as 'valid_loss', or be None; got {monitor!r}")
+            raise TypeError(
+                f"monitor must name an epoch record column such as 'valid_loss', or be None; got {monitor!r}"
+            )
         if mode not in MODES:
             raise ValueError(f"mode must be 'min' (for a loss) or 'max' (for a score), got {mode!r}")
         if not isinstance(save_last, bool):

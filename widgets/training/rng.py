@@ -1,11 +1,12 @@
-"""Every random state training depends on: captured cheaply, restored, and saved as `torch.load(weights_only=True)` reads it."""
+"""Every random state training depends on: captured cheaply, restored, and saved as
+`torch.load(weights_only=True)` reads it."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -13,7 +14,8 @@ import torch
 
 @dataclass(frozen=True)
 class RandomState:
-    """torch's CPU generator, CUDA's (when used), Python's `random`, numpy's global RNG, and a loader's own generators."""
+    """torch's CPU generator, CUDA's (when used), Python's `random`, numpy's global RNG, and a loader's
+    own generators."""
 
     torch_state: torch.Tensor
     cuda_states: list[torch.Tensor] | None
@@ -39,7 +41,8 @@ class RandomState:
             generator.set_state(state)
 
     def check_fits(self, generators: Sequence[torch.Generator] = ()) -> None:
-        """Raise a ValueError unless `restore(generators)` will work: every state of the right kind and size."""
+        """Raise a ValueError unless `restore(generators)` will work: every state of the right kind
+        and size."""
         if len(self.generator_states) != len(generators):
             raise ValueError(
                 f"the checkpoint's random state holds {len(self.generator_states)} data-loader generator(s); "
@@ -47,27 +50,38 @@ class RandomState:
             )
         expected = torch.get_rng_state().numel()
         if self.torch_state.numel() != expected:
-            raise ValueError(f"the saved torch random state has {self.torch_state.numel()} bytes, expected {expected}")
+            raise ValueError(
+                f"the saved torch random state has {self.torch_state.numel()} bytes, expected {expected}"
+            )
         for index, (generator, state) in enumerate(zip(generators, self.generator_states)):
             if not isinstance(state, torch.Tensor) or state.numel() != generator.get_state().numel():
                 raise ValueError(f"the saved state of data-loader generator {index} does not fit it")
         if self.python_state is not None and len(self.python_state[1]) != len(random.getstate()[1]):
             raise ValueError(f"the saved Python random state has {len(self.python_state[1])} words, "
                              f"expected {len(random.getstate()[1])}")
-        if self.numpy_state is not None and len(self.numpy_state[1]) != len(np.random.get_state()[1]):
+        if self.numpy_state is not None and len(self.numpy_state[1]) != len(_numpy_state()[1]):
             raise ValueError(f"the saved numpy random state has {len(self.numpy_state[1])} keys, "
-                             f"expected {len(np.random.get_state()[1])}")
+                             f"expected {len(_numpy_state()[1])}")
 
     def to_dict(self) -> dict[str, Any]:
         """Tensors, lists and numbers only."""
         python = numpy = None
         if self.python_state is not None:
             version, internal, gauss = self.python_state
-            python = {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss}
+            python = {
+                "version": version,
+                "internal": torch.tensor(internal, dtype=torch.int64),
+                "gauss": gauss,
+            }
         if self.numpy_state is not None:
             kind, keys, pos, has_gauss, cached = self.numpy_state
-            numpy = {"kind": kind, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
-                     "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+            numpy = {
+                "kind": kind,
+                "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(cached),
+            }
         return {"torch": self.torch_state, "cuda": self.cuda_states, "python": python, "numpy": numpy,
                 "generators": list(self.generator_states)}
 
@@ -92,13 +106,19 @@ class RandomState:
         )
 
 
+def _numpy_state() -> tuple:
+    """numpy's global random state in its legacy tuple form (kind, keys, pos, has_gauss, cached_gaussian)."""
+    # the default (legacy=True) gives the tuple for the Mersenne Twister; numpy's stubs pick the dict overload
+    return cast(tuple, np.random.get_state())
+
+
 def capture(generators: Sequence[torch.Generator] = (), cuda: bool = False) -> RandomState:
     """The current state of every generator (copies; later draws do not change it)."""
     return RandomState(
         torch_state=torch.get_rng_state(),
         cuda_states=torch.cuda.get_rng_state_all() if cuda else None,
         python_state=random.getstate(),
-        numpy_state=np.random.get_state(),
+        numpy_state=_numpy_state(),
         generator_states=[generator.get_state() for generator in generators],
     )
 
@@ -109,11 +129,14 @@ def capture_torch(generators: Sequence[torch.Generator] = ()) -> RandomState:
     Python's and numpy's generators take tens of microseconds to read, too much
     for every epoch of a small problem.
     """
-    return RandomState(torch.get_rng_state(), None, None, None, [generator.get_state() for generator in generators])
+    return RandomState(
+        torch.get_rng_state(), None, None, None, [generator.get_state() for generator in generators]
+    )
 
 
 def loader_generators(loader: object) -> list[torch.Generator]:
-    """The distinct torch generators a DataLoader draws from besides the global one (its own, its sampler's)."""
+    """The distinct torch generators a DataLoader draws from besides the global one (its own, its
+    sampler's)."""
     found: list[torch.Generator] = []
     candidates = [
         getattr(loader, "generator", None),

@@ -32,8 +32,14 @@ def map_tensors(fn: Callable[[torch.Tensor], Any], value: Any) -> Any:
         return fn(value)
     if isinstance(value, tuple):
         if isinstance(value, PackedSequence):  # batch_sizes stays on the CPU, as PackedSequence.to() keeps it
-            return value._replace(data=fn(value.data), **{name: fn(getattr(value, name)) for name in _PACKED_INDICES
-                                                          if getattr(value, name) is not None})
+            return value._replace(
+                data=fn(value.data),
+                **{
+                    name: fn(getattr(value, name))
+                    for name in _PACKED_INDICES
+                    if getattr(value, name) is not None
+                },
+            )
         if is_namedtuple(value):
             return type(value)(*(map_tensors(fn, v) for v in value))
         return tuple(map_tensors(fn, v) for v in value)
@@ -43,8 +49,10 @@ def map_tensors(fn: Callable[[torch.Tensor], Any], value: Any) -> Any:
         mapped = {k: map_tensors(fn, v) for k, v in value.items()}
         if type(value) is dict:
             return mapped
+        # a Mapping subclass that may take a dict (OrderedDict, a dataclass-like)
+        mapping_type: Any = type(value)
         try:
-            return type(value)(mapped)
+            return mapping_type(mapped)
         except Exception:
             return mapped
     return value
@@ -67,15 +75,18 @@ def detach(value: Any) -> Any:
 
 
 def concat(values: list[Any]) -> Any:
-    """The structures of several batches joined along the first dimension (tensors concatenated, leaves listed)."""
+    """The structures of several batches joined along the first dimension (tensors concatenated, leaves
+    listed)."""
     first = values[0]
     if isinstance(first, _Tensor):
         if first.dim() == 0:
             return torch.stack(values)
         return torch.cat(values)
     if isinstance(first, PackedSequence):
-        raise TypeError("an epoch metric cannot join PackedSequence outputs; return a padded tensor from the model "
-                        "or compute the metric per batch")
+        raise TypeError(
+            "an epoch metric cannot join PackedSequence outputs; return a padded tensor from the model "
+            "or compute the metric per batch"
+        )
     if isinstance(first, tuple):
         joined = [concat([v[i] for v in values]) for i in range(len(first))]
         return type(first)(*joined) if is_namedtuple(first) else tuple(joined)
@@ -118,7 +129,8 @@ def first_tensor(value: Any) -> torch.Tensor | None:
 
 
 def count_samples(value: Any) -> int | None:
-    """Samples in one batch's inputs or target: a PackedSequence's sequence count, else the first tensor's length."""
+    """Samples in one batch's inputs or target: a PackedSequence's sequence count, else the first tensor's
+    length."""
     if isinstance(value, PackedSequence):
         return int(value.batch_sizes[0])
     if isinstance(value, (tuple, list)) and not is_namedtuple(value):

@@ -17,7 +17,7 @@ import inspect
 import numbers
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -38,34 +38,64 @@ def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
 class StepSwitches:
     """The checked switches of one trainer, and the parts of a step they change."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, device: torch.device, clip_grad_norm: Any, accumulate: Any,
-                 precision: Any, steps_per_epoch: int | None, before_step: Sequence[Callable[[dict], Any]]) -> None:
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        device: torch.device,
+        clip_grad_norm: Any,
+        accumulate: Any,
+        precision: Any,
+        steps_per_epoch: int | None,
+        before_step: Sequence[Callable[[dict], Any]],
+    ) -> None:
         """Check every switch (raising before anything changes); `device` is where the model will run."""
-        if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, numbers.Real)
-                                           or not 0 < clip_grad_norm < float("inf")):
-            raise ValueError(f"clip_grad_norm must be a positive finite number (the largest total gradient norm) or "
-                             f"None, got {clip_grad_norm!r}")
-        if isinstance(accumulate, bool) or not isinstance(accumulate, numbers.Integral) or accumulate < 1:
-            raise ValueError(f"accumulate must be a positive int (batches per optimizer step), got {accumulate!r}")
-        precision = str(precision) if isinstance(precision, int) and not isinstance(precision, bool) else precision
+        if clip_grad_norm is not None and (
+            isinstance(clip_grad_norm, bool)
+            or not isinstance(clip_grad_norm, numbers.Real)
+            or not 0 < float(clip_grad_norm) < float("inf")
+        ):
+            raise ValueError(
+                f"clip_grad_norm must be a positive finite number (the largest total gradient norm) or "
+                f"None, got {clip_grad_norm!r}"
+            )
+        if (
+            isinstance(accumulate, bool)
+            or not isinstance(accumulate, numbers.Integral)
+            or int(accumulate) < 1
+        ):
+            raise ValueError(
+                f"accumulate must be a positive int (batches per optimizer step), got {accumulate!r}"
+            )
+        accumulate = int(accumulate)
+        precision = (
+            str(precision) if isinstance(precision, int) and not isinstance(precision, bool) else precision
+        )
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         closure = needs_closure(optimizer)
         kind = device.type
         if precision == "16-mixed" and kind != "cuda":
-            raise ValueError(f"precision='16-mixed' needs a CUDA device (float16 autocast with a GradScaler); the "
-                             f"model runs on {kind}: use precision='bf16' there, or '32'")
+            raise ValueError(
+                f"precision='16-mixed' needs a CUDA device (float16 autocast with a GradScaler); the "
+                f"model runs on {kind}: use precision='bf16' there, or '32'"
+            )
         if precision == "bf16" and kind not in ("cpu", "cuda"):
             raise ValueError(f"precision='bf16' autocasts on the CPU or CUDA; the model runs on {kind}")
         if accumulate > 1 and steps_per_epoch is None:
-            raise ValueError("accumulate needs a training loader with a len, to step the last partial group at the "
-                             "epoch's end; this loader has no len")
+            raise ValueError(
+                "accumulate needs a training loader with a len, to step the last partial group at the "
+                "epoch's end; this loader has no len"
+            )
         if closure and accumulate > 1:
-            raise ValueError(f"{type(optimizer).__name__} evaluates the loss several times per step through a closure; "
-                             f"it cannot accumulate gradients over batches: use accumulate=1, got {accumulate}")
+            raise ValueError(
+                f"{type(optimizer).__name__} evaluates the loss several times per step through a closure; "
+                f"it cannot accumulate gradients over batches: use accumulate=1, got {accumulate}"
+            )
         if closure and precision == "16-mixed":
-            raise ValueError(f"{type(optimizer).__name__} needs a closure, which a GradScaler cannot step; use "
-                             "precision='bf16' or '32'")
+            raise ValueError(
+                f"{type(optimizer).__name__} needs a closure, which a GradScaler cannot step; use "
+                "precision='bf16' or '32'"
+            )
         self.clip = None if clip_grad_norm is None else float(clip_grad_norm)
         self.accumulate = int(accumulate)
         self.precision = precision
@@ -88,12 +118,14 @@ class StepSwitches:
         return torch.autocast(self.device_type, dtype=self.autocast_dtype)
 
     def steps_after(self, batch_number: int, steps_per_epoch: int | None) -> bool:
-        """Whether the optimizer steps after this batch: every `accumulate` batches and at the epoch's last."""
+        """Whether the optimizer steps after this batch: every `accumulate` batches and at the epoch's
+        last."""
         k = self.accumulate
         return k == 1 or batch_number % k == 0 or batch_number == steps_per_epoch
 
     def mid_group(self, batches_done: int) -> bool:
-        """Whether gradients of an accumulation group not yet stepped are pending after `batches_done` batches."""
+        """Whether gradients of an accumulation group not yet stepped are pending after `batches_done`
+        batches."""
         return self.accumulate > 1 and batches_done % self.accumulate != 0
 
     def clear_or_keep_grads(self, parameters: list[nn.Parameter], optimizer: torch.optim.Optimizer,
@@ -106,9 +138,16 @@ class StepSwitches:
         # Mid-group, backward adds into the gradients in place: keep copies to put back.
         return [None if grad is None else grad.clone() for grad in grads]
 
-    def backward_and_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, parameters: list[nn.Parameter],
-                          emit_backward: Callable[[dict], None], payload: dict[str, int], steps_per_epoch: int | None,
-                          evaluate: Callable[[], torch.Tensor]) -> bool:
+    def backward_and_step(
+        self,
+        loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        parameters: list[nn.Parameter],
+        emit_backward: Callable[[dict], None],
+        payload: dict[str, int],
+        steps_per_epoch: int | None,
+        evaluate: Callable[[], torch.Tensor],
+    ) -> bool:
         """Backward, the "backward" event, and at a group's end clipping, the hooks and the optimizer step.
 
         `evaluate()` computes the loss again (forward and loss, no backward) for a closure optimizer's
@@ -124,12 +163,20 @@ class StepSwitches:
         if not self.clip_and_ask(parameters, payload):
             self.skipped_step()
             return False
-        self.optimizer_step(optimizer, self.closure_for(loss, optimizer, parameters, evaluate) if self.closure else None)
+        self.optimizer_step(
+            optimizer, self.closure_for(loss, optimizer, parameters, evaluate) if self.closure else None
+        )
         return True
 
-    def closure_for(self, first_loss: torch.Tensor, optimizer: torch.optim.Optimizer, parameters: list[nn.Parameter],
-                    evaluate: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
-        """The closure an LBFGS-like optimizer calls: its first call returns the evaluation the step already made."""
+    def closure_for(
+        self,
+        first_loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        parameters: list[nn.Parameter],
+        evaluate: Callable[[], torch.Tensor],
+    ) -> Callable[[], torch.Tensor]:
+        """The closure an LBFGS-like optimizer calls: its first call returns the evaluation the step
+        already made."""
         pending = [first_loss]
 
         def closure() -> torch.Tensor:
@@ -168,13 +215,16 @@ class StepSwitches:
                 go = False
         return go
 
-    def optimizer_step(self, optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tensor] | None) -> None:
+    def optimizer_step(
+        self, optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tensor] | None
+    ) -> None:
         """The optimizer step: through the GradScaler in '16-mixed', with the closure for LBFGS."""
         if self.scaler is not None:
             self.scaler.step(optimizer)
             self.scaler.update()
         elif closure is not None:
-            optimizer.step(closure)
+            # torch types a closure as returning a float; every optimizer also takes the loss tensor
+            optimizer.step(cast(Callable[[], float], closure))
         else:
             optimizer.step()
 
@@ -213,9 +263,12 @@ _NO_AUTOCAST = _NoAutocast()
 
 
 def check_settings(saved: Any, own: dict[str, Any]) -> None:
-    """A checkpoint's switches must be this trainer's: accumulated gradients or a scaler would not fit otherwise."""
+    """A checkpoint's switches must be this trainer's: accumulated gradients or a scaler would not fit
+    otherwise."""
     if saved is None:
         saved = {"clip_grad_norm": None, "accumulate": 1, "precision": "32"}
     if dict(saved) != own:
-        raise ValueError(f"the checkpoint was made by a trainer with {dict(saved)}; this one has {own}: build the "
-                         "trainer with the same clip_grad_norm, accumulate and precision")
+        raise ValueError(
+            f"the checkpoint was made by a trainer with {dict(saved)}; this one has {own}: build the "
+            "trainer with the same clip_grad_norm, accumulate and precision"
+        )

@@ -1,4 +1,6 @@
-"""Size torch's thread pool to a container's CPU limit.
+"""torch's CPU threads: a count the caller chooses, or as many as a container's CPU limit allows.
+
+Nothing here runs on import: a lesson or a script calls ``set_threads`` itself.
 
 torch starts as many threads as the host has cores, not as many as the
 container may use: in a container limited to 2 CPUs on a 64-core host, 64
@@ -39,7 +41,9 @@ def _cpus(quota: int, period: int) -> int | None:
     return max(1, math.ceil(quota / period))
 
 
-def cpu_limit(cpu_max: Path = CPU_MAX, cfs_quota: Path = CFS_QUOTA, cfs_period: Path = CFS_PERIOD) -> int | None:
+def cpu_limit(
+    cpu_max: Path = CPU_MAX, cfs_quota: Path = CFS_QUOTA, cfs_period: Path = CFS_PERIOD
+) -> int | None:
     """The number of CPUs the cgroup allows (quota / period rounded up, at least 1), or None.
 
     None when there is no limit (``max``, a quota of -1) or the files are
@@ -54,9 +58,11 @@ def cpu_limit(cpu_max: Path = CPU_MAX, cfs_quota: Path = CFS_QUOTA, cfs_period: 
         if len(fields) == 2 and all(field.isdigit() for field in fields):
             return _cpus(int(fields[0]), int(fields[1]))
     quota, period = _read(cfs_quota), _read(cfs_period)
+    if quota is None or period is None:
+        return None
     try:
         return _cpus(int(quota), int(period))
-    except (TypeError, ValueError):
+    except ValueError:
         return None
 
 
@@ -84,7 +90,8 @@ def torch_default_threads() -> set[int]:
 
 @dataclass(frozen=True)
 class ThreadsApplied:
-    """What ``apply_cpu_limit`` found and did: the limit, torch's threads before and after, and why."""
+    """What ``set_threads`` found and did: the CPU limit (None: none), torch's threads before and after,
+    and why."""
 
     limit: int | None
     before: int
@@ -93,6 +100,7 @@ class ThreadsApplied:
 
     @property
     def changed(self) -> bool:
+        """Whether torch's thread count is another than before."""
         return self.after != self.before
 
 
@@ -120,4 +128,29 @@ def apply_cpu_limit(cpu_max: Path = CPU_MAX, cfs_quota: Path = CFS_QUOTA, cfs_pe
     else:
         torch.set_num_threads(limit)
         reason = f"torch lowered from {before} to {limit} threads, the CPU limit"
+    return ThreadsApplied(limit, before, torch.get_num_threads(), reason)
+
+
+def set_threads(count: int | None = None) -> ThreadsApplied:
+    """Set torch's CPU thread count; returns what it found and did (a ``ThreadsApplied``).
+
+    ``set_threads(1)``, as every lesson's first cell calls it: one thread, so a
+    sum adds its terms in the same order on every run and small models lose no
+    speed. ``set_threads(n)`` sets ``n`` threads, whatever the environment says.
+    ``set_threads()`` fits torch to a container's CPU limit (``apply_cpu_limit``):
+    fewer threads where the limit is below torch's count, nothing changed where
+    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` is set or the count was chosen.
+    """
+    if count is None:
+        return apply_cpu_limit()
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"set_threads takes a whole number of threads (or nothing, to fit the CPU limit), "
+                        f"got {type(count).__name__} {count!r}")
+    if count < 1:
+        raise ValueError(f"set_threads needs at least 1 thread, got {count}")
+    before, limit = torch.get_num_threads(), cpu_limit()
+    torch.set_num_threads(count)
+    reason = f"{count} thread{'s' if count > 1 else ''}, as asked"
+    if limit is not None and count > limit:
+        reason += f" (more than the {limit} CPUs the container may use: they share them)"
     return ThreadsApplied(limit, before, torch.get_num_threads(), reason)

@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -89,25 +89,33 @@ class Trainer:
         metrics = checks.check_constructor(model, loss_fn, optimizer, metrics)
         resolved = checks.resolve_device(device)
         if batch_fn is not None and not callable(batch_fn):
-            raise TypeError(f"batch_fn must be a function batch -> (inputs, target), got {type(batch_fn).__name__}")
+            raise TypeError(
+                f"batch_fn must be a function batch -> (inputs, target), got {type(batch_fn).__name__}"
+            )
         if loss_reduction not in LOSS_REDUCTIONS:
             raise ValueError(f"loss_reduction must be one of {LOSS_REDUCTIONS}, got {loss_reduction!r}")
         if loss_reduction == "auto":
             loss_reduction = "sum" if getattr(loss_fn, "reduction", None) == "sum" else "mean"
         for role, loader in (("train_loader", train_loader), ("valid_loader", valid_loader)):
             if loader is not None and not isinstance(loader, Iterable):
-                raise TypeError(f"{role} must be an iterable of batches such as a DataLoader, got {type(loader).__name__}")
+                raise TypeError(
+                    f"{role} must be an iterable of batches such as a DataLoader, got {type(loader).__name__}"
+                )
         if train_loader is None:
             raise TypeError("train_loader must be an iterable of batches such as a DataLoader, got None")
         steps_per_epoch = _length(train_loader)
         if steps_per_epoch == 0:
             raise ValueError("the training loader is empty (len 0); it must yield at least one batch")
         if valid_loader is not None and _length(valid_loader) == 0:
-            raise ValueError("the validation loader is empty (len 0); pass valid_loader=None to train without validation")
+            raise ValueError(
+                "the validation loader is empty (len 0); pass valid_loader=None to train without validation"
+            )
         if not isinstance(verbose, bool):
             raise TypeError(f"verbose must be True or False, got {verbose!r}")
         callbacks = checks.check_callbacks(callbacks)
-        checks.check_monitors(callbacks, checks.epoch_columns(list(metrics), valid_loader is not None, callbacks))
+        checks.check_monitors(
+            callbacks, checks.epoch_columns(list(metrics), valid_loader is not None, callbacks)
+        )
         checks.check_scheduler(scheduler, optimizer, scheduler_every, SCHEDULE_EVERY)
         first_parameter = next(iter(model.parameters()))
         switches = StepSwitches(optimizer, resolved if resolved is not None else first_parameter.device,
@@ -125,8 +133,11 @@ class Trainer:
         self._metric_fns = tuple(metrics.values())
         # Epoch metrics see the whole epoch's outputs; the others are averaged over batches.
         self._epoch_metrics = tuple(i for i, fn in enumerate(self._metric_fns) if isinstance(fn, EpochMetric))
-        self._batch_metrics = tuple((i, fn) for i, fn in enumerate(self._metric_fns) if not isinstance(fn, EpochMetric))
-        self._collected: list[tuple[Any, Any]] = []  # (output, target) of the open epoch's steps, for epoch metrics
+        self._batch_metrics = tuple(
+            (i, fn) for i, fn in enumerate(self._metric_fns) if not isinstance(fn, EpochMetric)
+        )
+        # (output, target) of the open epoch's steps, for epoch metrics
+        self._collected: list[tuple[Any, Any]] = []
         self._collect_next: tuple[Any, Any] | None = None
         self._loss_is_sum = loss_reduction == "sum"
         self._switches = switches
@@ -184,22 +195,38 @@ class Trainer:
     loss_fn = property(lambda self: self._batches.loss_fn, doc="The loss function.")
     precision = property(lambda self: self._switches.precision, doc="'32', 'bf16' or '16-mixed'.")
     accumulate = property(lambda self: self._switches.accumulate, doc="Batches per optimizer step.")
-    clip_grad_norm = property(lambda self: self._switches.clip, doc="The largest total gradient norm, or None.")
-    batch_fn = property(lambda self: self._batches.batch_fn, doc="The function that maps a batch to (inputs, target), or None.")
+    clip_grad_norm = property(
+        lambda self: self._switches.clip, doc="The largest total gradient norm, or None."
+    )
+    batch_fn = property(
+        lambda self: self._batches.batch_fn,
+        doc="The function that maps a batch to (inputs, target), or None.",
+    )
     scheduler = property(lambda self: self._scheduler, doc="The learning-rate scheduler, or None.")
     callbacks = property(lambda self: list(self._callbacks), doc="The callbacks given at construction.")
     train_loader = property(lambda self: self._train_loader, doc="The training loader.")
     valid_loader = property(lambda self: self._valid_loader, doc="The validation loader, or None.")
     state = property(lambda self: self._state, doc="'idle', 'running', 'paused' or 'error'.")
-    steps_per_epoch = property(lambda self: self._steps_per_epoch, doc="len(train_loader), or None without a len.")
+    steps_per_epoch = property(
+        lambda self: self._steps_per_epoch, doc="len(train_loader), or None without a len."
+    )
     last_loss = property(lambda self: self._counters.last_loss, doc="The last step's training loss, or None.")
-    callback_errors = property(lambda self: self._hub.errors, doc="The latest exceptions raised by subscribers.")
+    callback_errors = property(
+        lambda self: self._hub.errors, doc="The latest exceptions raised by subscribers."
+    )
     history = property(lambda self: self._history, doc="The step and epoch records (a widgets.History).")
-    global_step = property(lambda self: self._counters.global_step, doc="Optimizer steps done since construction or reset.")
+    global_step = property(
+        lambda self: self._counters.global_step, doc="Optimizer steps done since construction or reset."
+    )
     epoch = property(lambda self: self._counters.epoch, doc="Epochs completed since construction or reset.")
-    batch_in_epoch = property(lambda self: self._counters.batch_in_epoch, doc="Batches trained on in the open epoch.")
-    target_epoch = property(lambda self: self._run_target if self._state == "running" else None,
-                            doc="The epoch the running fit, run_epoch or play stops at; None otherwise or without a limit.")
+    batch_in_epoch = property(
+        lambda self: self._counters.batch_in_epoch, doc="Batches trained on in the open epoch."
+    )
+    target_epoch = property(
+        lambda self: self._run_target if self._state == "running" else None,
+        doc="The epoch the running fit, run_epoch or play stops at; None otherwise or without a limit.",
+    )
+
     @contextmanager
     def between_steps(self) -> Iterator[None]:
         """Hold the trainer between two steps: no step starts (on any thread) until the block ends.
@@ -211,8 +238,10 @@ class Trainer:
         with self._lock:
             yield
 
-    stop_reason = property(lambda self: self._stop_reason,
-                           doc="Why the last fit or play stopped early ('paused', or a callback's reason); None otherwise.")
+    stop_reason = property(
+        lambda self: self._stop_reason,
+        doc="Why the last fit or play stopped early ('paused', or a callback's reason); None otherwise.",
+    )
 
     @property
     def device(self) -> torch.device:
@@ -250,7 +279,8 @@ class Trainer:
     # ------------------------------------------------------------------ events
 
     def on(self, event: str, callback: Callable[[dict], Any], strict: bool = False) -> Subscription:
-        """Subscribe `callback(payload)` to "step", "epoch", "state", "reset" or "backward"; returns a handle with `.remove()`.
+        """Subscribe `callback(payload)` to "step", "epoch", "state", "reset" or "backward"; returns a handle
+        with `.remove()`.
 
         An exception a subscriber raises is reported and training goes on; with `strict=True` (a guard on
         "backward") it fails the step instead, which is then rolled back.
@@ -276,12 +306,13 @@ class Trainer:
     # ------------------------------------------------------------------ run control
 
     def _refuse_inside_a_step(self, call: str) -> None:
-        """A subscriber runs inside the step that emitted its event: training from there would corrupt the counters."""
+        """A subscriber runs inside the step that emitted its event: training from there would corrupt
+        the counters."""
         if self._stepping_thread == threading.get_ident():
             raise RuntimeError(
-                f"trainer.{call} was called from inside a training step (by an event subscriber or a callback); "
-                "it can only run between steps: use trainer.request_stop(reason) or trainer.pause() to stop, "
-                "and call it afterwards"
+                f"trainer.{call} was called from inside a training step (by an event subscriber or a "
+                "callback); it can only run between steps: use trainer.request_stop(reason) or "
+                "trainer.pause() to stop, and call it afterwards"
             )
 
     def step(self) -> dict[str, Any]:
@@ -297,8 +328,10 @@ class Trainer:
             except KeyboardInterrupt:
                 self._set_state("paused")
                 raise
-            self._set_state("running" if previous == "running" else previous if previous == "paused" else "idle")
-            return record
+            self._set_state(
+                "running" if previous == "running" else previous if previous == "paused" else "idle"
+            )
+            return cast(dict[str, Any], record)  # asked with want_record=True: always a record
 
     def run_epoch(self) -> dict[str, Any]:
         """Step to the end of the current epoch; returns its epoch record."""
@@ -306,7 +339,9 @@ class Trainer:
         target = self.epoch + 1
         self._run_until(target, stoppable=False)
         if self.epoch < target:
-            raise RuntimeError("the epoch did not finish: the trainer was reset or loaded while run_epoch() ran")
+            raise RuntimeError(
+                "the epoch did not finish: the trainer was reset or loaded while run_epoch() ran"
+            )
         return self._history.epochs[-1]
 
     def fit(self, epochs: int, verbose: bool | None = None) -> History:
@@ -322,7 +357,11 @@ class Trainer:
             raise TypeError(f"verbose must be True, False or None, got {verbose!r}")
         self._refuse_inside_a_step("fit()")
         target = self.epoch + epochs
-        printer = EpochPrinter(self._metrics, target) if (self.verbose if verbose is None else verbose) else None
+        printer = (
+            EpochPrinter(list(self._metrics), target)
+            if (self.verbose if verbose is None else verbose)
+            else None
+        )
         self._start_run()
         self._run_until(target, stoppable=True, printer=printer)
         return self._history
@@ -363,7 +402,8 @@ class Trainer:
             self._set_state("idle" if finished else "paused")
 
     def play(self, epochs: int | None = None) -> asyncio.Task:
-        """Train on the running asyncio loop, yielding between steps, for `epochs` more epochs or until `pause()`.
+        """Train on the running asyncio loop, yielding between steps, for `epochs` more epochs or until
+        `pause()`.
 
         Returns the task; while it runs, `play()` returns that same task.
         """
@@ -376,7 +416,7 @@ class Trainer:
                 "play() needs a running asyncio event loop, as in a Jupyter cell; "
                 "in a script or a plain loop use trainer.fit(epochs) instead"
             ) from None
-        if self.is_playing:
+        if self._play_task is not None and not self._play_task.done():  # already playing
             return self._play_task
         self._start_run()
         self._run_id += 1
@@ -428,7 +468,8 @@ class Trainer:
                 pass  # the loop closed in between: nothing left to wake
 
     def request_stop(self, reason: str) -> None:
-        """Stop the running `fit` or `play` at the next step boundary and say why in `stop_reason`; safe from any thread."""
+        """Stop the running `fit` or `play` at the next step boundary and say why in `stop_reason`;
+        safe from any thread."""
         if not isinstance(reason, str) or not reason:
             raise TypeError(f"request_stop needs the reason as a non-empty string, got {reason!r}")
         self._stop_reason = reason
@@ -462,7 +503,8 @@ class Trainer:
     # ------------------------------------------------------------------ the one step
 
     def _run_step(self, want_record: bool = True) -> dict[str, Any] | None:
-        """One optimizer step (the caller holds the lock). On failure before the optimizer step nothing changes.
+        """One optimizer step (the caller holds the lock). On failure before the optimizer step nothing
+        changes.
 
         Returns the step record, or None when `want_record` is False and no one
         listens to "step".
@@ -490,7 +532,9 @@ class Trainer:
                 model.train()
             if self._plain:
                 output, loss = self._batches.output_and_loss(x, y)
-                loss_value, size, metric_values = self._judge_batch(output, loss, x, y, epoch, step, batch_number)
+                loss_value, size, metric_values = self._judge_batch(
+                    output, loss, x, y, epoch, step, batch_number
+                )
                 # Everything that can reject the batch has run: only now are the last step's gradients
                 # cleared, and kept aside, so a step that fails from here puts them back to inspect.
                 last_grads = list(map(_grad_of, self._parameters))
@@ -502,7 +546,9 @@ class Trainer:
             else:
                 with self._switches.autocast():
                     output, loss = self._batches.output_and_loss(x, y)
-                loss_value, size, metric_values = self._judge_batch(output, loss, x, y, epoch, step, batch_number)
+                loss_value, size, metric_values = self._judge_batch(
+                    output, loss, x, y, epoch, step, batch_number
+                )
                 last_grads = self._switches.clear_or_keep_grads(self._parameters, optimizer, batch_number)
                 payload = {"step": step, "epoch": epoch, "batch": batch_number}
                 stepped = self._switches.backward_and_step(
@@ -520,7 +566,9 @@ class Trainer:
                 self._fail(error)
             raise
         self._failed_batch = False
-        lr, loss_value = self._record_step(step, epoch, batch_number, loss_value, size, metric_values, started)
+        lr, loss_value = self._record_step(
+            step, epoch, batch_number, loss_value, size, metric_values, started
+        )
         if self._schedule_steps and stepped:
             self._scheduler.step()
         self._interrupts.in_step = False  # the step is complete: from here an interrupt may land
@@ -552,8 +600,8 @@ class Trainer:
                 if counters.batch_in_epoch == 0:
                     cursor.abandon_epoch()
                     raise ValueError(
-                        "the training loader yielded no batch; it must yield at least one (is the dataset empty, "
-                        "or batch_size larger than the dataset with drop_last=True?)"
+                        "the training loader yielded no batch; it must yield at least one (is the dataset "
+                        "empty, or batch_size larger than the dataset with drop_last=True?)"
                     )
                 # The loader had fewer batches than its len said: end the epoch here and start the next.
                 cursor.end_epoch()
@@ -565,8 +613,10 @@ class Trainer:
         return batch
 
     def _non_finite_message(self, loss_value: float, x: Any, epoch: int, step: int, batch_number: int) -> str:
-        where = f"the training loss became {loss_value} at epoch {epoch}, step {step} (batch {batch_number}); " \
-                "the optimizer step was not taken and the weights are unchanged. "
+        where = (
+            f"the training loss became {loss_value} at epoch {epoch}, step {step} (batch {batch_number}); "
+            "the optimizer step was not taken and the weights are unchanged. "
+        )
         if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
             return where + ("The batch's inputs hold NaN or infinite values: the data is the cause, not the "
                             "learning rate. Fix the data, or discard this batch with trainer.skip_batch()")
@@ -577,15 +627,18 @@ class Trainer:
                         "trainer.skip_batch() discards this one batch")
 
     def skip_batch(self) -> dict[str, Any]:
-        """Discard the batch whose step failed (it is otherwise retried by the next step); returns what was skipped.
+        """Discard the batch whose step failed (it is otherwise retried by the next step); returns what was
+        skipped.
 
         The epoch record counts skipped batches under "skipped".
         """
         self._refuse_inside_a_step("skip_batch()")
         with self._lock:
             if not self._failed_batch:
-                raise RuntimeError("there is no failed batch to skip: skip_batch() discards the batch of a step that "
-                                   "failed, which the next step would otherwise try again")
+                raise RuntimeError(
+                    "there is no failed batch to skip: skip_batch() discards the batch of a step that "
+                    "failed, which the next step would otherwise try again"
+                )
             self._cursor.hold(None)
             self._failed_batch = False
             counters = self._counters
@@ -642,15 +695,18 @@ class Trainer:
         return lr, loss_value
 
     def _judge_batch(self, output: Any, loss: torch.Tensor, x: Any, y: Any, epoch: int, step: int,
-                     batch_number: int) -> tuple[float, int, dict[str, Any]]:
+                     batch_number: int) -> tuple[float, int, list[float]]:
         """The loss as a number (a non-finite one refused), the batch's size and its metric values."""
         loss_value = loss_number(loss)
         if not math.isfinite(loss_value):
             raise NonFiniteLossError(self._non_finite_message(loss_value, x, epoch, step, batch_number))
         return loss_value, batch_size(y, x), self._metric_values(output, y)
 
-    def _snapshot_for_undo(self) -> tuple[torch.Tensor | None, list | None, list[tuple[torch.Tensor, torch.Tensor]] | None]:
-        """What a failed step must put back: torch's random state (when something may draw) and the buffers."""
+    def _snapshot_for_undo(
+        self,
+    ) -> tuple[torch.Tensor | None, list | None, list[tuple[torch.Tensor, torch.Tensor]] | None]:
+        """What a failed step must put back: torch's random state (when something may draw) and the
+        buffers."""
         rng_state = cuda_state = buffers = None
         if self._snapshot_rng:
             rng_state = torch.get_rng_state()
@@ -660,7 +716,8 @@ class Trainer:
         return rng_state, cuda_state, buffers
 
     def _undo_draws(self, batch: Any, undo: tuple | None) -> None:
-        """A step failed before its optimizer step completed: put back the random state, the buffers and the batch."""
+        """A step failed before its optimizer step completed: put back the random state, the buffers
+        and the batch."""
         if undo is not None:
             rng_state, cuda_state, buffers = undo
             if rng_state is not None:
@@ -689,7 +746,10 @@ class Trainer:
         for name, total in zip(self._metrics, counters.metric_sums):
             record[f"train_{name}"] = total / samples if samples else math.nan
         if self._epoch_metrics:
-            for i, value in zip(self._epoch_metrics, epoch_metric_values(self._metric_fns, self._epoch_metrics, self._collected)):
+            for i, value in zip(
+                self._epoch_metrics,
+                epoch_metric_values(self._metric_fns, self._epoch_metrics, self._collected),
+            ):
                 record[f"train_{list(self._metrics)[i]}"] = value
         if self._valid_loader is not None:
             for name, value in self._evaluate(self._valid_loader, "validation loader").items():
@@ -717,9 +777,12 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
-        """Loss and metrics over `loader`, averaged over samples; eval mode, no grad, random state untouched."""
+        """Loss and metrics over `loader`, averaged over samples; eval mode, no grad, random state
+        untouched."""
         if not isinstance(loader, Iterable):
-            raise TypeError(f"evaluate() needs an iterable of batches such as a DataLoader, got {type(loader).__name__}")
+            raise TypeError(
+                f"evaluate() needs an iterable of batches such as a DataLoader, got {type(loader).__name__}"
+            )
         with self._lock:
             saved = random_state.capture((), self._uses_cuda)
             try:
@@ -749,7 +812,9 @@ class Trainer:
             raise ValueError(f"the {role} yielded no samples; it must yield at least one batch")
         names = ["loss", *self._metrics]
         values = {name: total / samples for name, total in zip(names, totals)}
-        for i, value in zip(self._epoch_metrics, epoch_metric_values(self._metric_fns, self._epoch_metrics, collected)):
+        for i, value in zip(
+            self._epoch_metrics, epoch_metric_values(self._metric_fns, self._epoch_metrics, collected)
+        ):
             values[names[i + 1]] = value
         return values
 
@@ -771,13 +836,16 @@ class Trainer:
     # ------------------------------------------------------------------ reset and checkpoints
 
     def reset(self) -> None:
-        """Back to the initial weights, optimizer, lr, schedule and random state; counters and history cleared."""
+        """Back to the initial weights, optimizer, lr, schedule and random state; counters and history
+        cleared."""
         self._refuse_inside_a_step("reset()")
         self._stop_runs()
         with self._lock:
             initial = self._initial
             self._model.load_state_dict(initial["model"])
-            self._optimizer.load_state_dict({"state": {}, "param_groups": copy.deepcopy(initial["optimizer_groups"])})
+            self._optimizer.load_state_dict(
+                {"state": {}, "param_groups": copy.deepcopy(initial["optimizer_groups"])}
+            )
             if self._scheduler is not None:
                 self._scheduler.load_state_dict(copy.deepcopy(initial["scheduler"]))
             self._switches.load_state_dict(copy.deepcopy(initial.get("scaler")))
@@ -801,7 +869,8 @@ class Trainer:
         self._pause_requested = True
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly here, as tensors, lists and numbers (`torch.load(weights_only=True)`)."""
+        """Everything needed to continue exactly here, as tensors, lists and numbers
+        (`torch.load(weights_only=True)`)."""
         with self._lock:
             self._apply_pending_lr()
             initial = self._initial
@@ -809,7 +878,7 @@ class Trainer:
                 "format": STATE_DICT_FORMAT,
                 "model": clone_tensors(self._model.state_dict()),
                 "optimizer": copy.deepcopy(self._optimizer.state_dict()),
-                "counters": self._counters.to_dict(self._metrics),
+                "counters": self._counters.to_dict(list(self._metrics)),
                 "loader": self._cursor.state_dict(),
                 "history": self._history.state_dict(),
                 "rng": random_state.capture(self._generators, self._uses_cuda).to_dict(),
@@ -819,9 +888,14 @@ class Trainer:
                     "rng": initial["rng"].to_dict(),
                     "scheduler": copy.deepcopy(initial["scheduler"]),
                 },
-                "scheduler": copy.deepcopy(self._scheduler.state_dict()) if self._scheduler is not None else None,
-                "callbacks": [copy.deepcopy(c.state_dict()) for c in self._callbacks
-                              if callable(getattr(c, "state_dict", None))],
+                "scheduler": copy.deepcopy(self._scheduler.state_dict())
+                if self._scheduler is not None
+                else None,
+                "callbacks": [
+                    copy.deepcopy(c.state_dict())
+                    for c in self._callbacks
+                    if callable(getattr(c, "state_dict", None))
+                ],
                 "switches": self._switches.settings(),
                 "scaler": copy.deepcopy(self._switches.state_dict()),
                 "grads": self._pending_grads(),
@@ -836,7 +910,8 @@ class Trainer:
         return [None if p.grad is None else p.grad.detach().clone() for p in self._parameters]
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue from `state_dict()` output (of this trainer or another built the same way); fires "reset"."""
+        """Continue from `state_dict()` output (of this trainer or another built the same way); fires
+        "reset"."""
         saved = read_checkpoint(
             state, model=self._model, optimizer=self._optimizer, metric_names=list(self._metrics),
             generators=self._generators, steps_per_epoch=self._steps_per_epoch, scheduler=self._scheduler,
@@ -849,7 +924,9 @@ class Trainer:
             raise ValueError("the checkpoint's accumulated gradients do not fit this optimizer's parameters")
         epoch_outputs = state.get("epoch_outputs") or []
         if epoch_outputs and not self._epoch_metrics:
-            raise ValueError("the checkpoint holds outputs collected for epoch metrics; this trainer has no EpochMetric")
+            raise ValueError(
+                "the checkpoint holds outputs collected for epoch metrics; this trainer has no EpochMetric"
+            )
         self._refuse_inside_a_step("load_state_dict()")
         self._stop_runs()
         with self._lock:
@@ -879,8 +956,11 @@ class Trainer:
             self._cursor.clear()
             self._failed_batch = False
             loader = saved.loader
-            if loader["drawn"]:
-                self._cursor.replay(saved.epoch_rng, int(loader["drawn"]), bool(loader["held"]), loader.get("held_batch"))
+            # mid-epoch: read_checkpoint made sure it is there
+            if loader["drawn"] and saved.epoch_rng is not None:
+                self._cursor.replay(
+                    saved.epoch_rng, int(loader["drawn"]), bool(loader["held"]), loader.get("held_batch")
+                )
             saved.rng.restore(self._generators)
             self._set_state("idle")
             self._hub.emit("reset", {"loaded": True})
@@ -888,7 +968,8 @@ class Trainer:
     # ------------------------------------------------------------------ printing
 
     def format_epoch(self, record: Mapping[str, Any], total: int | None = None) -> str:
-        """One progress line: `Epoch 3/10 | train loss 0.4123 acc 0.8750 | valid loss 0.4410 acc 0.8600 | 0.4s`."""
+        """One progress line: `Epoch 3/10 | train loss 0.4123 acc 0.8750 | valid loss 0.4410 acc
+        0.8600 | 0.4s`."""
         return format_epoch(record, list(self._metrics), total)
 
 

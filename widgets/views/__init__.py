@@ -1,4 +1,5 @@
-"""The views side: live views the browser draws (`LiveView`, `Picture`, `Pacer`) and the views still drawn in the kernel.
+"""The views side: live views the browser draws (`LiveView`, `Picture`, `Pacer`) and the views still drawn in
+the kernel.
 
 Names load lazily (PEP 562): importing one plain-data module (`curve_data`,
 `boundary_field`, ...) loads neither ipywidgets nor matplotlib nor any view.

@@ -51,7 +51,8 @@ def check_trainer(trainer: object, who: str) -> Trainer:
 
 
 def model_and_trainer(obj: object, who: str) -> tuple[nn.Module, Trainer | None]:
-    """(model, trainer) from a Trainer, or (model, None) from a module; otherwise a TypeError naming the view."""
+    """(model, trainer) from a Trainer, or (model, None) from a module; otherwise a TypeError naming the
+    view."""
     if isinstance(obj, nn.Module):
         return obj, None
     if isinstance(obj, Trainer):
@@ -187,14 +188,16 @@ class View(FollowsTrainer):
         return True
 
     def redraw(self, charge: bool | None = None) -> None:
-        """Draw the current state now, whatever the clock says; its cost is charged unless `charge` is False."""
+        """Draw the current state now, whatever the clock says; its cost is charged unless `charge` is
+        False."""
         with self._draw_lock:
             start, started = self.clock.now(), time.perf_counter()
             self._stale = False  # before drawing: data that arrives meanwhile marks it stale again
             try:
                 self.draw()
-                if self._recording_on:  # inside the timing: keeping a frame is part of its cost
-                    self._recording.add(self.snapshot_png())
+                recording = self._recording
+                if self._recording_on and recording is not None:  # inside the timing: keeping a frame costs
+                    recording.add(self.snapshot_png())
             except BaseException:
                 self._stale = True
                 raise
@@ -220,7 +223,9 @@ class View(FollowsTrainer):
         return StaticImage(data=self.snapshot_png(), format="png")
 
     # --- recording ------------------------------------------------------------------------
-    def start_recording(self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def start_recording(
+        self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         """Keep every frame drawn from now on, starting with the one shown, for `save_gif`.
 
         At most `max_frames` frames and `max_bytes` bytes of PNG are kept: when
@@ -234,7 +239,9 @@ class View(FollowsTrainer):
             try:
                 first = self.snapshot_png()
             except TypeError:
-                raise TypeError(f"{type(self).__name__} has no image to record; record a view that draws a picture") from None
+                raise TypeError(
+                    f"{type(self).__name__} has no image to record; record a view that draws a picture"
+                ) from None
             recording.add(first)
             self._recording, self._recording_on = recording, True
 

@@ -1,4 +1,5 @@
-"""DecisionBoundary: what a model of 2-D inputs predicts over the plane, drawn live in the page, with past epochs.
+"""DecisionBoundary: what a model of 2-D inputs predicts over the plane, drawn live in the page, with past
+epochs.
 
 The kernel evaluates the model over a grid covering the data and sends the
 answer as uint8 codes (`boundary_field.py`); the page (`js/field.js`) turns the
@@ -94,7 +95,8 @@ DEFAULT_SIZE = (360, 360)
 MIN_SIZE = (200, 200)
 """The smallest canvas in which the title, tick labels and caption still fit."""
 MARGINS = {"left": 46, "right": 12, "top": 24, "bottom": 28}
-"""Pixels around the field, in the page and in the still: room for tick labels (left, bottom) and the title (top)."""
+"""Pixels around the field, in the page and in the still: room for tick labels (left, bottom) and the title
+(top)."""
 
 @contextmanager
 def untouched(model: nn.Module, device: torch.device) -> Iterator[None]:
@@ -149,7 +151,8 @@ def _model_dtype(model: nn.Module) -> torch.dtype:
 
 
 def first_layer(model: nn.Module) -> nn.Module | None:
-    """The first module, in the order the model lists them, that holds parameters of its own (None if none does)."""
+    """The first module, in the order the model lists them, that holds parameters of its own (None if none
+    does)."""
     for module in model.modules():
         if any(True for _ in module.parameters(recurse=False)):
             return module
@@ -164,13 +167,15 @@ def _probe_failure(model: nn.Module, error: Exception) -> ValueError:
         return ValueError(f"DecisionBoundary needs a model of 2 input features: {failed}")
     features = getattr(layer, "in_features", None)
     if isinstance(features, int) and features != 2:
-        return ValueError(f"DecisionBoundary needs a model of 2 input features, but its first layer, {layer}, "
-                          f"expects {features} input features: {failed}")
+        return ValueError(
+            f"DecisionBoundary needs a model of 2 input features, but its first layer, {layer}, "
+            f"expects {features} input features: {failed}"
+        )
     if isinstance(features, int):
         return ValueError(
-            f"DecisionBoundary calls the model on one [N, 2] tensor of points, as model(x); its first layer, {layer}, "
-            f"takes 2 input features, but {failed}. A model whose forward takes something else (a tuple, several "
-            "tensors, a dict) needs a small nn.Module around it that takes the [N, 2] points"
+            "DecisionBoundary calls the model on one [N, 2] tensor of points, as model(x); its first layer, "
+            f"{layer}, takes 2 input features, but {failed}. A model whose forward takes something else (a "
+            "tuple, several tensors, a dict) needs a small nn.Module around it that takes the [N, 2] points"
         )
     return ValueError(f"DecisionBoundary needs a model of 2 input features, but its first layer is {layer}, "
                       f"which does not take [N, 2] points: {failed}")
@@ -187,7 +192,8 @@ def _probe(model: nn.Module, device: torch.device) -> int:
     if not isinstance(output, torch.Tensor) or output.dim() not in (1, 2) or output.shape[0] != 1:
         shape = list(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
         raise ValueError(
-            f"DecisionBoundary needs an output of shape [N] or [N, K] per batch of N points; a [1, 2] input gave {shape}"
+            "DecisionBoundary needs an output of shape [N] or [N, K] per batch of N points; a [1, 2] input "
+            f"gave {shape}"
         )
     return 1 if output.dim() == 1 else int(output.shape[1])
 
@@ -201,7 +207,10 @@ def _points(name: str, value: Any) -> torch.Tensor:
         raise ValueError(f"{name} must be [N, 2] points (two input features), got shape {list(tensor.shape)}")
     if len(tensor) == 0:
         raise ValueError(f"{name} holds no points")
-    if not (tensor.is_floating_point() or tensor.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)):
+    if not (
+        tensor.is_floating_point()
+        or tensor.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+    ):
         raise ValueError(f"{name} must hold numbers, got {tensor.dtype}")
     if tensor.device.type != "meta" and not torch.isfinite(tensor.float()).all():
         raise ValueError(f"{name} holds NaN or infinite coordinates")
@@ -228,7 +237,9 @@ def _targets(name: str, value: Any, count: int, points_name: str) -> np.ndarray:
 
 def _are_values(targets: list[np.ndarray], outputs: int) -> bool:
     """A 1-output model with float targets other than 0 and 1 is fitted to values (a regression)."""
-    return outputs == 1 and any(np.issubdtype(t.dtype, np.floating) and not np.isin(t, (0, 1)).all() for t in targets)
+    return outputs == 1 and any(
+        np.issubdtype(t.dtype, np.floating) and not np.isin(t, (0, 1)).all() for t in targets
+    )
 
 
 def _classes(name: str, targets: np.ndarray) -> np.ndarray:
@@ -237,7 +248,9 @@ def _classes(name: str, targets: np.ndarray) -> np.ndarray:
     return targets.astype(np.int64)
 
 
-def _point_sets(x: Any, y: Any, x_valid: Any, y_valid: Any) -> tuple[torch.Tensor, torch.Tensor | None, list[np.ndarray]]:
+def _point_sets(
+    x: Any, y: Any, x_valid: Any, y_valid: Any
+) -> tuple[torch.Tensor, torch.Tensor | None, list[np.ndarray]]:
     """The training points, the validation points (or None) and their targets, checked."""
     points = _points("x", x)
     targets = [_targets("y", y, len(points), "x")]
@@ -258,23 +271,29 @@ def _labels(targets: list[np.ndarray], outputs: int) -> tuple[np.ndarray, bool]:
     labels = np.concatenate([_classes(name, t) for name, t in zip(("y", "y_valid"), targets)])
     seen = int(labels.max())
     if seen >= max(outputs, 2):
-        what = "1 output (two classes, 0 and 1)" if outputs == 1 else f"{outputs} outputs (classes 0 to {outputs - 1})"
+        what = (
+            "1 output (two classes, 0 and 1)"
+            if outputs == 1
+            else f"{outputs} outputs (classes 0 to {outputs - 1})"
+        )
         raise ValueError(f"the labels hold class {seen} but the model has {what}")
     return labels, False
 
 
 def _output_kind(trainer: Any, outputs: int) -> str | None:
-    """What a classifier's outputs are, when its trainer's loss says: "logits" (BCEWithLogitsLoss), "probabilities"
-    (BCELoss), else None. Such a loss over several outputs is a multi-label model: refused, one class per point is
-    what the field shows."""
+    """What a classifier's outputs are, when its trainer's loss says: "logits" (BCEWithLogitsLoss),
+    "probabilities" (BCELoss), else None. Such a loss over several outputs is a multi-label model: refused,
+    one class per point is what the field shows."""
     loss = getattr(trainer, "loss_fn", None)
     kinds = {nn.BCEWithLogitsLoss: "logits", nn.BCELoss: "probabilities"}
     kind = next((name for cls, name in kinds.items() if isinstance(loss, cls)), None)
     if kind is not None and outputs > 1:
         raise ValueError(
-            f"DecisionBoundary colours the plane by one class per point, but this model's {outputs} outputs are trained "
-            f"with {type(loss).__name__}, each a yes/no of its own (multi-label), so no one class wins. Show one label "
-            f"at a time: a module whose forward returns model(x)[:, k:k + 1] for label k, with y[:, k] as the classes")
+            f"DecisionBoundary colours the plane by one class per point, but this model's {outputs} outputs "
+            f"are trained with {type(loss).__name__}, each a yes/no of its own (multi-label), so no one "
+            "class wins. Show one label at a time: a module whose forward returns model(x)[:, k:k + 1] for "
+            "label k, with y[:, k] as the classes"
+        )
     return kind
 
 
@@ -291,7 +310,9 @@ def _check_size(size: Any) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise TypeError(f"size must be (width, height) in pixels, got {size!r}") from None
     if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        raise ValueError(f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}")
+        raise ValueError(
+            f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}"
+        )
     return width, height
 
 
@@ -337,7 +358,9 @@ class DecisionBoundary(LiveView):
         _check_side("resolution", resolution, 1000)
         _check_side("live_resolution", live_resolution, 1000)
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 10:
-            raise ValueError(f"margin must be a number from 0 to 10 (share of the data's size), got {margin!r}")
+            raise ValueError(
+                f"margin must be a number from 0 to 10 (share of the data's size), got {margin!r}"
+            )
         store = EpochStore(keep)
         width, height = _check_size(size)
         points, valid_points, targets = _point_sets(x, y, x_valid, y_valid)
@@ -359,18 +382,22 @@ class DecisionBoundary(LiveView):
         """Grid points per side of the field sent at each round while training (at most `resolution`)."""
         self.outputs = outputs
         self.classes = max(outputs, 2)
-        self._face = 2 if single is not None else outputs  # a 1-output classifier whose loss says what it gives: p(class 1)
+        # a 1-output classifier whose loss says what it gives: p(class 1)
+        self._face = 2 if single is not None else outputs
         self.regression = regression
         self.keep = keep
         self.stored = store
-        """The kept epochs: a mapping epoch -> BoundaryFrame, oldest first (reading one evaluates it if needed)."""
+        """The kept epochs: a mapping epoch -> BoundaryFrame, oldest first (reading one evaluates it
+        if needed)."""
         self._shown: BoundaryFrame | None = None  # the live model's frame, or a kept epoch's after show_epoch
         self._live: BoundaryFrame | None = None  # the live model's latest frame
         self._selected: int | None = None  # the kept epoch shown instead of the live model
         self._shown_serial = 0
         self._dirty = True  # the model may have changed since the live frame was made
-        self._live_serial = 0  # counts the live model's evaluations begun: a late field from the worker gives way
-        self._kept_sent: dict[int, BoundaryFrame] = {}  # kept epochs whose fields are in the picture, and which frame
+        # counts the live model's evaluations begun: a late field from the worker gives way
+        self._live_serial = 0
+        # kept epochs whose fields are in the picture, and which frame
+        self._kept_sent: dict[int, BoundaryFrame] = {}
         self._kept_version = -1  # the store's version the picture holds
         self._chain_queued = False  # kept epochs are being evaluated on the kernel's loop, one per turn
         self._labels = labels
@@ -387,7 +414,8 @@ class DecisionBoundary(LiveView):
         """(x0, x1, y0, y1): the plane the field covers."""
         self._inputs: dict[int, torch.Tensor] = {}
         self._class_colours = class_colours(self.classes)
-        self._table = lookup_table(outputs, self._class_colours, diverging(0.15, 0.85))  # the dark ends are for the points
+        # the dark ends are for the points
+        self._table = lookup_table(outputs, self._class_colours, diverging(0.15, 0.85))
         self._point_table = lookup_table(2, [], diverging(), lightness=0.0)
 
         picture = Picture("field", width=width, height=height)
@@ -419,13 +447,9 @@ class DecisionBoundary(LiveView):
         return caption(shown, self._face) if shown is not None else ""
 
     @property
-    def field_image(self) -> np.ndarray:
-        """The field shown, coloured: an RGB uint8 array [R, R, 3], row 0 at the bottom."""
-        return colour(self.shown.codes, self._table)
-
-    @property
     def palette(self) -> np.ndarray:
-        """The colour of every code: uint8 RGB [256, 3], or [K, 256, 3] (class, confidence) for K > 2 classes."""
+        """The colour of every code: uint8 RGB [256, 3], or [K, 256, 3] (class, confidence) for K > 2
+        classes."""
         table = self._table.view()
         table.flags.writeable = False
         return table
@@ -476,8 +500,8 @@ class DecisionBoundary(LiveView):
 
     @contextmanager
     def _model_turn(self) -> Iterator[None]:
-        """The trainer held between two steps, then the view's lock: always in this order, so no two threads wait
-        on each other."""
+        """The trainer held between two steps, then the view's lock: always in this order, so no two threads
+        wait on each other."""
         with self.trainer.between_steps() if self.trainer is not None else nullcontext(), self._lock:
             yield
 
@@ -492,10 +516,13 @@ class DecisionBoundary(LiveView):
         return (trainer.epoch, -1) if trainer.batch_in_epoch == 0 else (trainer.epoch, trainer.global_step)
 
     def _evaluate_live(self) -> None:
-        """Evaluate the live model (coarse while training, full when not) and put its frame into the picture."""
+        """Evaluate the live model (coarse while training, full when not) and put its frame into the
+        picture."""
         running = self._running()
         self._live_serial += 1
-        frame = self._evaluate(self.model, self.live_resolution if running else self.resolution, *self._position())
+        frame = self._evaluate(
+            self.model, self.live_resolution if running else self.resolution, *self._position()
+        )
         self._show_live(frame, running)
 
     def _show_live(self, frame: BoundaryFrame, running: bool) -> None:
@@ -506,10 +533,10 @@ class DecisionBoundary(LiveView):
             self.stored.add(epoch, frame)  # the model sits at the end of a run's last epoch: keep it as shown
 
     def _evaluate_aside(self, last: bool) -> bool:
-        """Copy the weights now and have the worker evaluate the copy and send its field (`last`: then store the
-        picture too). False, with nothing done, for a model that cannot run aside: one that cannot be copied, or
-        whose modules are not all torch.nn's own (they might draw random numbers, and torch's random state is
-        shared with the training thread)."""
+        """Copy the weights now and have the worker evaluate the copy and send its field (`last`: then store
+        the picture too). False, with nothing done, for a model that cannot run aside: one that cannot be
+        copied, or whose modules are not all torch.nn's own (they might draw random numbers, and torch's
+        random state is shared with the training thread)."""
         if self.is_recording or not _only_torch_modules(self.model):
             return False
         weights = self._replica.capture()
@@ -548,7 +575,8 @@ class DecisionBoundary(LiveView):
         self.picture.put("live", frame.info)
 
     def _put_shown(self) -> None:
-        """Tell the page what to show: [the selected epoch, or -1 for the live model; a serial, so each request counts once]."""
+        """Tell the page what to show: [the selected epoch, or -1 for the live model; a serial, so
+        each request counts once]."""
         self._shown_serial += 1
         epoch = -1 if self._selected is None else self._selected
         self.picture.put("shown", np.array([epoch, self._shown_serial], dtype=np.int32))
@@ -561,7 +589,8 @@ class DecisionBoundary(LiveView):
 
     # --- kept epochs ----------------------------------------------------------------------------
     def _keep_epoch(self, epoch: int) -> None:
-        """Keep the model as `epoch`'s: a copy of its weights, or, for a model that cannot be copied, its field now."""
+        """Keep the model as `epoch`'s: a copy of its weights, or, for a model that cannot be copied,
+        its field now."""
         weights = self._replica.capture()
         if weights is None:
             self.stored.add(epoch, self._evaluate(self.model, self.live_resolution, epoch, -1))
@@ -578,12 +607,16 @@ class DecisionBoundary(LiveView):
         return [epoch for epoch in reversed(self.stored.epochs) if not self.stored.computed(epoch)]
 
     def _put_kept(self) -> None:
-        """Put the list of kept epochs and every evaluated one the picture lacks; drop those no longer kept."""
+        """Put the list of kept epochs and every evaluated one the picture lacks; drop those no longer
+        kept."""
         if self.stored.version == self._kept_version:
             return
         self._kept_version = self.stored.version
         epochs = self.stored.epochs
-        rows = [self.stored[e].info if self.stored.computed(e) else np.array([e, -1, np.nan, np.nan]) for e in epochs]
+        rows = [
+            self.stored[e].info if self.stored.computed(e) else np.array([e, -1, np.nan, np.nan])
+            for e in epochs
+        ]
         self.picture.put("kept", np.array(rows, dtype=np.float64).reshape(-1, 4))
         for epoch in [e for e in self._kept_sent if e not in self.stored]:
             self.picture.drop(f"field:{epoch}")
@@ -596,8 +629,8 @@ class DecisionBoundary(LiveView):
                 self.picture.put(f"wrong:{epoch}", self._wrong(frame))
 
     def _evaluate_one_pending(self) -> None:
-        """Evaluate and send one kept epoch, then queue the next; a run that started meanwhile stops the chain (its
-        stop starts it again), so this never runs between the steps of a run."""
+        """Evaluate and send one kept epoch, then queue the next; a run that started meanwhile stops the chain
+        (its stop starts it again), so this never runs between the steps of a run."""
         with self._lock:
             if self.closed or self._running():
                 self._chain_queued = False
@@ -612,8 +645,8 @@ class DecisionBoundary(LiveView):
             self._chain_queued = bool(pending) and self.loop.later(self._evaluate_one_pending)
 
     def show_epoch(self, epoch: int | None) -> None:
-        """Show the kept epoch at or before `epoch` (None, or an epoch past the kept ones: the live model), as the
-        page's slider does; from any thread (the work runs on the kernel's loop)."""
+        """Show the kept epoch at or before `epoch` (None, or an epoch past the kept ones: the live model), as
+        the page's slider does; from any thread (the work runs on the kernel's loop)."""
         _check_epoch(epoch)
         self.loop.run(lambda: self._show(epoch))
 
@@ -633,7 +666,8 @@ class DecisionBoundary(LiveView):
         self.record_frame()
 
     def on_request(self, message: dict) -> None:
-        """The page asks for a kept epoch it lacks ({"type": "want", "epoch": e}): evaluate it if needed and send it."""
+        """The page asks for a kept epoch it lacks ({"type": "want", "epoch": e}): evaluate it if
+        needed and send it."""
         epoch = message.get("epoch")
         if message.get("type") != "want" or isinstance(epoch, bool) or not isinstance(epoch, int):
             return
@@ -647,10 +681,13 @@ class DecisionBoundary(LiveView):
 
     # --- hand-written loops ---------------------------------------------------------------------
     def update(self, epoch: int | None = None) -> None:
-        """Evaluate the model now at `resolution` and send it; with `epoch`, also keep it as that epoch's frame."""
+        """Evaluate the model now at `resolution` and send it; with `epoch`, also keep it as that
+        epoch's frame."""
         _check_epoch(epoch)
         with self._model_turn():
-            frame = self._evaluate(self.model, self.resolution, *((epoch, -1) if epoch is not None else self._position()))
+            frame = self._evaluate(
+                self.model, self.resolution, *((epoch, -1) if epoch is not None else self._position())
+            )
             self._selected = None
             self._put_live(frame)
             self._put_shown()
@@ -680,17 +717,20 @@ class DecisionBoundary(LiveView):
     def _on_run_start(self, change: dict) -> None:
         if change.get("state") != "running" or change.get("previous") == "running":
             return
+        trainer = self.trainer
+        if trainer is None:  # subscribed only to a trainer's events
+            return
         with self._lock:
-            target = self.trainer.target_epoch
+            target = trainer.target_epoch
             if target is not None:
-                self.stored.plan(self.trainer.epoch + 1, target)
+                self.stored.plan(trainer.epoch + 1, target)
             self._selected, self._shown = None, self._live  # a new run shows the live model again
             self._put_shown()
 
     def on_stop(self) -> None:
-        """The run stopped: evaluate the model at `resolution` (aside, on the worker, where it can), keep the run's
-        last epoch, send and store; the other kept epochs are evaluated off the training loop, one per turn of the
-        kernel's loop (without a loop, a script: when asked for, or by `finish()`)."""
+        """The run stopped: evaluate the model at `resolution` (aside, on the worker, where it can), keep the
+        run's last epoch, send and store; the other kept epochs are evaluated off the training loop, one per
+        turn of the kernel's loop (without a loop, a script: when asked for, or by `finish()`)."""
         with self._model_turn():
             self._dirty = True
             aside = self._evaluate_aside(last=True)
@@ -719,8 +759,8 @@ class DecisionBoundary(LiveView):
             return super().push()
 
     def finish(self) -> None:
-        """Evaluate the model now (at `resolution` unless a run is going on) and every kept epoch not evaluated yet,
-        send them, and store everything."""
+        """Evaluate the model now (at `resolution` unless a run is going on) and every kept epoch not
+        evaluated yet, send them, and store everything."""
         with self._model_turn():
             self._dirty = True
             for epoch in self._pending():
@@ -758,6 +798,10 @@ class DecisionBoundary(LiveView):
         from .boundary_still import render_field  # matplotlib loads only when a still is asked for
 
         frame = state if state is not None else self._live
+        if frame is None:
+            raise RuntimeError(
+                "DecisionBoundary has no field yet: it is computed in the background; try again"
+            )
         if self.regression:
             point_rgb = self._point_table[value_codes(self._labels, frame.centre, frame.scale)] / 255
         else:

@@ -21,17 +21,62 @@ from .axes import nice_ceiling
 
 FIELD_LIGHTNESS = 0.4  # share of white mixed into the field, so the points stand out
 
-# Colours as in `widgets.views.style` (checked against it by the tests), kept here so no view loads matplotlib.
+# Colours as in `widgets.views.style` (checked against it by the tests), kept here so no view loads
+# matplotlib.
 TWO_CLASS_COLOURS = [(0.10, 0.37, 0.71), (0.75, 0.11, 0.16)]
-_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-_TAB20 = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
-          "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"]
+_TAB10 = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+_TAB20 = [
+    "#1f77b4",
+    "#aec7e8",
+    "#ff7f0e",
+    "#ffbb78",
+    "#2ca02c",
+    "#98df8a",
+    "#d62728",
+    "#ff9896",
+    "#9467bd",
+    "#c5b0d5",
+    "#8c564b",
+    "#c49c94",
+    "#e377c2",
+    "#f7b6d2",
+    "#7f7f7f",
+    "#c7c7c7",
+    "#bcbd22",
+    "#dbdb8d",
+    "#17becf",
+    "#9edae5",
+]
 # ColorBrewer's RdBu from red to blue; RdBu_r (blue: low, red: high) is its reverse.
-_RDBU = ["#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3", "#2166ac", "#053061"]
+_RDBU = [
+    "#67001f",
+    "#b2182b",
+    "#d6604d",
+    "#f4a582",
+    "#fddbc7",
+    "#f7f7f7",
+    "#d1e5f0",
+    "#92c5de",
+    "#4393c3",
+    "#2166ac",
+    "#053061",
+]
 
 
 def _rgb(hex_colour: str) -> tuple[float, float, float]:
-    return tuple(int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    red, green, blue = (int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return red, green, blue
 
 
 def class_colours(classes: int) -> list[tuple[float, float, float]]:
@@ -45,7 +90,8 @@ def class_colours(classes: int) -> list[tuple[float, float, float]]:
 
 
 def diverging(low: float = 0.0, high: float = 1.0) -> np.ndarray:
-    """256 RGB rows (0..1) of the blue-white-red map RdBu_r sampled from `low` to `high` (as matplotlib samples it)."""
+    """256 RGB rows (0..1) of the blue-white-red map RdBu_r sampled from `low` to `high` (as matplotlib
+    samples it)."""
     nodes = np.array([_rgb(c) for c in reversed(_RDBU)])
     positions = np.linspace(0.0, 1.0, len(nodes))
     index = np.clip((np.linspace(low, high, 256) * 256).astype(int), 0, 255)  # matplotlib's 256-entry table
@@ -54,7 +100,8 @@ def diverging(low: float = 0.0, high: float = 1.0) -> np.ndarray:
 
 
 def frame_label(epoch: int, step: int) -> str:
-    """A frame's label: "epoch 12" at an epoch's end (`step` < 0), "epoch 3, step 40" inside one, "" without an epoch."""
+    """A frame's label: "epoch 12" at an epoch's end (`step` < 0), "epoch 3, step 40" inside one, ""
+    without an epoch."""
     if epoch < 0:
         return ""
     return f"epoch {epoch}" if step < 0 else f"epoch {epoch}, step {step}"
@@ -65,7 +112,8 @@ class BoundaryFrame:
     """One state of the boundary: the grid as uint8 codes and the model's answer on every point."""
 
     codes: np.ndarray  # [R, R] uint8, or [2, R, R] (class, confidence) for K > 2 classes; row 0 is the bottom
-    predicted: np.ndarray  # per point (training, then validation): the predicted class, or the value for a regression
+    # per point (training, then validation): the predicted class, or the value for a regression
+    predicted: np.ndarray
     scale: float  # 1 output: the values shown span centre -+ scale
     centre: float = 0.0  # 1 output: the value in the middle of the colour map
     epoch: int = -1  # the epoch the model had completed (-1: none said, a model without a trainer)
@@ -83,7 +131,8 @@ class BoundaryFrame:
 
     @property
     def info(self) -> np.ndarray:
-        """[epoch, step, centre, scale] as float64: what the page needs besides the codes to caption and read out."""
+        """[epoch, step, centre, scale] as float64: what the page needs besides the codes to caption
+        and read out."""
         return np.array([self.epoch, self.step, self.centre, self.scale], dtype=np.float64)
 
     @property
@@ -116,7 +165,8 @@ def data_bounds(points: np.ndarray, margin: float) -> tuple[float, float, float,
 
 
 def grid_points(bounds: Sequence[float], side: int) -> torch.Tensor:
-    """The `side` x `side` grid over `bounds` as a float32 [side * side, 2] tensor, row by row from the bottom."""
+    """The `side` x `side` grid over `bounds` as a float32 [side * side, 2] tensor, row by row from the
+    bottom."""
     if isinstance(side, bool) or not isinstance(side, int) or side < 2:
         raise ValueError(f"side must be an int of at least 2, got {side!r}")
     x0, x1, y0, y1 = bounds
@@ -151,11 +201,18 @@ class OutputCoder:
     as p(class 1), as a 2-output model's is.
     """
 
-    def __init__(self, outputs: int, classes: int, targets: np.ndarray | None = None, single: str | None = None) -> None:
+    def __init__(
+        self, outputs: int, classes: int, targets: np.ndarray | None = None, single: str | None = None
+    ) -> None:
         if outputs < 1 or classes < max(outputs, 2):
             raise ValueError(f"a model of {outputs} outputs cannot have {classes} classes")
-        if single not in (None, "logits", "probabilities") or (single is not None and (outputs != 1 or targets is not None)):
-            raise ValueError(f"single must be None, or 'logits' or 'probabilities' for a 1-output classifier, got {single!r}")
+        if single not in (None, "logits", "probabilities") or (
+            single is not None and (outputs != 1 or targets is not None)
+        ):
+            raise ValueError(
+                "single must be None, or 'logits' or 'probabilities' for a 1-output classifier, got "
+                f"{single!r}"
+            )
         self.outputs = outputs
         self.classes = classes
         self.targets = None if targets is None else np.asarray(targets, dtype=np.float64)
@@ -186,16 +243,27 @@ class OutputCoder:
         output = output.detach().reshape(output.shape[0], -1)
         cells = side * side
         if output.shape[0] < cells or output.shape[1] != self.outputs:
-            raise ValueError(f"expected {cells} grid rows and more of {self.outputs} outputs, got {list(output.shape)}")
+            raise ValueError(
+                f"expected {cells} grid rows and more of {self.outputs} outputs, got {list(output.shape)}"
+            )
         if self.outputs == 1 and self.single is None:
             return self._code_values(output[:, 0].float(), cells, side, epoch, step)
         if self.outputs == 1:
-            p1 = torch.sigmoid(output[:, 0].float()) if self.single == "logits" else output[:, 0].float().clamp(0, 1)
+            p1 = (
+                torch.sigmoid(output[:, 0].float())
+                if self.single == "logits"
+                else output[:, 0].float().clamp(0, 1)
+            )
             predicted = (p1[cells:] > 0.5).to(torch.int64).cpu().numpy()
             codes = to_codes(p1[:cells]).reshape(side, side).cpu().numpy()
         elif self.outputs == 2:
-            # p(class 1) = softmax(o)[1] = sigmoid(o1 - o0): one subtraction, cheaper than a softmax over rows of 2
-            p1 = output[:, 1].float() if are_probabilities(output) else torch.sigmoid((output[:, 1] - output[:, 0]).float())
+            # p(class 1) = softmax(o)[1] = sigmoid(o1 - o0): one subtraction, cheaper than a softmax over rows
+            # of 2
+            p1 = (
+                output[:, 1].float()
+                if are_probabilities(output)
+                else torch.sigmoid((output[:, 1] - output[:, 0]).float())
+            )
             predicted = (p1[cells:] > 0.5).to(torch.int64).cpu().numpy()
             codes = to_codes(p1[:cells]).reshape(side, side).cpu().numpy()
         else:
@@ -208,22 +276,31 @@ class OutputCoder:
             codes = torch.stack([winner.to(torch.uint8), shade]).reshape(2, side, side).cpu().numpy()
         return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, epoch=epoch, step=step)
 
-    def _code_values(self, values: torch.Tensor, cells: int, side: int, epoch: int, step: int) -> BoundaryFrame:
+    def _code_values(
+        self, values: torch.Tensor, cells: int, side: int, epoch: int, step: int
+    ) -> BoundaryFrame:
         field = values[:cells]
         if self.centre is None:
             self.centre = 0.5 if bool(((field >= 0) & (field <= 1)).all()) else 0.0
         self._widen(float((field - self.centre).abs().max()))
         codes = to_codes((field - self.centre) / (2 * self.scale) + 0.5).reshape(side, side).cpu().numpy()
         points = values[cells:]
-        predicted = points.cpu().numpy() if self.regression else (points > self.centre).to(torch.int64).cpu().numpy()
-        return BoundaryFrame(codes=codes, predicted=predicted, scale=self.scale, centre=self.centre, epoch=epoch, step=step)
+        predicted = (
+            points.cpu().numpy() if self.regression else (points > self.centre).to(torch.int64).cpu().numpy()
+        )
+        return BoundaryFrame(
+            codes=codes, predicted=predicted, scale=self.scale, centre=self.centre, epoch=epoch, step=step
+        )
 
 
 def value_codes(values: np.ndarray, centre: float, scale: float) -> np.ndarray:
-    """Values as codes of the 1-output map (127.5 at `centre`, 0 and 255 at `centre` -+ `scale`), e.g. to colour points."""
+    """Values as codes of the 1-output map (127.5 at `centre`, 0 and 255 at `centre` -+ `scale`), e.g. to
+    colour points."""
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
-    return np.clip(np.round((np.asarray(values, dtype=np.float64) - centre) / (2 * scale) * 255 + 127.5), 0, 255).astype(np.uint8)
+    return np.clip(
+        np.round((np.asarray(values, dtype=np.float64) - centre) / (2 * scale) * 255 + 127.5), 0, 255
+    ).astype(np.uint8)
 
 
 def lookup_table(outputs: int, class_colours: Sequence[Sequence[float]], diverging: np.ndarray,
@@ -238,17 +315,6 @@ def lookup_table(outputs: int, class_colours: Sequence[Sequence[float]], divergi
     shade = np.linspace(0, 1, 256)[None, :, None] * (1 - lightness)
     colours = np.asarray(class_colours, dtype=np.float64)[:, None, :]
     return ((colours * shade + (1 - shade)) * 255).round().astype(np.uint8)
-
-
-def upsample(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """The field [R, R, 3] (row 0 at the bottom) as uint8 pixels [height, width, 3], top row first.
-
-    Bilinear, with the grid's outer points on the outer pixels: the grid runs
-    from edge to edge of the data's box, as the image does.
-    """
-    image = torch.from_numpy(np.ascontiguousarray(rgb[::-1])).permute(2, 0, 1)[None].float()
-    pixels = torch.nn.functional.interpolate(image, size=(height, width), mode="bilinear", align_corners=True)
-    return pixels.round_().clamp_(0, 255).to(torch.uint8)[0].permute(1, 2, 0).contiguous().numpy()
 
 
 def colour(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -286,7 +352,8 @@ class EpochStore(Mapping):
         self.keep = keep
         self.stride = 1
         self.version = 0
-        """Grows at every change (an epoch added, thinned, computed, or all cleared): who shows the store compares it."""
+        """Grows at every change (an epoch added, thinned, computed, or all cleared): who shows the
+        store compares it."""
         self._frames: dict[int, BoundaryFrame | Deferred] = {}
         self._first: int | None = None
 
@@ -323,12 +390,18 @@ class EpochStore(Mapping):
             return False
         if self._first is None:
             return True
-        stride = self.stride if len(self._frames) < self.keep else 2 * self.stride  # a full store thins on the next add
+        # a full store thins on the next add
+        stride = self.stride if len(self._frames) < self.keep else 2 * self.stride
         return epoch % stride == 0
 
     def plan(self, first: int, last: int) -> None:
         """Widen the stride for a run from epoch `first` to `last` so that its epochs fit in `keep`."""
-        if isinstance(first, bool) or isinstance(last, bool) or not isinstance(first, int) or not isinstance(last, int):
+        if (
+            isinstance(first, bool)
+            or isinstance(last, bool)
+            or not isinstance(first, int)
+            or not isinstance(last, int)
+        ):
             raise TypeError(f"first and last must be ints, got {first!r} and {last!r}")
         start = first if self._first is None else self._first
         span = last - start

@@ -36,7 +36,9 @@ def render_field(field_rgb: np.ndarray, points: np.ndarray, point_rgb: np.ndarra
     x0, x1, y0, y1 = bounds
     figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
     left, bottom = margins["left"] / width, margins["bottom"] / height
-    ax = figure.add_axes((left, bottom, 1 - left - margins["right"] / width, 1 - bottom - margins["top"] / height))
+    ax = figure.add_axes(
+        (left, bottom, 1 - left - margins["right"] / width, 1 - bottom - margins["top"] / height)
+    )
     side = field_rgb.shape[0]
     # the grid's outer points lie on the box's edges: each cell reaches half a step beyond them
     half_x, half_y = (x1 - x0) / (side - 1) / 2, (y1 - y0) / (side - 1) / 2
@@ -47,9 +49,19 @@ def render_field(field_rgb: np.ndarray, points: np.ndarray, point_rgb: np.ndarra
     train = np.arange(len(points)) < train_count
     for part, marker, edge in ((train, "o", "white"), (~train, "^", "black")):
         if part.any():
-            ax.scatter(*points[part].T, s=_POINT_SIZE, c=point_rgb[part], marker=marker, edgecolors=edge, linewidths=0.5)
+            ax.scatter(
+                points[part, 0],
+                points[part, 1],
+                s=_POINT_SIZE,
+                c=point_rgb[part],
+                marker=marker,
+                edgecolors=edge,
+                linewidths=0.5,
+            )
     if wrong.any():
-        ax.scatter(*points[wrong].T, s=_POINT_SIZE * 1.6, c="black", marker="x", linewidths=1.2)
+        ax.scatter(
+            points[wrong, 0], points[wrong, 1], s=_POINT_SIZE * 1.6, c="black", marker="x", linewidths=1.2
+        )
     if caption:
         ax.text(0.02, 0.98, caption, transform=ax.transAxes, va="top", ha="left", fontsize=FONT_SIZE,
                 bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.5})

@@ -70,7 +70,7 @@ class FrameClock:
         self.min_fps = float(min_fps)
         self.time_fn = time_fn
         self.frames = 0  # frames drawn under this clock, every kind
-        self.spent = 0.0  # seconds those frames cost, with the work charged for them (`charge_work`)
+        self.spent = 0.0  # seconds those frames cost
         self._credit = 0.0
         self._credit_time = time_fn()
         self._tick = 0
@@ -113,7 +113,8 @@ class FrameClock:
         if self.credit() < min(self._tick_spent, self.burst):  # a round is priced at what the last one cost
             if not (self.min_fps > 0 and now - self._floor_start >= 1.0 / self.min_fps):
                 return False
-            self._credit = min(self._credit, 0.0)  # the floor's tick: forgive the debt instead of starving the views
+            # the floor's tick: forgive the debt instead of starving the views
+            self._credit = min(self._credit, 0.0)
         self._tick += 1
         self._tick_start = self._floor_start = now
         self._tick_spent = 0.0
@@ -129,21 +130,13 @@ class FrameClock:
         self.frames += 1
 
     def note_free_frame(self, seconds: float) -> None:
-        """Account a frame drawn outside the budget (a view's first): not charged or counted, it prices the next round.
+        """Account a frame drawn outside the budget (a view's first): not charged or counted, it prices the
+        next round.
 
         The floor counts from it too: views just built have a fresh picture.
         """
         self._tick_spent += seconds
         self._floor_start = self.time_fn()
-
-    def charge_work(self, seconds: float) -> None:
-        """Account `seconds` of work a view did for later frames without drawing (a model evaluated and kept).
-
-        It costs credit as a frame does and counts in `spent`, not in `frames`.
-        """
-        self.credit()
-        self._credit -= seconds
-        self.spent += seconds
 
     def _join_tick(self, owner: object) -> None:
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from numbers import Real
-from typing import Any, NamedTuple
+from typing import Any
 
 import ipywidgets as ipw
 import numpy as np
@@ -25,6 +25,7 @@ import traitlets
 
 from ..training.history import History
 from ..training.trainer import Trainer
+from .compare_state import CompareState, RunState
 from .curve_data import X_AXES, StepSeries, step_x
 from .live import LiveView, check_pacer
 from .pacer import Pacer
@@ -40,8 +41,28 @@ MIN_SIZE = (400, 200)
 SPLITS = ("train", "valid")
 # widgets.views.style.run_colours, without importing matplotlib: its eight colours, then tab20 for more runs
 _RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#882255"]
-_TAB20 = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
-          "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"]
+_TAB20 = [
+    "#1f77b4",
+    "#aec7e8",
+    "#ff7f0e",
+    "#ffbb78",
+    "#2ca02c",
+    "#98df8a",
+    "#d62728",
+    "#ff9896",
+    "#9467bd",
+    "#c5b0d5",
+    "#8c564b",
+    "#c49c94",
+    "#e377c2",
+    "#f7b6d2",
+    "#7f7f7f",
+    "#c7c7c7",
+    "#bcbd22",
+    "#dbdb8d",
+    "#17becf",
+    "#9edae5",
+]
 
 
 def run_hex(runs: int) -> list[str]:
@@ -58,25 +79,6 @@ class ComparePicture(Picture):
     x_axis = traitlets.Unicode("epochs").tag(sync=True)
 
 
-class RunState(NamedTuple):
-    """One run in a still: its name and colour, its first `steps` step rows and `epochs` epoch records."""
-
-    name: str
-    colour: str
-    steps: int
-    epochs: int
-    valid: bool
-    steps_per_epoch: int | None
-
-
-class CompareState(NamedTuple):
-    """What one still of the comparison shows: each run's rows and records at that moment, and the options."""
-
-    runs: tuple[RunState, ...]
-    panels: tuple[str, ...]
-    log_scale: bool
-    x_axis: str
-    smoothing: float
 
 
 class _HistoryRun:
@@ -114,12 +116,16 @@ class _RunFeed:
         self.epoch_keys: list[str] = []
 
     def put(self, history: History) -> None:
-        """Put the rows and records added since the last call; everything when the history was replaced or rewritten."""
+        """Put the rows and records added since the last call; everything when the history was
+        replaced or rewritten."""
         steps, loss = history.step_column("step"), history.step_column("loss")
         count, sent = len(steps), self.steps
         step_name, loss_name = f"{self.key}:step", f"{self.key}:loss"
-        rewritten = (history is not self.history or count < sent
-                     or (sent > 0 and not _same_row((float(steps[sent - 1]), float(loss[sent - 1])), self.last)))
+        rewritten = (
+            history is not self.history
+            or count < sent
+            or (sent > 0 and not _same_row((float(steps[sent - 1]), float(loss[sent - 1])), self.last))
+        )
         if rewritten or self.picture.channel(step_name) is None:
             self.picture.put(step_name, steps.astype(np.int32))  # steps travel as int32: a third fewer bytes
             self.picture.put(loss_name, loss.astype(np.float32))
@@ -164,7 +170,8 @@ def _number(value: Any) -> float:
 
 
 def _epoch_column(records: Sequence[Mapping], key: str) -> np.ndarray:
-    """One key over the records as a column (NaN where absent); step and epoch numbers exact, the rest float32."""
+    """One key over the records as a column (NaN where absent); step and epoch numbers exact, the rest
+    float32."""
     values = np.array([_number(record.get(key, math.nan)) for record in records], dtype=np.float64)
     return values if key in ("step", "epoch") else values.astype(np.float32)
 
@@ -197,15 +204,20 @@ class Compare(LiveView):
         size: tuple[int, int] = DEFAULT_SIZE,
     ) -> None:
         if not isinstance(runs, Mapping):
-            raise TypeError(f"Compare expects a dict of run name -> Trainer or History, got {type(runs).__name__}")
+            raise TypeError(
+                f"Compare expects a dict of run name -> Trainer or History, got {type(runs).__name__}"
+            )
         if not runs:
-            raise ValueError("Compare needs at least one run: a dict of run name -> Trainer, got an empty one")
+            raise ValueError(
+                "Compare needs at least one run: a dict of run name -> Trainer, got an empty one"
+            )
         for name, trainer in runs.items():
             _check_run(name, trainer, {})
         _check_distinct(runs)
         check_pacer(pacer)
         _check_options(log_scale, x_axis)
-        if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= smoothing < 1:
+        # float named first: mypy does not count a float as a numbers.Real
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (float, Real)) or not 0 <= smoothing < 1:
             raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
         chosen = None if metrics is None else _check_metrics(metrics, runs)
         width, height = _check_size(size)
@@ -314,10 +326,17 @@ class Compare(LiveView):
     def frame_state(self) -> CompareState:
         with self._lock:
             runs = tuple(
-                RunState(name, colour, len(trainer.history), len(trainer.history.epochs),
-                         trainer.valid_loader is not None or any("valid_loss" in r for r in trainer.history.epochs),
-                         trainer.steps_per_epoch)
-                for (name, trainer), colour in zip(self._runs.items(), run_hex(len(self._runs)), strict=True))
+                RunState(
+                    name,
+                    colour,
+                    len(trainer.history),
+                    len(trainer.history.epochs),
+                    trainer.valid_loader is not None
+                    or any("valid_loss" in r for r in trainer.history.epochs),
+                    trainer.steps_per_epoch,
+                )
+                for (name, trainer), colour in zip(self._runs.items(), run_hex(len(self._runs)), strict=True)
+            )
             return CompareState(runs, tuple(self.panels), self.log_scale, self.x_axis, self._smoothing)
 
     def render_png(self, state: CompareState) -> bytes:
@@ -329,7 +348,8 @@ class Compare(LiveView):
 
 def compare_series(histories: Mapping[str, History], state: CompareState
                    ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
-    """The lines of a comparison as (x, y) arrays by (run, panel, split): each run's first rows and records of `state`.
+    """The lines of a comparison as (x, y) arrays by (run, panel, split): each run's first rows and records of
+    `state`.
 
     The loss panel's training line is the smoothed loss per step; every other
     line is an epoch column ("valid_loss", "train_acc", "valid_acc", ...).
@@ -343,16 +363,27 @@ def compare_series(histories: Mapping[str, History], state: CompareState
         records = history.epochs[: run.epochs]
         ends = np.array([_number(record.get("step", math.nan)) for record in records], dtype=np.float64)
         x = step_x(steps, ends, run.steps_per_epoch) if by_epoch else steps
-        smoothed = np.asarray(StepSeries(state.smoothing).update(loss), dtype=np.float64) if state.smoothing else loss
+        smoothed = (
+            np.asarray(StepSeries(state.smoothing).update(loss), dtype=np.float64)
+            if state.smoothing
+            else loss
+        )
         lines[(run.name, "loss", "train")] = (x, smoothed)
-        epoch_x = (np.array([_number(record.get("epoch", i + 1)) for i, record in enumerate(records)], dtype=np.float64)
-                   if by_epoch else ends)
+        epoch_x = (
+            np.array(
+                [_number(record.get("epoch", i + 1)) for i, record in enumerate(records)], dtype=np.float64
+            )
+            if by_epoch
+            else ends
+        )
         for panel in state.panels:
             for split in SPLITS if run.valid else SPLITS[:1]:
                 if (panel, split) == ("loss", "train"):
                     continue
                 key = f"{split}_{panel}"
-                values = np.array([_number(record.get(key, math.nan)) for record in records], dtype=np.float64)
+                values = np.array(
+                    [_number(record.get(key, math.nan)) for record in records], dtype=np.float64
+                )
                 lines[(run.name, panel, split)] = (epoch_x.copy(), values)
     return lines
 
@@ -366,20 +397,30 @@ def _check_run(name: Any, trainer: Any, existing: Mapping[str, Any]) -> None:
         raise TypeError(f"run {name!r} must be a Trainer or a History, got {type(trainer).__name__}")
 
 
-def _check_distinct(runs: Mapping[str, Trainer]) -> None:
+def _check_distinct(runs: Mapping[str, object]) -> None:
     seen: dict[int, str] = {}
     for name, trainer in runs.items():
         if id(trainer) in seen:
-            raise ValueError(f"runs {seen[id(trainer)]!r} and {name!r} are the same run; compare different runs")
+            raise ValueError(
+                f"runs {seen[id(trainer)]!r} and {name!r} are the same run; compare different runs"
+            )
         seen[id(trainer)] = name
 
 
-def _check_metrics(metrics: Any, runs: Mapping[str, Trainer]) -> tuple[str, ...]:
-    if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not all(isinstance(m, str) for m in metrics):
-        raise TypeError(f"metrics must be a list of metric names (or None for every shared one), got {metrics!r}")
+def _check_metrics(metrics: Any, runs: Mapping[str, object]) -> tuple[str, ...]:
+    if (
+        isinstance(metrics, str)
+        or not isinstance(metrics, Sequence)
+        or not all(isinstance(m, str) for m in metrics)
+    ):
+        raise TypeError(
+            f"metrics must be a list of metric names (or None for every shared one), got {metrics!r}"
+        )
     for metric in metrics:
         # a History's metrics appear as its loop logs them: only trainers can lack one up front
-        lacking = [name for name, run in runs.items() if isinstance(run, Trainer) and metric not in run.metric_names]
+        lacking = [
+            name for name, run in runs.items() if isinstance(run, Trainer) and metric not in run.metric_names
+        ]
         if lacking:
             raise ValueError(f"metric {metric!r} is not a metric of run(s) {lacking}; a panel shows a metric "
                              "every run has")
@@ -399,6 +440,8 @@ def _check_size(size: Any) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise TypeError(f"size must be (width, height) in pixels, got {size!r}") from None
     if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        raise ValueError(f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}")
+        raise ValueError(
+            f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}"
+        )
     return width, height
 

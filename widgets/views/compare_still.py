@@ -7,12 +7,14 @@ shows where no JavaScript runs; never on the training loop's pace.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
+from .compare_state import CompareState
 from .curve_data import axis_end, decimate, loss_limits, metric_limits, tick_text
 from .style import FONT_SIZE, SPLIT_LINES
 
@@ -26,12 +28,12 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[rows], y[rows]
 
 
-def _pattern(split: str) -> tuple[str, str]:
+def _pattern(split: str) -> tuple[str, Any]:
     """(marker, line style) of a split from the shared style: "s--" is marker "s", line "--"."""
     return SPLIT_LINES[split][0], SPLIT_LINES[split][1:]
 
 
-def render_compare(lines: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]], state: object,
+def render_compare(lines: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]], state: CompareState,
                    size: tuple[int, int]) -> bytes:
     """PNG bytes of a comparison: `lines` as `compare_series` gives them, `state` a `CompareState`.
 
@@ -51,8 +53,16 @@ def render_compare(lines: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarra
         marker, linestyle = _pattern(split)
         if (panel, split) == ("loss", "train"):
             x, y, marker = *_thin(x, y), "None"  # the loss per step: too dense for markers
-        axes[panel].plot(x, y, color=colours[run], linestyle=linestyle, marker=marker, markersize=3.5, linewidth=1.5,
-                         markevery=max(1, len(x) // _MAX_MARKERS))
+        axes[panel].plot(
+            x,
+            y,
+            color=colours[run],
+            linestyle=linestyle,
+            marker=marker,
+            markersize=3.5,
+            linewidth=1.5,
+            markevery=max(1, len(x) // _MAX_MARKERS),
+        )
         finite = x[np.isfinite(x)]
         if len(finite):
             x_high = max(x_high, float(finite.max()))
@@ -76,7 +86,9 @@ def render_compare(lines: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarra
     labels = [name if len(name) <= longest else name[: longest - 1] + "…" for name in colours]
     for split in ("train", "valid") if any(run.valid for run in state.runs) else ("train",):
         marker, linestyle = _pattern(split)
-        handles.append(Line2D([], [], color="0.3", linestyle=linestyle, marker=marker, markersize=3.5, linewidth=1.5))
+        handles.append(
+            Line2D([], [], color="0.3", linestyle=linestyle, marker=marker, markersize=3.5, linewidth=1.5)
+        )
         labels.append(split)
     rows = max(1, int(size[1] // (2.2 * FONT_SIZE * _DPI / 72)))  # entries a legend column holds
     figure.legend(handles, labels, loc="outside right upper", fontsize=FONT_SIZE, frameon=False,

@@ -25,10 +25,13 @@ from .kernel_loop import KernelLoop, running_loop
 LR_MIN_EXPONENT, LR_MAX_EXPONENT = -5, 1
 
 STATUS_FPS = 4.0
-"""At most this many status-line updates a second of the clock's time while training runs (a state change: at once)."""
+"""At most this many status-line updates a second of the clock's time while training runs (a state change: at
+once)."""
 
 STATUS_FORMAT = "epoch {epoch} · step {step} · loss {loss} · lr {lr} · {rate} steps/s · {state}"
 """The status line; every field is a plain number or word, so a browser test can parse it."""
+STATUS_FORMAT_NO_LOSS = "epoch {epoch} · step {step} · lr {lr} · {rate} steps/s · {state}"
+"""The status line of a page that shows its own losses (the Playground's split losses): no last-batch loss."""
 
 
 class TrainerControls(View):
@@ -45,16 +48,20 @@ class TrainerControls(View):
     - Reset: pauses if needed, then `trainer.reset()`.
     - lr: a log-scale slider from 1e-5 to 10 calling `trainer.set_lr`.
     - The status line reads `STATUS_FORMAT`: epochs completed, optimizer steps
-      done, the last batch loss, the learning rate, the recent training speed
-      and the trainer's state.
+      done, the last batch loss (left out with `show_loss=False`, for a page that
+      shows losses of its own), the learning rate, the recent training speed and
+      the trainer's state.
     """
 
     charged = False
 
-    def __init__(self, trainer: Any, clock: FrameClock | None = None) -> None:
+    def __init__(self, trainer: Any, clock: FrameClock | None = None, show_loss: bool = True) -> None:
         check_trainer(trainer, "TrainerControls")
         check_clock(clock)
+        if not isinstance(show_loss, bool):
+            raise TypeError(f"show_loss must be True or False, got {show_loss!r}")
         self.trainer = trainer
+        self._format = STATUS_FORMAT if show_loss else STATUS_FORMAT_NO_LOSS
         self._kernel = KernelLoop(report=self._report)  # every press runs on the kernel's loop
         self._task: Any = None
         self._waiter: Any = None  # the task that runs a press once a playing trainer has paused
@@ -63,10 +70,16 @@ class TrainerControls(View):
         self._syncing_slider = False
         self._status_time = float("-inf")
 
-        self.play_button = ipw.ToggleButton(value=False, description="Play", icon="play", tooltip="Play / Pause")
+        self.play_button = ipw.ToggleButton(
+            value=False, description="Play", icon="play", tooltip="Play / Pause"
+        )
         self.step_button = ipw.Button(description="Step", icon="step-forward", tooltip="one batch")
-        self.epoch_button = ipw.Button(description="Epoch", icon="fast-forward", tooltip="to the end of this epoch")
-        self.reset_button = ipw.Button(description="Reset", icon="undo", tooltip="back to the initial weights")
+        self.epoch_button = ipw.Button(
+            description="Epoch", icon="fast-forward", tooltip="to the end of this epoch"
+        )
+        self.reset_button = ipw.Button(
+            description="Reset", icon="undo", tooltip="back to the initial weights"
+        )
         self.lr_slider = ipw.FloatLogSlider(
             value=self._slider_value(trainer.lr),
             base=10,
@@ -89,7 +102,9 @@ class TrainerControls(View):
             (self.message, "lt-message"),
         ):
             widget.add_class(css)
-        buttons = ipw.HBox([self.play_button, self.step_button, self.epoch_button, self.reset_button, self.lr_slider])
+        buttons = ipw.HBox(
+            [self.play_button, self.step_button, self.epoch_button, self.reset_button, self.lr_slider]
+        )
         super().__init__(ipw.VBox([buttons, self.status, self.message]), "controls", clock)
 
         self.play_button.observe(self._on_toggle, names="value")
@@ -105,7 +120,7 @@ class TrainerControls(View):
         """The status line as plain text (see `STATUS_FORMAT`)."""
         trainer = self.trainer
         loss = trainer.last_loss
-        return STATUS_FORMAT.format(
+        return self._format.format(
             epoch=trainer.epoch,
             step=trainer.global_step,
             loss="—" if loss is None else f"{loss:.4f}",
@@ -225,7 +240,8 @@ class TrainerControls(View):
         self._status_at_its_rate()
 
     def _status_at_its_rate(self) -> None:
-        """Show the status at most STATUS_FPS times a second of the clock's time; the final one comes when it stops."""
+        """Show the status at most STATUS_FPS times a second of the clock's time; the final one comes
+        when it stops."""
         now = self.clock.now()
         if now - self._status_time >= 1.0 / STATUS_FPS:
             self._status_time = now

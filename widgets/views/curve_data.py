@@ -3,19 +3,15 @@
 - `Decimator` / `decimate`: which rows of a long column to draw (min and max per
   run of rows), so a frame costs the same at a thousand steps and at a million;
 - `StepSeries`: the per-step loss's smoothed column and running extremes;
-- `EpochTable`: the epoch records as float columns;
 - `metric_series`, `step_x`, `axis_end`, `loss_limits`, `metric_limits`, `tick_text`:
   which metrics to show, where a step lies on an epoch axis, how far the axes run,
-  how a tick reads;
-- `CurveData`: all of it kept together and updated incrementally, giving the
-  (x, y) arrays of every line `LossCurve` draws.
+  how a tick reads.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from numbers import Real
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -94,7 +90,9 @@ class Decimator:
         count = (len(y) - self._covered) // self.per_run
         if count <= 0:
             return
-        body = np.asarray(y[self._covered : self._covered + count * self.per_run]).reshape(count, self.per_run)
+        body = np.asarray(y[self._covered : self._covered + count * self.per_run]).reshape(
+            count, self.per_run
+        )
         offsets = self._covered + np.arange(count) * self.per_run
         finite = np.isfinite(body)
         if finite.all():
@@ -202,70 +200,12 @@ class StepSeries:
             self._state = float(states[-1])
             self._weight = int(weights[-1])
         needed = self.count + len(new)
-        if needed > len(self._smoothed):  # capacity doubles: appending costs the new rows, not the whole column
+        # capacity doubles: appending costs the new rows, not the whole column
+        if needed > len(self._smoothed):
             grown = np.empty(max(needed, 2 * len(self._smoothed), 1024))
             grown[: self.count] = self._smoothed[: self.count]
             self._smoothed = grown
         self._smoothed[self.count : needed] = out
-
-
-class EpochTable:
-    """Epoch records as growing float columns (NaN where a record lacks a key), extended incrementally.
-
-    `update(records)` reads only the records added since the last call; a new
-    list (a cleared or reloaded history) starts over. Every column's finite
-    min and max are kept as rows arrive.
-    """
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget every record."""
-        self.count = 0
-        self.low: dict[str, float] = {}
-        self.high: dict[str, float] = {}
-        self._records: list | None = None
-        self._columns: dict[str, np.ndarray] = {}
-
-    def update(self, records: list) -> None:
-        """Take in the records appended since the last call."""
-        if records is not self._records or len(records) < self.count:
-            self.reset()
-            self._records = records
-        for index in range(self.count, len(records)):
-            for key, value in records[index].items():
-                try:
-                    number = float(value)
-                except (TypeError, ValueError):
-                    continue
-                self._slot(key, index + 1)[index] = number
-                if math.isfinite(number):
-                    self.low[key] = min(self.low.get(key, math.inf), number)
-                    self.high[key] = max(self.high.get(key, -math.inf), number)
-        self.count = len(records)
-
-    def _slot(self, key: str, needed: int) -> np.ndarray:
-        column = self._columns.get(key)
-        if column is None or len(column) < needed:
-            grown = np.full(max(needed, 2 * (0 if column is None else len(column)), 64), np.nan)
-            if column is not None:
-                grown[: len(column)] = column
-            self._columns[key] = column = grown
-        return column
-
-    def keys(self) -> list[str]:
-        """Every key seen, in order of first appearance."""
-        return list(self._columns)
-
-    def column(self, key: str) -> np.ndarray:
-        """One key over the epochs (NaN where absent); all NaN for a key never seen."""
-        column = self._columns.get(key)
-        if column is None:
-            return np.full(self.count, np.nan)
-        if len(column) < self.count:
-            column = self._slot(key, self.count)
-        return column[: self.count]
 
 
 def _same(a: float, b: float) -> bool:
@@ -282,7 +222,8 @@ def _forward_fill(values: np.ndarray, finite: np.ndarray, previous: float) -> np
 
 
 class MetricSeries(NamedTuple):
-    """One metric column of the epoch records: its key ("valid_acc"), metric name ("acc") and split ("valid")."""
+    """One metric column of the epoch records: its key ("valid_acc"), metric name ("acc") and split
+    ("valid")."""
 
     key: str
     name: str
@@ -290,15 +231,19 @@ class MetricSeries(NamedTuple):
 
 
 def split_metric(key: str) -> tuple[str, str]:
-    """("acc", "train") for "train_acc", ("acc", "valid") for "valid_acc"; a key without a prefix counts as training."""
+    """("acc", "train") for "train_acc", ("acc", "valid") for "valid_acc"; a key without a prefix counts
+    as training."""
     for split in ("train", "valid"):
         if key.startswith(split + "_"):
             return key[len(split) + 1 :], split
     return key, "train"
 
 
-def metric_series(keys: Sequence[str], metric_names: Sequence[str] = (), has_valid: bool = False) -> list[MetricSeries]:
-    """The metric columns to draw: the trainer's metrics first (train, then valid when it validates), then any other key seen."""
+def metric_series(
+    keys: Sequence[str], metric_names: Sequence[str] = (), has_valid: bool = False
+) -> list[MetricSeries]:
+    """The metric columns to draw: the trainer's metrics first (train, then valid when it validates), then
+    any other key seen."""
     ordered: list[str] = []
     for name in metric_names:
         ordered.append(f"train_{name}")
@@ -329,7 +274,8 @@ def step_x(steps: np.ndarray, epoch_ends: np.ndarray, steps_per_epoch: float | N
 
 
 def axis_end(high: float) -> float:
-    """Where an axis from 0 ends for data reaching `high`: the next of `AXIS_ENDS` (1, 1.2, 1.5, 1.8, 2, ... 8) x 10^k.
+    """Where an axis from 0 ends for data reaching `high`: the next of `AXIS_ENDS` (1, 1.2, 1.5, 1.8, 2, ...
+    8) x 10^k.
 
     The end lies past `high` by `HEADROOM` at least and by 27.5% at most, so the
     empty part stays under 22% of the axis, while the end changes only about
@@ -347,7 +293,8 @@ def axis_end(high: float) -> float:
 
 
 def tick_text(value: float) -> str:
-    """A short tick label: "0", "0.5", "250", "2.5k", "120k", "1.5M", so labels stay narrow at a million steps."""
+    """A short tick label: "0", "0.5", "250", "2.5k", "120k", "1.5M", so labels stay narrow at a million
+    steps."""
     size = abs(value)
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if size >= scale:
@@ -357,7 +304,8 @@ def tick_text(value: float) -> str:
 
 
 def loss_limits(low: float, high: float, log: bool) -> tuple[float, float]:
-    """Loss axis limits around [low, high]: from 0 when the data comes near it (linear), whole decades (log)."""
+    """Loss axis limits around [low, high]: from 0 when the data comes near it (linear), whole decades
+    (log)."""
     if not log and 0 <= low < 0.25 * high:
         low = 0.0
     return nice_limits(low, high, log=log)
@@ -366,113 +314,3 @@ def loss_limits(low: float, high: float, log: bool) -> tuple[float, float]:
 def metric_limits(low: float, high: float) -> tuple[float, float]:
     """Metric axis limits: 0 to 1 for fractions (accuracy), else rounded outwards around [low, high]."""
     return (0.0, 1.0) if low >= 0 and high <= 1 else nice_limits(low, high)
-
-
-class CurveData:
-    """Every line of a loss curve as (x, y) arrays, kept incrementally as steps and epochs arrive.
-
-    `update(steps, loss, records)` takes the history's step columns and epoch
-    records (grown since the last call, or new ones: then it starts over);
-    `step_lines(...)` and `epoch_line(...)` give what to draw, decimated to about
-    two rows per pixel column of the axis.
-    """
-
-    def __init__(self, smoothing: float = 0.9) -> None:
-        if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= smoothing < 1:
-            raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
-        self.series = StepSeries(float(smoothing))
-        self.epochs = EpochTable()
-        self.steps = np.empty(0, dtype=np.int64)
-        self.loss = np.empty(0)
-        self.smoothed = np.empty(0)
-        self._decimator = Decimator()
-        self._epoch_decimators: dict[str, Decimator] = {}
-
-    def reset(self) -> None:
-        """Forget every step and epoch."""
-        self.series.reset()
-        self.epochs.reset()
-        self._decimator.reset()
-        self._epoch_decimators = {}
-        self.steps, self.loss, self.smoothed = np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
-
-    def update(self, steps: np.ndarray, loss: np.ndarray, records: list[Mapping]) -> None:
-        """Take in the step columns (`steps`, `loss`, same length) and the epoch records."""
-        if len(steps) != len(loss):
-            raise ValueError(f"steps and loss must have the same length, got {len(steps)} and {len(loss)}")
-        self.steps, self.loss = steps, loss
-        self.smoothed = self.series.update(loss)
-        self.epochs.update(records)
-
-    def epoch_x(self, by_epoch: bool) -> np.ndarray:
-        """x of every epoch record: its epoch number, or the step at which it ended."""
-        return self.epochs.column("epoch" if by_epoch else "step")
-
-    def x_of_steps(self, steps: np.ndarray, by_epoch: bool, steps_per_epoch: float | None = None) -> np.ndarray:
-        """x of the given step numbers: the steps themselves, or fractional epochs."""
-        if not by_epoch:
-            return np.asarray(steps, dtype=np.float64)
-        known = self.steps[-1:] if len(self.steps) else np.empty(0)
-        x = step_x(np.concatenate([np.asarray(steps, dtype=np.float64), known]), self.epochs.column("step"), steps_per_epoch)
-        return x[: len(steps)]
-
-    def x_high(self, by_epoch: bool, steps_per_epoch: float | None = None) -> float:
-        """The largest x of the data (0 without any)."""
-        epoch_x = self.epoch_x(by_epoch)
-        high = float(epoch_x[-1]) if len(epoch_x) and math.isfinite(epoch_x[-1]) else 0.0  # epochs only grow
-        if len(self.steps):
-            high = max(high, float(self.x_of_steps(self.steps[-1:], by_epoch, steps_per_epoch)[0]))
-        return high
-
-    def step_lines(
-        self, by_epoch: bool, x_limits: tuple[float, float], width: float, steps_per_epoch: float | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(x, raw loss, smoothed loss) of the steps, decimated for an axis `width` pixels wide showing `x_limits`."""
-        if not len(self.steps):
-            return np.empty(0), np.empty(0), np.empty(0)
-        first, last = self.x_of_steps(self.steps[[0, -1]], by_epoch, steps_per_epoch)
-        rows = self._decimator.rows(self.loss, _runs(width, last - first, x_limits))
-        x = self.x_of_steps(self.steps[rows], by_epoch, steps_per_epoch)
-        return x, self.loss[rows], self.smoothed[rows]
-
-    def epoch_line(self, key: str, by_epoch: bool, x_limits: tuple[float, float], width: float) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) of one epoch column ("train_loss", "valid_acc", ...), decimated like the steps."""
-        values = self.epochs.column(key)
-        if not len(values):
-            return np.empty(0), np.empty(0)
-        epoch_x = self.epoch_x(by_epoch)
-        span = float(epoch_x[-1]) if math.isfinite(epoch_x[-1]) else 0.0
-        decimator = self._epoch_decimators.setdefault(key, Decimator())
-        rows = decimator.rows(values, _runs(width, span, x_limits))
-        return epoch_x[rows], values[rows]
-
-    def loss_range(self, log: bool) -> tuple[float, float] | None:
-        """The extremes of every loss (steps, and the epochs' train and valid loss); None without data.
-
-        On a log axis only positive losses count.
-        """
-        low = self.series.low_positive if log else self.series.low
-        high = self.series.high
-        for key in ("train_loss", "valid_loss"):
-            if key in self.epochs.high:
-                epoch_low = self.epochs.low[key]
-                if not log or epoch_low > 0:
-                    low = min(low, epoch_low)
-                high = max(high, self.epochs.high[key])
-        if not (math.isfinite(low) and math.isfinite(high)) or (log and high <= 0):
-            return None
-        return low, high
-
-    def metric_range(self, keys: Sequence[str]) -> tuple[float, float] | None:
-        """The extremes of the given metric columns; None before any value."""
-        lows = [self.epochs.low[key] for key in keys if key in self.epochs.low]
-        highs = [self.epochs.high[key] for key in keys if key in self.epochs.high]
-        if not lows:
-            return None
-        return min(lows), max(highs)
-
-
-def _runs(width: float, span: float, x_limits: tuple[float, float]) -> int:
-    """Decimation runs for data spanning `span` of an axis `width` pixels wide: one to two runs per pixel column."""
-    x_lo, x_hi = x_limits
-    return max(1, int(width * max(span, 0.0) / max(x_hi - x_lo, 1e-12)))

@@ -21,7 +21,13 @@ _MAX_RUNS = 800  # min/max runs a long step column is thinned to: two per pixel 
 
 def _style(split: str) -> dict:
     pattern = SPLIT_LINES[split]
-    return {"color": SPLIT_COLOURS[split], "marker": pattern[0], "linestyle": pattern[1:], "markersize": 4, "linewidth": 1}
+    return {
+        "color": SPLIT_COLOURS[split],
+        "marker": pattern[0],
+        "linestyle": pattern[1:],
+        "markersize": 4,
+        "linewidth": 1,
+    }
 
 
 def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,8 +35,12 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[rows], y[rows]
 
 
-def render_curve(lines: dict[str, tuple[np.ndarray, np.ndarray]], state: object, metrics: Sequence[MetricSeries],
-                 size: tuple[int, int]) -> bytes:
+def render_curve(
+    lines: dict[str, tuple[np.ndarray, np.ndarray]],
+    state: object,
+    metrics: Sequence[MetricSeries],
+    size: tuple[int, int],
+) -> bytes:
     """PNG bytes of a loss curve: `lines` as `curve_series` gives them, `metrics` for the second panel.
 
     `state` brings `log_scale` and `x_axis`; `size` is (width, height) in pixels.
@@ -44,7 +54,13 @@ def render_curve(lines: dict[str, tuple[np.ndarray, np.ndarray]], state: object,
     x, raw = lines["step_loss"]
     _, smooth = lines["smoothed_loss"]
     if len(raw):
-        loss_ax.plot(*_thin(x, raw), color=SPLIT_COLOURS["train"], alpha=STEP_ALPHA, linewidth=0.8, label="loss per step")
+        loss_ax.plot(
+            *_thin(x, raw),
+            color=SPLIT_COLOURS["train"],
+            alpha=STEP_ALPHA,
+            linewidth=0.8,
+            label="loss per step",
+        )
         loss_ax.plot(*_thin(x, smooth), color=SPLIT_COLOURS["train"], linewidth=1.6, label="smoothed")
     for split in ("train", "valid"):
         if f"{split}_loss" in lines:
@@ -61,7 +77,9 @@ def render_curve(lines: dict[str, tuple[np.ndarray, np.ndarray]], state: object,
         shown = []
         for series in metrics:
             if series.key in lines:
-                metric_ax.plot(*lines[series.key], label=f"{series.split} {series.name}", **_style(series.split))
+                metric_ax.plot(
+                    *lines[series.key], label=f"{series.split} {series.name}", **_style(series.split)
+                )
                 shown.append(lines[series.key][1])
         names = list(dict.fromkeys(series.name for series in metrics))
         metric_ax.set_ylabel(names[0] if len(names) == 1 else "metric", fontsize=FONT_SIZE)
@@ -80,7 +98,9 @@ def render_curve(lines: dict[str, tuple[np.ndarray, np.ndarray]], state: object,
         axes.set_xlim(0, x_end)
         axes.grid(True, alpha=0.3)
         axes.tick_params(labelsize=FONT_SIZE)
-        axes.set_xlabel("epoch" if getattr(state, "x_axis", "steps") == "epochs" else "step", fontsize=FONT_SIZE)
+        axes.set_xlabel(
+            "epoch" if getattr(state, "x_axis", "steps") == "epochs" else "step", fontsize=FONT_SIZE
+        )
     if len(raw) or "train_loss" in lines:
         loss_ax.legend(fontsize=FONT_SIZE - 1, loc="upper right")
     buffer = io.BytesIO()

@@ -50,7 +50,9 @@ class Dashboard:
         if not isinstance(inspector, bool):
             raise TypeError(f"inspector must be True or False, got {type(inspector).__name__}")
         if x is None and (y is not None or x_valid is not None or y_valid is not None):
-            raise ValueError("y, x_valid and y_valid need x: pass the [N, 2] points to draw a decision boundary")
+            raise ValueError(
+                "y, x_valid and y_valid need x: pass the [N, 2] points to draw a decision boundary"
+            )
         self.pacer = Pacer(fps=fps)
         self.trainer = trainer
         views: list[Any] = []
@@ -86,19 +88,27 @@ class Dashboard:
 
     @property
     def pictures(self) -> tuple[LiveView, ...]:
-        """The views a snapshot or a GIF shows: the loss curve, the boundary and the inspector (those present)."""
+        """The views a snapshot or a GIF shows: the loss curve, the boundary and the inspector (those
+        present)."""
         return tuple(view for view in (self.loss_curve, self.boundary, self.inspector) if view is not None)
 
     def snapshot_png(self) -> bytes:
-        """The pictures as one still PNG: loss curve and boundary side by side, the inspector's histograms below."""
-        return _png(compose([_decode(view.snapshot_png()) for view in self.pictures], below=self.inspector is not None))
+        """The pictures as one still PNG: loss curve and boundary side by side, the inspector's
+        histograms below."""
+        return _png(
+            compose(
+                [_decode(view.snapshot_png()) for view in self.pictures], below=self.inspector is not None
+            )
+        )
 
     def snapshot(self) -> StaticImage:
         """`snapshot_png()` as a static image."""
         return StaticImage(data=self.snapshot_png(), format="png")
 
     # --- recording ------------------------------------------------------------------------
-    def start_recording(self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def start_recording(
+        self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         """Record every picture at each epoch's end from now on, for `save_gif`: at most `max_frames` sheets,
         `max_bytes` of kept state shared among the pictures (see `LiveView.start_recording`)."""
         max_frames, max_bytes = check_limits(max_frames, max_bytes)
@@ -136,15 +146,20 @@ class Dashboard:
                 view.record_frame()  # the GIF ends on the current state
         rows = self._rows()
         if rows is None:
-            raise RuntimeError(f"the Dashboard has recorded no frames: call start_recording() before training, "
-                               f"then save_gif({str(path)!r}); snapshot() gives the still image")
-        return write_gif(target, _Sheets(rows, self.pictures, below=self.inspector is not None), fps=fps, loop=loop)
+            raise RuntimeError(
+                f"the Dashboard has recorded no frames: call start_recording() before training, "
+                f"then save_gif({str(path)!r}); snapshot() gives the still image"
+            )
+        return write_gif(
+            target, _Sheets(rows, self.pictures, below=self.inspector is not None), fps=fps, loop=loop
+        )
 
     def _rows(self) -> list[tuple[Any, ...]] | None:
         recordings = [view.recording for view in self.pictures]
-        if any(recording is None for recording in recordings):
+        kept = [recording for recording in recordings if recording is not None]
+        if len(kept) < len(recordings):
             return None
-        return merge(recordings, self._max_frames)
+        return merge(kept, self._max_frames)
 
     @property
     def closed(self) -> bool:
@@ -194,7 +209,8 @@ def compose(pictures: Sequence[PILImage.Image], below: bool) -> PILImage.Image:
 
 
 class _Sheets(Sequence):
-    """The Dashboard's sheets of a recording, drawn and composed when asked for (a sheet in memory is ~1.5 MB)."""
+    """The Dashboard's sheets of a recording, drawn and composed when asked for (a sheet in memory is ~1.5
+    MB)."""
 
     def __init__(self, rows: list[tuple[Any, ...]], views: Sequence[LiveView], below: bool) -> None:
         self.rows = rows

@@ -1,4 +1,5 @@
-"""FilterGrid: the kernels of a convolution layer as a grid of small pictures, drawn in the page as they train.
+"""FilterGrid: the kernels of a convolution layer as a grid of small pictures, drawn in the page as they
+train.
 
 The kernel turns the weights into colour codes (`kernel_mosaic.colour_codes`,
 one byte a weight) and, when a pacer round is due and the weights changed,
@@ -38,7 +39,8 @@ __all__ = ["MAX_CELLS", "WEIGHTS_BUDGET", "FilterGrid", "MosaicState", "find_con
 
 MAX_CELLS = 1024
 WEIGHTS_BUDGET = 16_384
-"""The most weights sent as float32 for the readout (64 KiB a round); beyond, the page reads a weight from its colour."""
+"""The most weights sent as float32 for the readout (64 KiB a round); beyond, the page reads a weight from its
+colour."""
 
 
 def _whole(value: object, low: int) -> bool:
@@ -46,7 +48,8 @@ def _whole(value: object, low: int) -> bool:
 
 
 def find_conv(model: nn.Module, layer: str | nn.Module | None) -> tuple[str, nn.Conv2d]:
-    """(name, module) of the Conv2d to show: the first one in `model`, the one named `layer`, or `layer` itself."""
+    """(name, module) of the Conv2d to show: the first one in `model`, the one named `layer`, or `layer`
+    itself."""
     convs = [(name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
     if layer is None:
         if not convs:
@@ -56,7 +59,9 @@ def find_conv(model: nn.Module, layer: str | nn.Module | None) -> tuple[str, nn.
     if isinstance(layer, str):
         modules = dict(model.named_modules())
         if layer not in modules:
-            raise ValueError(f"the model has no layer named {layer!r}; its Conv2d layers are {[n for n, _ in convs]}")
+            raise ValueError(
+                f"the model has no layer named {layer!r}; its Conv2d layers are {[n for n, _ in convs]}"
+            )
         module = modules[layer]
         if not isinstance(module, nn.Conv2d):
             raise TypeError(f"layer {layer!r} is a {type(module).__name__}, FilterGrid shows an nn.Conv2d")
@@ -68,7 +73,9 @@ def find_conv(model: nn.Module, layer: str | nn.Module | None) -> tuple[str, nn.
                     raise TypeError(f"layer is a {type(module).__name__}, FilterGrid shows an nn.Conv2d")
                 return name, module
         raise ValueError("layer is not a module of the trainer's model")
-    raise TypeError(f"layer must be None, a layer's name or an nn.Conv2d of the model, got {type(layer).__name__}")
+    raise TypeError(
+        f"layer must be None, a layer's name or an nn.Conv2d of the model, got {type(layer).__name__}"
+    )
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,8 @@ class MosaicState:
 
 
 class FilterGrid(LiveView):
-    """The kernels of a convolution layer (by default the model's first `nn.Conv2d`) as a grid of small pictures.
+    """The kernels of a convolution layer (by default the model's first `nn.Conv2d`) as a grid of small
+    pictures.
 
     One cell per kernel, that is per (output channel, input channel) pair, in
     reading order: with one input channel (grey images) a cell is one output
@@ -122,8 +130,14 @@ class FilterGrid(LiveView):
         self.geometry: FrameGeometry = frame_geometry(self.layout)
         self.palette = signed_palette()
         """The colour of each code, uint8 [256, 3]."""
-        self.title = f"layer {name}, Conv2d({in_channels}, {out_channels}, {kh}×{kw}): {self.layout.cells} kernels"
-        self.caption = "weight, one colour scale for the layer" if scale == "layer" else "weight, each kernel on its own scale"
+        self.title = (
+            f"layer {name}, Conv2d({in_channels}, {out_channels}, {kh}×{kw}): {self.layout.cells} kernels"
+        )
+        self.caption = (
+            "weight, one colour scale for the layer"
+            if scale == "layer"
+            else "weight, each kernel on its own scale"
+        )
         self._shown: np.ndarray | None = None  # the float32 weights last put into the picture
         self._limits = np.ones(self.layout.cells)
         picture = Picture("mosaic", width=self.geometry.width, height=self.geometry.height)
@@ -136,11 +150,22 @@ class FilterGrid(LiveView):
     def _options(self, in_channels: int) -> dict:
         layout, geometry = self.layout, self.geometry
         return {
-            "title": self.title, "caption": self.caption, "scale": self.scale, "gap_colour": GAP_COLOUR,
-            "cells": layout.cells, "columns": layout.columns, "rows": layout.rows, "kernel": list(layout.kernel),
-            "zoom": layout.zoom, "gap": layout.gap, "in_channels": in_channels,
-            "grid": list(geometry.grid), "key": list(geometry.key), "labels_top": geometry.labels_top,
-            "caption_top": geometry.caption_top, "margin": geometry.margin,
+            "title": self.title,
+            "caption": self.caption,
+            "scale": self.scale,
+            "gap_colour": GAP_COLOUR,
+            "cells": layout.cells,
+            "columns": layout.columns,
+            "rows": layout.rows,
+            "kernel": list(layout.kernel),
+            "zoom": layout.zoom,
+            "gap": layout.gap,
+            "in_channels": in_channels,
+            "grid": list(geometry.grid),
+            "key": list(geometry.key),
+            "labels_top": geometry.labels_top,
+            "caption_top": geometry.caption_top,
+            "margin": geometry.margin,
         }
 
     # --- what is shown ---------------------------------------------------------------------------
@@ -158,12 +183,14 @@ class FilterGrid(LiveView):
 
     @property
     def limits(self) -> np.ndarray:
-        """The |weight| each cell's colours spanned when last sent, one per cell (all equal with scale="layer")."""
+        """The |weight| each cell's colours spanned when last sent, one per cell (all equal with
+        scale="layer")."""
         return self._limits.copy()
 
     @property
     def grid_box(self) -> tuple[int, int, int, int]:
-        """(left, top, right, bottom) of the mosaic in the picture's and the still's pixels, right and bottom excluded."""
+        """(left, top, right, bottom) of the mosaic in the picture's and the still's pixels, right and
+        bottom excluded."""
         return self.geometry.grid
 
     def _weights(self) -> np.ndarray:
@@ -192,5 +219,12 @@ class FilterGrid(LiveView):
     def render_png(self, state: MosaicState) -> bytes:
         from .filters_still import render_filters  # matplotlib loads only when a still is asked for
 
-        return render_filters(state, self.layout, self.geometry, self.palette, title=self.title, caption=self.caption,
-                              scale=self.scale)
+        return render_filters(
+            state,
+            self.layout,
+            self.geometry,
+            self.palette,
+            title=self.title,
+            caption=self.caption,
+            scale=self.scale,
+        )

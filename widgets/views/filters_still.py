@@ -26,8 +26,16 @@ def key_labels(limit: float, scale: str) -> tuple[str, str, str]:
     return f"{-limit:.2g}", "0", f"{limit:.2g}"
 
 
-def render_filters(state: Any, layout: MosaicLayout, geometry: FrameGeometry, palette: np.ndarray, *, title: str,
-                   caption: str, scale: str) -> bytes:
+def render_filters(
+    state: Any,
+    layout: MosaicLayout,
+    geometry: FrameGeometry,
+    palette: np.ndarray,
+    *,
+    title: str,
+    caption: str,
+    scale: str,
+) -> bytes:
     """PNG bytes of the grid: `state` brings `codes` [cells, kh, kw], `limits` [cells] and `step`."""
     from matplotlib.figure import Figure
 

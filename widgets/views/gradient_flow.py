@@ -37,7 +37,9 @@ def _check_size(size: Any) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise TypeError(f"size must be (width, height) in pixels, got {size!r}") from None
     if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        raise ValueError(f"size must be at least {MIN_SIZE} pixels (width, height) so the axes and key fit, got {size!r}")
+        raise ValueError(
+            f"size must be at least {MIN_SIZE} pixels (width, height) so the axes and key fit, got {size!r}"
+        )
     return width, height
 
 
@@ -101,7 +103,8 @@ class GradientFlow(LiveView):
 
     @property
     def norms(self) -> np.ndarray:
-        """The gradient norms recorded so far, one row per step and one column per layer of `layers` (a copy)."""
+        """The gradient norms recorded so far, one row per step and one column per layer of `layers`
+        (a copy)."""
         with self._lock:
             return self._recorder.columns()[1].copy()
 
@@ -117,7 +120,9 @@ class GradientFlow(LiveView):
             # the first round, or rows rewritten (a reset, a step recorded again): send every row
             every_step, every_norm = self._recorder.columns()
             self.picture.put("step", every_step.astype(np.float64))
-            self.picture.put("norms", every_norm.astype(np.float32).reshape(len(every_step), len(self.layers)))
+            self.picture.put(
+                "norms", every_norm.astype(np.float32).reshape(len(every_step), len(self.layers))
+            )
 
     def frame_state(self) -> int:
         """The number of steps recorded: a still shows those."""

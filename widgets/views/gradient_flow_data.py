@@ -18,17 +18,22 @@ from torch import nn
 
 GROUPINGS = ("module", "parameter")
 
-# viridis at 17 evenly spaced points; between them the colour is interpolated linearly (within 6/255 of matplotlib's)
+# viridis at 17 evenly spaced points; between them the colour is interpolated linearly (within 6/255 of
+# matplotlib's)
 _SEQUENTIAL = ("440154", "48186a", "472d7b", "424086", "3b528b", "33638d", "2c728e", "26828e", "21918c",
                "1fa088", "28ae80", "3fbc73", "5ec962", "84d44b", "addc30", "d8e219", "fde725")
-_LIGHTEST = 0.85  # the output layer's place on the scale: short of the pale yellow end, which vanishes on white
+# the output layer's place on the scale: short of the pale yellow end, which vanishes on white
+_LIGHTEST = 0.85
 
 
 def layer_colours(layers: int) -> list[str]:
-    """Hex colours of `layers` lines on a sequential scale, input layer (dark purple) to output layer (green)."""
+    """Hex colours of `layers` lines on a sequential scale, input layer (dark purple) to output layer
+    (green)."""
     if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
         raise ValueError(f"layers must be an int of at least 1, got {layers!r}")
-    anchors = np.array([[int(code[i : i + 2], 16) for i in (0, 2, 4)] for code in _SEQUENTIAL], dtype=np.float64)
+    anchors = np.array(
+        [[int(code[i : i + 2], 16) for i in (0, 2, 4)] for code in _SEQUENTIAL], dtype=np.float64
+    )
     places = _LIGHTEST * np.arange(layers) / max(layers - 1, 1) * (len(anchors) - 1)
     below = np.minimum(np.floor(places).astype(int), len(anchors) - 2)
     part = (places - below)[:, None]
@@ -36,7 +41,9 @@ def layer_colours(layers: int) -> list[str]:
     return ["#" + "".join(f"{int(value):02x}" for value in colour) for colour in rgb]
 
 
-def layer_groups(model: nn.Module, by: str = "module") -> tuple[list[str], list[tuple[str, nn.Parameter]], list[int]]:
+def layer_groups(
+    model: nn.Module, by: str = "module"
+) -> tuple[list[str], list[tuple[str, nn.Parameter]], list[int]]:
     """(layer names, the trainable (name, parameter) pairs, each parameter's layer index).
 
     `by="module"`: a layer is a module that owns trainable parameters itself
@@ -64,7 +71,9 @@ def layer_groups(model: nn.Module, by: str = "module") -> tuple[list[str], list[
             parameters.append((full, parameter))
             groups.append(len(names) - 1)
     if not parameters:
-        raise ValueError("the model has no trainable parameters (every requires_grad is False): no gradient to follow")
+        raise ValueError(
+            "the model has no trainable parameters (every requires_grad is False): no gradient to follow"
+        )
     return names, parameters, groups
 
 
@@ -80,7 +89,9 @@ class GradNorms:
     `new_rows()` returns only the rows written since its own last call.
     """
 
-    def __init__(self, parameters: Sequence[nn.Parameter], groups: Sequence[int], capacity: int = 1024) -> None:
+    def __init__(
+        self, parameters: Sequence[nn.Parameter], groups: Sequence[int], capacity: int = 1024
+    ) -> None:
         if len(parameters) != len(groups) or not parameters:
             raise ValueError("GradNorms needs one layer index per parameter, and at least one parameter")
         self.parameters = list(parameters)
@@ -95,7 +106,9 @@ class GradNorms:
 
     def clear(self) -> None:
         """Forget every recorded step."""
-        self._rows = torch.empty((self._capacity, len(self.parameters)), dtype=torch.float32, device=self._device)
+        self._rows = torch.empty(
+            (self._capacity, len(self.parameters)), dtype=torch.float32, device=self._device
+        )
         self._steps = np.empty(self._capacity, dtype=np.int64)
         self._layer_norms = np.empty((self._capacity, self.layers))
         self.count = 0

@@ -36,7 +36,9 @@ def labelled(layers: int) -> list[int]:
     return sorted(set(range(0, layers, every)) | {layers - 1})
 
 
-def still_boxes(size: tuple[int, int], layers: Sequence[str]) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+def still_boxes(
+    size: tuple[int, int], layers: Sequence[str]
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
     """((left, top, right, bottom) of the axes, the same of the key's colour strip), in the PNG's pixels."""
     width, height = size
     longest = max((len(short_name(layers[i])) for i in labelled(len(layers))), default=0)
@@ -61,7 +63,8 @@ def norm_limits(norms: np.ndarray) -> tuple[float, float]:
 
 def render_gradients(steps: np.ndarray, norms: np.ndarray, layers: Sequence[str], colours: Sequence[str],
                      size: tuple[int, int]) -> bytes:
-    """PNG bytes: one line per layer (`norms[:, i]` over `steps`) on a log axis, and a colour key naming the layers.
+    """PNG bytes: one line per layer (`norms[:, i]` over `steps`) on a log axis, and a colour key naming the
+    layers.
 
     Zero norms lie on the axis's bottom edge; NaN (no gradient) leaves a gap.
     `size` is (width, height) in pixels.
@@ -74,8 +77,8 @@ def render_gradients(steps: np.ndarray, norms: np.ndarray, layers: Sequence[str]
     figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
     (left, top, right, bottom), (key_left, _, key_right, _) = still_boxes(size, layers)
 
-    def place(x0: int, x1: int) -> list[float]:
-        return [x0 / width, 1 - bottom / height, (x1 - x0) / width, (bottom - top) / height]
+    def place(x0: int, x1: int) -> tuple[float, float, float, float]:
+        return x0 / width, 1 - bottom / height, (x1 - x0) / width, (bottom - top) / height
 
     ax = figure.add_axes(place(left, right))
     low, high = norm_limits(norms)
@@ -88,7 +91,14 @@ def render_gradients(steps: np.ndarray, norms: np.ndarray, layers: Sequence[str]
         rows = decimate(column, runs) if len(column) > 4 * runs else slice(None)
         values = column[rows]
         # above the axes' frame, so a zero norm on the bottom edge shows
-        ax.plot(steps[rows], np.where(values <= 0, low, values), color=colour, linewidth=1.2, zorder=3, clip_on=False)
+        ax.plot(
+            steps[rows],
+            np.where(values <= 0, low, values),
+            color=colour,
+            linewidth=1.2,
+            zorder=3,
+            clip_on=False,
+        )
     if not len(steps):
         ax.text(0.5, 0.5, "no gradients yet", transform=ax.transAxes, ha="center", va="center",
                 fontsize=_FONT_SIZE, color="#777777")
@@ -97,7 +107,9 @@ def render_gradients(steps: np.ndarray, norms: np.ndarray, layers: Sequence[str]
     ax.tick_params(labelsize=_FONT_SIZE)
     ax.grid(True, alpha=0.3)
     count = len(layers)
-    key = ScalarMappable(norm=BoundaryNorm(np.arange(count + 1) - 0.5, count), cmap=ListedColormap(list(colours)))
+    key = ScalarMappable(
+        norm=BoundaryNorm(np.arange(count + 1) - 0.5, count), cmap=ListedColormap(list(colours))
+    )
     ticks = labelled(count)
     bar = figure.colorbar(key, cax=figure.add_axes(place(key_left, key_right)), ticks=ticks)
     bar.ax.set_yticklabels([short_name(layers[i]) for i in ticks], fontsize=_FONT_SIZE)

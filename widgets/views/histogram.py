@@ -26,7 +26,8 @@ _EPS32 = float(np.finfo(np.float32).eps)
 
 
 class PanelState(NamedTuple):
-    """One histogram as the page draws it: `edges` (BINS + 1) and `counts` (BINS) as float32, or both empty and a `note`."""
+    """One histogram as the page draws it: `edges` (BINS + 1) and `counts` (BINS) as float32, or both
+    empty and a `note`."""
 
     edges: np.ndarray
     counts: np.ndarray
@@ -42,13 +43,26 @@ class PanelState(NamedTuple):
         return len(self.counts) == 0
 
 
+class InspectorState(NamedTuple):
+    """What one still of the histograms shows: the tensor's name (None: no parameters) and both panels."""
+
+    name: str | None
+    values: PanelState
+    gradient: PanelState
+
+    @property
+    def nbytes(self) -> int:
+        return self.values.nbytes + self.gradient.nbytes + len(self.name or "")
+
+
 def empty_panel(note: str) -> PanelState:
     """A panel without bars that shows `note` ("no gradient yet")."""
     return PanelState(np.zeros(0, np.float32), np.zeros(0, np.float32), note)
 
 
 def equal_bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """`np.histogram(values, bins=edges)[0]` for float32 `values` all inside the equally spaced float32 `edges`.
+    """`np.histogram(values, bins=edges)[0]` for float32 `values` all inside the equally spaced float32
+    `edges`.
 
     A few passes instead of numpy's dozen: each value's bin from its position
     (value - first edge) / width, then a bincount. Float32 rounding can put a
@@ -57,7 +71,8 @@ def equal_bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """
     bins = len(edges) - 1
     low, high = float(edges[0]), float(edges[-1])
-    tolerance = _NEAR + 8 * _EPS32 * max(abs(low), abs(high)) * bins / (high - low)  # edges far from zero are coarse
+    # edges far from zero are coarse
+    tolerance = _NEAR + 8 * _EPS32 * max(abs(low), abs(high)) * bins / (high - low)
     if tolerance >= 0.5:
         return np.histogram(values, bins=edges)[0]
     position = values - edges[0]
@@ -93,30 +108,36 @@ class SteppedHistogram:
         return None if self.edges is None else (float(self.edges[0]), float(self.edges[-1]))
 
     def forget_limits(self) -> None:
-        """Let the next tensor choose the limits afresh (another tensor was chosen, or the model was reset)."""
+        """Let the next tensor choose the limits afresh (another tensor was chosen, or the model was
+        reset)."""
         self.edges = None
 
     def panel(self, values: torch.Tensor) -> PanelState:
-        """The histogram of the finite `values`; equal to `np.histogram(values, bins=edges)` over the edges it returns."""
+        """The histogram of the finite `values`; equal to `np.histogram(values, bins=edges)` over the
+        edges it returns."""
         flat = values.detach().to("cpu", torch.float32).reshape(-1)
         if flat.numel() == 0:
             return empty_panel("no values")
         low, high = (float(v) for v in torch.aminmax(flat))
-        if not (math.isfinite(low) and math.isfinite(high)):  # a NaN makes both NaN: one pass tells all are finite
+        # a NaN makes both NaN: one pass tells all are finite
+        if not (math.isfinite(low) and math.isfinite(high)):
             flat = flat[torch.isfinite(flat)]
             if flat.numel() == 0:
                 return empty_panel("no finite values")
             low, high = (float(v) for v in torch.aminmax(flat))
-        self._fit(low, high)
-        counts = equal_bin_counts(flat.numpy(), self.edges)
-        return PanelState(self.edges, counts.astype(np.float32), "")
+        edges = self._fit(low, high)
+        counts = equal_bin_counts(flat.numpy(), edges)
+        return PanelState(edges, counts.astype(np.float32), "")
 
-    def _fit(self, low: float, high: float) -> None:
-        limits = self.limits
-        if covers(limits, low, high) and (high == low or high - low >= SHRINK * (limits[1] - limits[0])):
-            return  # a constant tensor (the zero gradients of dead units) inside the limits keeps them
+    def _fit(self, low: float, high: float) -> np.ndarray:
+        """The edges for values from `low` to `high`: the ones in use, or new ones where those do not fit."""
+        limits, edges = self.limits, self.edges
+        if (edges is not None and limits is not None and covers(limits, low, high)
+                and (high == low or high - low >= SHRINK * (limits[1] - limits[0]))):
+            return edges  # a constant tensor (the zero gradients of dead units) inside the limits keeps them
         span = max(high - low, RESOLUTION * max(abs(low), abs(high)))
         if span <= 0:
             span = 1e-6
         lo, hi = nice_limits(low - 0.5 * span, high + 0.5 * span)
         self.edges = np.linspace(lo, hi, BINS + 1).astype(np.float32)  # each edge the float32 nearest to it
+        return self.edges

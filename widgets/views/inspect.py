@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from contextlib import nullcontext
 from html import escape
-from typing import Any, NamedTuple
+from typing import Any
 
 import ipywidgets as ipw
 import numpy as np
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .base import model_and_trainer
-from .histogram import PanelState, SteppedHistogram, empty_panel
+from .histogram import InspectorState, PanelState, SteppedHistogram, empty_panel
 from .live import LiveView, check_pacer
 from .module_tree import module_rows, require_initialized, shape_text, summary, total_text
 from .pacer import Pacer
@@ -36,18 +36,6 @@ MIN_SIZE = (360, 140)
 """The smallest picture in which both panels keep their title, ticks and note."""
 TRAIN_COLOUR = "#1f77b4"  # weights and gradients belong to training (widgets.views.style, without matplotlib)
 PANELS = ("values", "gradient")
-
-
-class InspectorState(NamedTuple):
-    """What one still of the histograms shows: the tensor's name (None: no parameters) and both panels."""
-
-    name: str | None
-    values: PanelState
-    gradient: PanelState
-
-    @property
-    def nbytes(self) -> int:
-        return self.values.nbytes + self.gradient.nbytes + len(self.name or "")
 
 
 TABLE_INTERVAL = 0.5
@@ -67,12 +55,14 @@ def _tensors_text(pairs: tuple[tuple[str, tuple[int, ...]], ...]) -> str:
 def check_size(size: object) -> tuple[int, int]:
     """`size` as two ints, or an error unless it is (width, height) in pixels, at least MIN_SIZE."""
     try:
-        width, height = (int(side) for side in size)  # type: ignore[union-attr]
+        width, height = (int(side) for side in size)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         raise TypeError(f"ModuleInspector: size must be (width, height) in pixels, got {size!r}") from None
     if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        raise ValueError(f"ModuleInspector: size must be at least {MIN_SIZE} pixels (width, height) so every label fits, "
-                         f"got {size!r}")
+        raise ValueError(
+            f"ModuleInspector: size must be at least {MIN_SIZE} pixels (width, height) so every label fits, "
+            f"got {size!r}"
+        )
     return width, height
 
 
@@ -110,14 +100,17 @@ class ModuleInspector(LiveView):
         self._tree_view.add_class("lt-inspector-tree")
         self._stats_view = ipw.HTML()
         self._stats_view.add_class("lt-inspector-stats")
-        self._choice = ipw.Dropdown(options=names, value=parameter or (names[0] if names else None), description="tensor")
+        self._choice = ipw.Dropdown(
+            options=names, value=parameter or (names[0] if names else None), description="tensor"
+        )
         self._choice.add_class("lt-inspector-choice")
         picture = Picture("histogram", width=width, height=height)
         self._histograms = {panel: SteppedHistogram() for panel in PANELS}
         self._stats: dict[str, ParamStats] = {}
         self._updates: dict[str, float] = {}
         self._update_step: int | None = None
-        self._pending: tuple[int, dict[str, torch.Tensor]] | None = None  # (step, parameters after its backward)
+        # (step, parameters after its backward)
+        self._pending: tuple[int, dict[str, torch.Tensor]] | None = None
         self._grads_current = True  # False after a reset: .grad then belongs to weights that are gone
         self._table_time, self._table_forced = float("-inf"), True
         widget = ipw.VBox([self._tree_view, self._stats_view, self._choice, picture])
@@ -161,7 +154,9 @@ class ModuleInspector(LiveView):
     def select(self, name: str) -> None:
         """Show the histograms of the parameter called `name`."""
         if name not in self._choice.options:
-            raise ValueError(f"ModuleInspector: no parameter named {name!r}; the model has {list(self._choice.options)}")
+            raise ValueError(
+                f"ModuleInspector: no parameter named {name!r}; the model has {list(self._choice.options)}"
+            )
         self._choice.value = name
 
     def refresh_tree(self) -> None:
@@ -187,7 +182,8 @@ class ModuleInspector(LiveView):
     def _on_backward(self, payload: dict) -> None:
         self._grads_current = True
         self._pending = None
-        if self.pacer.due() and self._table_due():  # only then does a table follow: copy what the optimizer will change
+        # only then does a table follow: copy what the optimizer will change
+        if self.pacer.due() and self._table_due():
             self._pending = (payload["step"], copy_parameters(self.model))
 
     def on_reset(self, payload: dict) -> None:
@@ -226,7 +222,8 @@ class ModuleInspector(LiveView):
         super().finish()
 
     def _table_due(self) -> bool:
-        return self._table_forced or self.pacer.time_fn() - self._table_time >= TABLE_INTERVAL  # on the pacer's clock
+        # on the pacer's clock
+        return self._table_forced or self.pacer.time_fn() - self._table_time >= TABLE_INTERVAL
 
     def _collect_stats(self) -> None:
         pending, self._pending = self._pending, None
@@ -239,12 +236,21 @@ class ModuleInspector(LiveView):
         if before is not None:
             self._updates = {name: s.update for name, s in stats.items() if s.update is not None}
         # a new dict, assigned whole: `stats()` on another thread sees the last round's or the new one's
-        self._stats = {name: dataclasses.replace(s, update=self._updates.get(name)) for name, s in stats.items()}
+        self._stats = {
+            name: dataclasses.replace(s, update=self._updates.get(name)) for name, s in stats.items()
+        }
         self._stats_view.value = self._render_stats()
 
     def _render_stats(self) -> str:
         rows = [
-            [s.name, shape_text(s.shape), _number(s.mean), _number(s.std), _number(s.grad_norm), _number(s.update)]
+            [
+                s.name,
+                shape_text(s.shape),
+                _number(s.mean),
+                _number(s.std),
+                _number(s.grad_norm),
+                _number(s.update),
+            ]
             for s in self._stats.values()
         ]
         if self._update_step is None:
@@ -252,10 +258,14 @@ class ModuleInspector(LiveView):
         else:
             note = f"update: norm of the change made by optimizer step {self._update_step:,}"
         header = ["parameter", "shape", "mean", "std", "grad norm", "update"]
-        return html_table(header, rows, "lt-param-stats") + f"<div style='font-size:11px;color:#666'>{note}</div>"
+        return (
+            html_table(header, rows, "lt-param-stats")
+            + f"<div style='font-size:11px;color:#666'>{note}</div>"
+        )
 
     def _put(self, state: InspectorState) -> None:
-        """Put into the picture what differs from what it holds: mostly new counts, edges only when the limits moved."""
+        """Put into the picture what differs from what it holds: mostly new counts, edges only when
+        the limits moved."""
         for panel in PANELS:
             shown: PanelState = getattr(state, panel)
             for part in ("edges", "counts"):
@@ -269,7 +279,8 @@ class ModuleInspector(LiveView):
             self.picture.options = options
 
     def frame_state(self) -> InspectorState:
-        """The histograms of the chosen tensor as they are now (computed afresh: a few passes over the tensor)."""
+        """The histograms of the chosen tensor as they are now (computed afresh: a few passes over the
+        tensor)."""
         name = self._choice.value
         param = dict(self.model.named_parameters()).get(name) if name is not None else None
         if param is None:

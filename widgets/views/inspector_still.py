@@ -7,13 +7,15 @@ notebook shows where no JavaScript runs; never on the training loop's pacer.
 from __future__ import annotations
 
 import io
+from typing import cast
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import MaxNLocator
 
-from .histogram import PanelState
+from .histogram import InspectorState, PanelState
 from .style import FONT_SIZE, SPLIT_COLOURS, TITLE_SIZE
 
 _DPI = 100
@@ -21,8 +23,9 @@ _TICK_SPACING = 70  # pixels between two x tick labels at least
 
 
 def set_fitted_title(axes: Axes, text: str) -> None:
-    """Title `axes` with `text`, cut at the front ("…0.weight values") where it would be wider than the axes."""
-    renderer = axes.figure.canvas.get_renderer()
+    """Title `axes` with `text`, cut at the front ("…0.weight values") where it would be wider than the
+    axes."""
+    renderer = cast(FigureCanvasAgg, axes.figure.canvas).get_renderer()  # every still draws on Agg
     limit = axes.get_window_extent(renderer).width
     title = axes.set_title(text, fontsize=TITLE_SIZE)
     if title.get_window_extent(renderer).width <= limit:
@@ -55,17 +58,21 @@ def _panel(axes: Axes, panel: PanelState, width_px: float) -> None:
     axes.xaxis.set_major_locator(MaxNLocator(nbins=ticks, steps=[1, 2, 2.5, 5, 10], min_n_ticks=2))
 
 
-def render_inspector(state: object, size: tuple[int, int]) -> bytes:
-    """PNG bytes of both histograms of an `InspectorState` (`name`, `values`, `gradient`); `size` in pixels."""
+def render_inspector(state: InspectorState, size: tuple[int, int]) -> bytes:
+    """PNG bytes of both histograms of an `InspectorState` (`name`, `values`, `gradient`); `size` in
+    pixels."""
     width, height = size
     figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)
-    figure.get_layout_engine().set(w_pad=0.08, wspace=0.06)
+    layout = figure.get_layout_engine()
+    if isinstance(layout, ConstrainedLayoutEngine):  # always, by layout="constrained"
+        layout.set(w_pad=0.08, wspace=0.06)
     values_axes, gradient_axes = figure.subplots(1, 2)
     name = getattr(state, "name", None)
     for axes, panel in ((values_axes, state.values), (gradient_axes, state.gradient)):
         _panel(axes, panel, width / 2)
-        axes.set_title("values", fontsize=TITLE_SIZE)  # a line's height for the layout; the real title fits the width
+        # a line's height for the layout; the real title fits the width
+        axes.set_title("values", fontsize=TITLE_SIZE)
     figure.draw_without_rendering()
     figure.set_layout_engine("none")  # keep the boxes the titles are fitted to
     set_fitted_title(values_axes, f"{name} values" if name else "")

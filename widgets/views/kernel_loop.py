@@ -31,7 +31,8 @@ class KernelLoop:
         self.report = report
 
     def run(self, work: Callable[[], None]) -> None:
-        """Run `work` on the kernel's loop between steps, or at once when there is no loop or this is its thread."""
+        """Run `work` on the kernel's loop between steps, or at once when there is no loop or this is
+        its thread."""
         current = running_loop()
         loop = self.loop
         if loop is None or loop.is_closed() or not loop.is_running():
@@ -48,7 +49,8 @@ class KernelLoop:
             self.guarded(work)
 
     def later(self, work: Callable[[], None]) -> bool:
-        """Queue `work` on the loop to run after the current cell or step; False (nothing queued) without a loop."""
+        """Queue `work` on the loop to run after the current cell or step; False (nothing queued)
+        without a loop."""
         loop = self.loop
         if loop is None or loop.is_closed() or not loop.is_running():
             return False
@@ -61,6 +63,8 @@ class KernelLoop:
             work()
         except Exception as error:  # a handler must never kill the loop; say what went wrong instead
             if self.report is None:
-                warnings.warn(f"a widget handler failed: {type(error).__name__}: {error}", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"a widget handler failed: {type(error).__name__}: {error}", RuntimeWarning, stacklevel=2
+                )
             else:
                 self.report(error)

@@ -28,12 +28,25 @@ NOT_FINITE_COLOUR = "#222222"
 """A NaN or infinite weight: near black, apart from every colour of the signed scale."""
 
 # ColorBrewer's RdBu reversed (matplotlib's "RdBu_r"): blue below zero, near white at zero, red above
-_SIGNED = ("053061", "2166ac", "4393c3", "92c5de", "d1e5f0", "f7f7f7", "fddbc7", "f4a582", "d6604d", "b2182b", "67001f")
+_SIGNED = (
+    "053061",
+    "2166ac",
+    "4393c3",
+    "92c5de",
+    "d1e5f0",
+    "f7f7f7",
+    "fddbc7",
+    "f4a582",
+    "d6604d",
+    "b2182b",
+    "67001f",
+)
 
 
 @dataclass(frozen=True)
 class MosaicLayout:
-    """Where each of `cells` kernels of `kernel` (kh, kw) goes: `columns` per row, `zoom` pixels per weight."""
+    """Where each of `cells` kernels of `kernel` (kh, kw) goes: `columns` per row, `zoom` pixels per
+    weight."""
 
     cells: int
     columns: int
@@ -90,7 +103,8 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 
 
 def signed_palette() -> np.ndarray:
-    """The colour of every code, uint8 [256, 3]: `LEVELS` steps from blue through near white to red, then `NOT_FINITE`."""
+    """The colour of every code, uint8 [256, 3]: `LEVELS` steps from blue through near white to red, then
+    `NOT_FINITE`."""
     anchors = np.array([hex_rgb("#" + code) for code in _SIGNED], dtype=np.float64)
     places = np.linspace(0.0, len(anchors) - 1, LEVELS)
     palette = np.empty((256, 3), dtype=np.uint8)
@@ -101,7 +115,8 @@ def signed_palette() -> np.ndarray:
 
 
 def colour_codes(kernels: np.ndarray, scale: str = "layer") -> tuple[np.ndarray, np.ndarray]:
-    """Colour codes (uint8) of weights `[cells, kh, kw]`, and the limit each cell was scaled by (float64 [cells]).
+    """Colour codes (uint8) of weights `[cells, kh, kw]`, and the limit each cell was scaled by (float64
+    [cells]).
 
     `scale="layer"`: one limit for every cell, the largest finite |weight|, so
     cells compare with each other. `scale="kernel"`: each cell by its own
@@ -113,7 +128,9 @@ def colour_codes(kernels: np.ndarray, scale: str = "layer") -> tuple[np.ndarray,
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     values = np.asarray(kernels, dtype=np.float64)
     if values.ndim != 3 or not len(values):
-        raise ValueError(f"expected kernels of shape [cells, kh, kw] with at least one cell, got {list(values.shape)}")
+        raise ValueError(
+            f"expected kernels of shape [cells, kh, kw] with at least one cell, got {list(values.shape)}"
+        )
     finite = np.isfinite(values)
     magnitude = np.where(finite, np.abs(values), 0.0)
     if scale == "layer":
@@ -128,8 +145,11 @@ def colour_codes(kernels: np.ndarray, scale: str = "layer") -> tuple[np.ndarray,
     return codes, limits
 
 
-def paint_mosaic(codes: np.ndarray, layout: MosaicLayout, palette: np.ndarray, gap_rgb: tuple[int, int, int]) -> np.ndarray:
-    """The mosaic of colour codes `[cells, kh, kw]` as an RGB uint8 array `[height, width, 3]` (see `MosaicLayout`)."""
+def paint_mosaic(
+    codes: np.ndarray, layout: MosaicLayout, palette: np.ndarray, gap_rgb: tuple[int, int, int]
+) -> np.ndarray:
+    """The mosaic of colour codes `[cells, kh, kw]` as an RGB uint8 array `[height, width, 3]` (see
+    `MosaicLayout`)."""
     codes = np.asarray(codes)
     if codes.shape != (layout.cells, *layout.kernel) or codes.dtype != np.uint8:
         raise ValueError(f"expected uint8 codes of shape {[layout.cells, *layout.kernel]}, "
@@ -148,19 +168,10 @@ def paint_mosaic(codes: np.ndarray, layout: MosaicLayout, palette: np.ndarray, g
     return mosaic
 
 
-def render_mosaic(kernels: np.ndarray, layout: MosaicLayout, palette: np.ndarray, gap_rgb: tuple[int, int, int],
-                  scale: str = "layer") -> tuple[np.ndarray, np.ndarray]:
-    """The mosaic of weights `[cells, kh, kw]` as RGB uint8 `[height, width, 3]`, and each cell's limit."""
-    values = np.asarray(kernels)
-    if values.shape != (layout.cells, *layout.kernel):
-        raise ValueError(f"expected kernels of shape {[layout.cells, *layout.kernel]}, got {list(values.shape)}")
-    codes, limits = colour_codes(values, scale)
-    return paint_mosaic(codes, layout, palette, gap_rgb), limits
-
-
 @dataclass(frozen=True)
 class FrameGeometry:
-    """Where things go in the picture, in pixels from its top left: the title row, the mosaic, the key and its text."""
+    """Where things go in the picture, in pixels from its top left: the title row, the mosaic, the key and
+    its text."""
 
     width: int
     height: int
@@ -182,7 +193,8 @@ _MIN_WIDTH = 360
 
 
 def frame_geometry(layout: MosaicLayout) -> FrameGeometry:
-    """The picture around a mosaic of `layout`: a title row, the mosaic, the key strip, its labels and caption."""
+    """The picture around a mosaic of `layout`: a title row, the mosaic, the key strip, its labels and
+    caption."""
     mosaic_height, mosaic_width = layout.size
     width = max(mosaic_width + 2 * _MARGIN, _MIN_WIDTH)
     left, top = (width - mosaic_width) // 2, _MARGIN + _TEXT_BAND

@@ -61,9 +61,12 @@ lines, and 32 colours store them in under a quarter of the bytes (the course's 1
 
 
 def compact_png(png: bytes) -> bytes:
-    """`png` with at most `STILL_COLOURS` colours (a palette PNG): what a notebook stores beside a live view."""
+    """`png` with at most `STILL_COLOURS` colours (a palette PNG): what a notebook stores beside a live
+    view."""
     image = PILImage.open(io.BytesIO(png)).convert("RGB")
-    palette = image.quantize(colors=STILL_COLOURS, method=PILImage.Quantize.MEDIANCUT, dither=PILImage.Dither.NONE)
+    palette = image.quantize(
+        colors=STILL_COLOURS, method=PILImage.Quantize.MEDIANCUT, dither=PILImage.Dither.NONE
+    )
     buffer = io.BytesIO()
     palette.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
@@ -97,7 +100,9 @@ def stills() -> dict[str, str]:
 class LiveView(FollowsTrainer):
     """Base of the browser-drawn views: a picture, a pacer, trainer events, stills and recording."""
 
-    def __init__(self, widget: ipw.Widget, picture: Picture, css_name: str, pacer: Pacer | None = None) -> None:
+    def __init__(
+        self, widget: ipw.Widget, picture: Picture, css_name: str, pacer: Pacer | None = None
+    ) -> None:
         check_pacer(pacer)
         self.widget = widget
         self.picture = picture
@@ -180,7 +185,8 @@ class LiveView(FollowsTrainer):
         WORKER.settle(self)
 
     def _answer(self, message: dict) -> None:
-        """A message from the page, on the kernel's loop: a resync sends everything again, the rest is the view's."""
+        """A message from the page, on the kernel's loop: a resync sends everything again, the rest is
+        the view's."""
         with self._lock:
             if message.get("type") == "resync":
                 self.picture.resync()
@@ -204,7 +210,9 @@ class LiveView(FollowsTrainer):
         return StaticImage(data=self.snapshot_png(), format="png")
 
     # --- recording ---------------------------------------------------------------------------
-    def start_recording(self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def start_recording(
+        self, max_frames: int = DEFAULT_MAX_FRAMES, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         """Keep a frame at every epoch's end from now on (and the current one), for `save_gif`.
 
         At most `max_frames` frames and `max_bytes` bytes of kept state: when
@@ -219,14 +227,15 @@ class LiveView(FollowsTrainer):
             self._recording, self._recording_on = recording, True
 
     def record_frame(self) -> None:
-        """Keep the current state as a frame if recording (views call it at every epoch's end); a state equal to
-        the newest kept one is not kept again."""
-        if self._recording_on:
+        """Keep the current state as a frame if recording (views call it at every epoch's end); a state equal
+        to the newest kept one is not kept again."""
+        recording = self._recording
+        if self._recording_on and recording is not None:
             with self._lock:
                 state = self.frame_state()
-                frames = self._recording.frames
+                frames = recording.frames
                 if not (frames and _same(frames[-1], state)):
-                    self._recording.add(state, _size(state))
+                    recording.add(state, _size(state))
 
     def stop_recording(self) -> None:
         """Keep no more frames; those kept stay for `save_gif` until `start_recording()` runs again."""
@@ -250,7 +259,9 @@ class LiveView(FollowsTrainer):
     def recorded_pngs(self) -> list[bytes]:
         """Every kept frame drawn as a PNG, oldest first; while recording, the current state ends the list."""
         if self._recording is None:
-            raise RuntimeError(f"{type(self).__name__} has recorded no frames: call start_recording() before training")
+            raise RuntimeError(
+                f"{type(self).__name__} has recorded no frames: call start_recording() before training"
+            )
         if self._recording_on:
             self.settle()
             self.record_frame()
@@ -266,8 +277,10 @@ class LiveView(FollowsTrainer):
         """
         target = check_gif_target(path, fps, loop)
         if self._recording is None:
-            raise RuntimeError(f"{type(self).__name__} has recorded no frames: call start_recording() before training, "
-                               f"then save_gif({str(path)!r}); snapshot() gives the still image")
+            raise RuntimeError(
+                f"{type(self).__name__} has recorded no frames: call start_recording() before training, "
+                f"then save_gif({str(path)!r}); snapshot() gives the still image"
+            )
         return write_gif(target, self.recorded_pngs(), fps=fps, loop=loop)
 
     # --- trainer wiring --------------------------------------------------------------------------
@@ -275,9 +288,9 @@ class LiveView(FollowsTrainer):
         return {"step": self.on_step, "epoch": self.on_epoch, "state": self._on_state, "reset": self.on_reset}
 
     def follow_history(self, history: Any) -> None:
-        """Follow a History that a hand-written loop feeds (`history.log(loss)`, `history.end_epoch(...)`), as a
-        trainer is followed. A loop has no "stop": the picture is brought up to date once the cell that runs the
-        loop ends (the kernel's loop then runs again), so it always ends on the last row logged."""
+        """Follow a History that a hand-written loop feeds (`history.log(loss)`, `history.end_epoch(...)`), as
+        a trainer is followed. A loop has no "stop": the picture is brought up to date once the cell that runs
+        the loop ends (the kernel's loop then runs again), so it always ends on the last row logged."""
         hooks = self.event_hooks()
 
         def on_step(row: dict) -> None:
@@ -292,7 +305,8 @@ class LiveView(FollowsTrainer):
             self._handles.append(history.on(event, callback))
 
     def _trail(self) -> None:
-        """Queue one `finish()` on the kernel's loop (it runs once the current cell ends), unless one is queued."""
+        """Queue one `finish()` on the kernel's loop (it runs once the current cell ends), unless one
+        is queued."""
         if not self._trailing:
             self._trailing = self.loop.later(self._finish_trail)
 
@@ -328,7 +342,8 @@ class LiveView(FollowsTrainer):
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Whether two frame states are equal (states holding arrays compare unequal unless they are one object)."""
+    """Whether two frame states are equal (states holding arrays compare unequal unless they are one
+    object)."""
     if a is b:
         return True
     try:

@@ -32,7 +32,8 @@ DEFAULT_SIZE = (640, 260)
 MIN_SIZE = (320, 190)
 """The smallest picture in which every label, tick label and the legend still fit."""
 
-SPLIT_COLOURS = {"train": "#1f77b4", "valid": "#e66100"}  # as in widgets.views.style, without importing matplotlib
+# as in widgets.views.style, without importing matplotlib
+SPLIT_COLOURS = {"train": "#1f77b4", "valid": "#e66100"}
 
 
 class CurvePicture(Picture):
@@ -44,7 +45,8 @@ class CurvePicture(Picture):
 
 
 class CurveState(NamedTuple):
-    """What one still of the curve shows: the first `steps` step rows and `epochs` epoch records, and the options."""
+    """What one still of the curve shows: the first `steps` step rows and `epochs` epoch records, and the
+    options."""
 
     steps: int
     epochs: int
@@ -68,12 +70,14 @@ def _check_size(size: Any) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise TypeError(f"size must be (width, height) in pixels, got {size!r}") from None
     if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        raise ValueError(f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}")
+        raise ValueError(
+            f"size must be at least {MIN_SIZE} pixels (width, height) so every label fits, got {size!r}"
+        )
     return width, height
 
 
 def _check_options(smoothing: Any, log_scale: Any, x_axis: Any) -> None:
-    if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= smoothing < 1:
+    if isinstance(smoothing, bool) or not isinstance(smoothing, Real) or not 0 <= float(smoothing) < 1:
         raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
     if not isinstance(log_scale, bool):
         raise TypeError(f"log_scale must be True or False, got {type(log_scale).__name__}")
@@ -111,10 +115,15 @@ class LossCurve(LiveView):
         check_pacer(pacer)
         _check_options(smoothing, log_scale, x_axis)
         if history is not None and (trainer is not None or not isinstance(history, History)):
-            raise TypeError("history must be a widgets.history.History, given only without a trainer (a trainer brings its own)")
+            raise TypeError(
+                "history must be a widgets.history.History, given only without a trainer (a trainer brings "
+                "its own)"
+            )
         width, height = _check_size(size)
         self.trainer = trainer
-        self.history: History = trainer.history if trainer is not None else history if history is not None else History()
+        self.history: History = (
+            trainer.history if trainer is not None else history if history is not None else History()
+        )
         picture = CurvePicture("curve", width=width, height=height, log_scale=log_scale, x_axis=x_axis,
                                smoothing=float(smoothing))
         super().__init__(ipw.VBox([picture]), picture, "loss-curve", pacer)
@@ -210,7 +219,9 @@ class LossCurve(LiveView):
     def _check_by_hand(self, what: str) -> None:
         if self.trainer is not None:
             raise RuntimeError(
-                f"this LossCurve follows a trainer, which logs every step itself; {what}() is for a LossCurve() fed by hand")
+                f"this LossCurve follows a trainer, which logs every step itself; {what}() is for a "
+                "LossCurve() fed by hand"
+            )
 
     # --- LiveView -------------------------------------------------------------------------------
     def collect(self) -> None:
@@ -234,7 +245,8 @@ class LossCurve(LiveView):
         self._last_step = float(steps[-1]) if count else None
 
     def _put_epochs(self) -> None:
-        """Put the epoch records logged since the last call: a round costs its new records, not the whole run."""
+        """Put the epoch records logged since the last call: a round costs its new records, not the
+        whole run."""
         records = self.history.epochs
         count, sent = len(records), self._sent_epochs
         # records are only appended, except after clear(), a load or a reset: then everything goes again
@@ -246,11 +258,16 @@ class LossCurve(LiveView):
         if not new and sent == self._sent_epochs:
             return
         known = set(self._epoch_keys)
-        appeared = [key for key in dict.fromkeys(key for record in new for key in record) if key != "time" and key not in known]
+        appeared = [
+            key
+            for key in dict.fromkeys(key for record in new for key in record)
+            if key != "time" and key not in known
+        ]
         for key in self._epoch_keys:
             rows = np.array([float(record.get(key, np.nan)) for record in new])
             self.picture.extend(f"epoch:{key}", rows.astype(_epoch_dtype(key)))
-        for key in appeared:  # a key seen for the first time: its whole column, NaN where earlier records lack it
+        # a key seen for the first time: its whole column, NaN where earlier records lack it
+        for key in appeared:
             column = np.array([float(record.get(key, np.nan)) for record in records])
             self.picture.put(f"epoch:{key}", column.astype(_epoch_dtype(key)))
         self._sent_epochs = count
@@ -282,7 +299,9 @@ class LossCurve(LiveView):
         super().on_reset(payload)
 
     def frame_state(self) -> CurveState:
-        return CurveState(len(self.history), len(self.history.epochs), self.log_scale, self.x_axis, self.smoothing)
+        return CurveState(
+            len(self.history), len(self.history.epochs), self.log_scale, self.x_axis, self.smoothing
+        )
 
     def render_png(self, state: CurveState) -> bytes:
         from .curve_still import render_curve  # matplotlib loads only when a still is asked for
@@ -305,7 +324,8 @@ def _epoch_keys(history: History, epochs: int) -> list[str]:
 
 def curve_series(history: History, state: CurveState, steps_per_epoch: int | None = None
                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The lines of a curve as (x, y) arrays: the first `state.steps` steps and `state.epochs` epochs of `history`."""
+    """The lines of a curve as (x, y) arrays: the first `state.steps` steps and `state.epochs` epochs of
+    `history`."""
     steps = history.step_column("step")[: state.steps].astype(np.float64)
     loss = history.step_column("loss")[: state.steps].astype(np.float64)
     records = history.epochs[: state.epochs]
@@ -316,8 +336,15 @@ def curve_series(history: History, state: CurveState, steps_per_epoch: int | Non
         return step_x(values, ends, steps_per_epoch) if by_epoch else values
 
     smoothed = StepSeries(state.smoothing).update(loss) if state.smoothing else loss
-    lines = {"step_loss": (x_of(steps), loss), "smoothed_loss": (x_of(steps), np.asarray(smoothed, dtype=np.float64))}
-    epoch_x = np.array([float(record.get("epoch", i + 1)) for i, record in enumerate(records)]) if by_epoch else ends
+    lines = {
+        "step_loss": (x_of(steps), loss),
+        "smoothed_loss": (x_of(steps), np.asarray(smoothed, dtype=np.float64)),
+    }
+    epoch_x = (
+        np.array([float(record.get("epoch", i + 1)) for i, record in enumerate(records)])
+        if by_epoch
+        else ends
+    )
     for key in ("train_loss", "valid_loss", *_epoch_keys(history, state.epochs)):
         if key in lines or not any(key in record for record in records):
             continue

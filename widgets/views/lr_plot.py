@@ -43,7 +43,8 @@ class LRFindResult(LRSweep):
 
 def lr_find(trainer: Any, start: float = 1e-6, end: float = 1.0, steps: int = 100, *,
             smoothing: float = 0.9, diverge: float = DIVERGE) -> LRFindResult:
-    """Run the learning-rate range test on copies of the trainer's model and optimizer; the trainer is left as it was.
+    """Run the learning-rate range test on copies of the trainer's model and optimizer; the trainer is left as
+    it was.
 
     The rate grows geometrically from `start` to `end` over at most `steps`
     batches of the training loader and stops once the loss diverges (not
@@ -57,16 +58,23 @@ def lr_find(trainer: Any, start: float = 1e-6, end: float = 1.0, steps: int = 10
 
 
 def plot_sweep(sweep: LRSweep, figsize: tuple[float, float] = FIGSIZE, dpi: int = 80) -> bytes:
-    """PNG bytes of a sweep: loss per batch (faint) and smoothed (solid) on a log-lr axis, the suggestion marked."""
+    """PNG bytes of a sweep: loss per batch (faint) and smoothed (solid) on a log-lr axis, the suggestion
+    marked."""
     figure = Figure(figsize=figsize, dpi=dpi)
     width, height = figsize
-    # Margins in inches, set by hand: constrained layout would cost more than the drawing (log-axis minor ticks).
-    figure.subplots_adjust(left=0.65 / width, right=1 - 0.2 / width, bottom=0.5 / height, top=1 - 0.4 / height)
+    # Margins in inches, set by hand: constrained layout would cost more than the drawing (log-axis minor
+    # ticks).
+    figure.subplots_adjust(
+        left=0.65 / width, right=1 - 0.2 / width, bottom=0.5 / height, top=1 - 0.4 / height
+    )
     ax = figure.add_subplot()
     colour = split_colour("train")
     ax.plot(sweep.lrs, sweep.losses, color=colour, alpha=STEP_ALPHA, linewidth=0.8)
     ax.plot(sweep.lrs, sweep.smoothed, color=colour, linewidth=1.6)
-    handles = [Line2D([], [], color=colour, alpha=STEP_ALPHA, linewidth=2), Line2D([], [], color=colour, linewidth=1.6)]
+    handles = [
+        Line2D([], [], color=colour, alpha=STEP_ALPHA, linewidth=2),
+        Line2D([], [], color=colour, linewidth=1.6),
+    ]
     labels = ["loss per batch", "smoothed"]
     if sweep.suggestion is not None:
         at = int(np.searchsorted(sweep.lrs, sweep.suggestion))

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
 
 MAX_KEPT_BYTES = 64 * 2**20
-"""Bytes of weights the kept epochs of one view may hold; a larger model has its epochs evaluated when kept."""
+"""Bytes of weights the kept epochs of one view may hold; a larger model has its epochs evaluated when
+kept."""
 
 
 def structure(model: nn.Module, state: dict[str, torch.Tensor]) -> tuple:
-    """What a copy of the model must share with it to run its weights: module types, tensor names, shapes, dtypes, devices."""
+    """What a copy of the model must share with it to run its weights: module types, tensor names, shapes,
+    dtypes, devices."""
     modules = tuple((name, type(module)) for name, module in model.named_modules())
     tensors = tuple((name, tuple(t.shape), t.dtype, t.device) for name, t in state.items())
     return modules, tensors
@@ -60,7 +63,8 @@ class ModelReplica:
         self._uncopyable: tuple | None = None
 
     def capture(self) -> KeptWeights | None:
-        """The model's parameters and buffers now, copied; None when they are to be evaluated at once instead."""
+        """The model's parameters and buffers now, copied; None when they are to be evaluated at once
+        instead."""
         state = self.model.state_dict()
         if sum(t.numel() * t.element_size() for t in state.values()) * self.keep > self.max_bytes:
             return None
@@ -79,4 +83,4 @@ class ModelReplica:
             self._replica, self._structure = replica, shape
         with torch.no_grad():
             kept = {name: tensor.detach().clone() for name, tensor in state.items()}
-        return KeptWeights(self._replica, kept)
+        return KeptWeights(cast(nn.Module, self._replica), kept)  # made above when it was missing

@@ -41,13 +41,15 @@ def require_module(obj: object, who: str) -> nn.Module:
 
 
 def require_initialized(model: nn.Module, who: str) -> None:
-    """Raise a ValueError naming the lazy layers of `model` whose shapes are not known yet (before any forward)."""
+    """Raise a ValueError naming the lazy layers of `model` whose shapes are not known yet (before any
+    forward)."""
     lazy = [f"{name or '(model)'} ({type(module).__name__})" for name, module in model.named_modules()
-            if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params()]
+            # torch types the method's self as its private _LazyProtocol, which no module is to mypy
+            if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params()]  # type: ignore[misc]
     if lazy:
         raise ValueError(
-            f"{who} needs a model whose layers know their shapes, but {', '.join(lazy)} is not initialized yet: "
-            "run the model once on a batch of data (model(x), or trainer.step()) first"
+            f"{who} needs a model whose layers know their shapes, but {', '.join(lazy)} is not initialized "
+            "yet: run the model once on a batch of data (model(x), or trainer.step()) first"
         )
 
 
@@ -156,11 +158,16 @@ def summary(model: nn.Module) -> str:
         width = max(len(name) for name, _ in own_params)
         for name, param in own_params:
             frozen_note = "" if param.requires_grad else " (frozen)"
-            lines.append(f"  {name.ljust(width)}  {dtype_name(param.dtype)} {shape_text(tuple(param.shape))}{frozen_note}")
+            lines.append(
+                f"  {name.ljust(width)}  {dtype_name(param.dtype)} "
+                f"{shape_text(tuple(param.shape))}{frozen_note}"
+            )
     own_buffers = [(n, b) for n, b in model.named_buffers(recurse=False) if b is not None]
     if own_buffers:
         lines += ["", "Buffers:"]
         width = max(len(name) for name, _ in own_buffers)
         for name, buffer in own_buffers:
-            lines.append(f"  {name.ljust(width)}  {dtype_name(buffer.dtype)} {shape_text(tuple(buffer.shape))}")
+            lines.append(
+                f"  {name.ljust(width)}  {dtype_name(buffer.dtype)} {shape_text(tuple(buffer.shape))}"
+            )
     return "\n".join(lines)

@@ -30,9 +30,12 @@ class Sender(Protocol):
 
 
 class Pacer:
-    """At most `fps` rounds a second; a round calls `push()` on every member and then pauses `pause` seconds."""
+    """At most `fps` rounds a second; a round calls `push()` on every member and then pauses `pause`
+    seconds."""
 
-    def __init__(self, fps: float = 12.0, pause: float = 0.0, time_fn: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self, fps: float = 12.0, pause: float = 0.0, time_fn: Callable[[], float] = time.perf_counter
+    ) -> None:
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 120:
             raise ValueError(f"fps must be a number of sends a second in (0, 120], got {fps!r}")
         if isinstance(pause, bool) or not isinstance(pause, (int, float)) or not 0 <= pause <= 0.05:

@@ -47,7 +47,8 @@ def parameter_stats(
             numel = values.numel()
             mean_t = values.mean()
             mean = float(mean_t) if numel else float("nan")
-            # the norm of the deviations: several times faster than Tensor.std() on CPU, and as close in float32
+            # the norm of the deviations: several times faster than Tensor.std() on CPU, and as close in
+            # float32
             std = float(vector_norm(values - mean_t)) / math.sqrt(numel - 1) if numel > 1 else 0.0
             grad = param.grad
             grad_norm = float(vector_norm(grad.detach())) if grad is not None and with_grads else None

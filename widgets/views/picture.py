@@ -37,7 +37,8 @@ def module_text(kind: str, module: str | Path | None = None) -> str:
             known = sorted(p.stem for p in JS_DIR.glob("*.js") if p.stem != "common")
             raise ValueError(f"no picture kind {kind!r}: expected one of {known}, or a module of your own")
         own = path.read_text()
-    elif isinstance(module, Path) or (isinstance(module, str) and module.endswith(".js") and "\n" not in module):
+    elif isinstance(module, Path) or (
+            isinstance(module, str) and module.endswith(".js") and "\n" not in module):
         own = Path(module).read_text()
     elif isinstance(module, str):
         own = module
@@ -47,8 +48,9 @@ def module_text(kind: str, module: str | Path | None = None) -> str:
 
 
 def _compact(source: str) -> str:
-    """The module without its comment lines, blank lines and indentation: the same code in about four fifths of
-    the bytes, which every saved notebook stores once per picture. (The modules hold no multi-line strings.)"""
+    """The module without its comment lines, blank lines and indentation: the same code in about four
+    fifths of the bytes, which every saved notebook stores once per picture. (The modules hold no
+    multi-line strings.)"""
     lines = (line.strip() for line in source.splitlines())
     return "\n".join(line for line in lines if line and not line.startswith("//"))
 
@@ -95,14 +97,16 @@ class Picture(anywidget.AnyWidget):
         self._replaced.add(name)
 
     def extend(self, name: str, rows: Any) -> None:
-        """Append `rows` to channel `name` (only they are sent at the next `send()`); costs the new rows only."""
+        """Append `rows` to channel `name` (only they are sent at the next `send()`); costs the new rows
+        only."""
         rows = _array(name, rows)
         current = self._channels.get(name)
         if current is None:
             self.put(name, rows.copy())
             return
         if current.dtype != rows.dtype or current.shape[1:] != rows.shape[1:]:
-            raise ValueError(f"channel {name!r} holds {current.dtype} rows of shape {list(current.shape[1:])}, "
+            raise ValueError(f"channel {name!r} holds {current.dtype} rows of shape "
+                             f"{list(current.shape[1:])}, "
                              f"got {rows.dtype} rows of shape {list(rows.shape[1:])}")
         filled, needed = len(current), len(current) + len(rows)
         room = self._buffers.get(name)
@@ -134,7 +138,8 @@ class Picture(anywidget.AnyWidget):
             len(array) != self._sent_rows.get(name, 0) for name, array in self._channels.items())
 
     def changes(self) -> tuple[list[dict], list[bytes]]:
-        """What `send()` would send now: the change descriptions and their buffers (nothing is marked sent)."""
+        """What `send()` would send now: the change descriptions and their buffers (nothing is marked
+        sent)."""
         described, buffers = [], []
         for name, array in self._channels.items():
             sent = self._sent_rows.get(name, 0)
@@ -162,15 +167,17 @@ class Picture(anywidget.AnyWidget):
         return True
 
     def store(self) -> None:
-        """Write the whole data into the `data` trait: what a page opened later, or a saved notebook, shows."""
+        """Write the whole data into the `data` trait: what a page opened later, or a saved notebook,
+        shows."""
         self.send()
         self.data = {name: {"dtype": array.dtype.name, "shape": list(array.shape), "buffer": array.tobytes()}
                      for name, array in self._channels.items()}
 
     # --- messages from the page -------------------------------------------------------------
     def on_request(self, handler: Callable[[dict], None] | None) -> None:
-        """Call `handler(message)` for every message from the page, resyncs included (the handler then answers a
-        {"type": "resync"} with `resync()`, on the thread it chooses); without a handler a resync is answered at once."""
+        """Call `handler(message)` for every message from the page, resyncs included (the handler then
+        answers a {"type": "resync"} with `resync()`, on the thread it chooses); without a handler a resync
+        is answered at once."""
         self._request_handler = handler
 
     def _on_page_message(self, _widget: Any, content: Any, _buffers: Any) -> None:

@@ -1,4 +1,5 @@
-"""A direct PNG encoder for the Playground's pictures, RGB arrays drawn in numpy (faster than Pillow's for them)."""
+"""A direct PNG encoder for the Playground's pictures, RGB arrays drawn in numpy (faster than Pillow's for
+them)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     """PNG bytes of an RGB image: a uint8 array [height, width, 3], as the Playground's pictures are drawn."""
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
-        raise ValueError(f"png_bytes needs a uint8 array [height, width, 3], got {rgb.dtype} of shape {list(rgb.shape)}")
+        raise ValueError(
+            f"png_bytes needs a uint8 array [height, width, 3], got {rgb.dtype} of shape {list(rgb.shape)}"
+        )
     return _encode_rgb(rgb)
 
 

@@ -23,38 +23,52 @@ import os
 import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeGuard
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_FRAMES", "MAX_FPS", "MIN_FPS", "Recording", "check_gif_target", "check_limits",
-           "merge", "write_gif"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_FRAMES",
+    "MAX_FPS",
+    "MIN_FPS",
+    "Recording",
+    "check_gif_target",
+    "check_limits",
+    "merge",
+    "write_gif",
+]
 
 DEFAULT_MAX_FRAMES = 200
 DEFAULT_MAX_BYTES = 64 * 2**20
-"""64 MiB: room for the default 200 frames of any view here (a frame is tens of kB, a boundary's up to ~150 kB)."""
+"""64 MiB: room for the default 200 frames of any view here (a frame is tens of kB, a boundary's up to ~150
+kB)."""
 
 MAX_FPS = 50
 """GIF delays count in hundredths of a second, and browsers slow down delays under 20 ms."""
 MIN_FPS = 0.01
-"""The slowest GIF: a frame every 100 s (a GIF stores a frame's time in hundredths of a second, at most 655.35 s)."""
+"""The slowest GIF: a frame every 100 s (a GIF stores a frame's time in hundredths of a second, at most 655.35
+s)."""
 
 _PALETTE_SAMPLES = 8  # frames spread over the run that the shared palette is made from
 _EXACT_COLOURS = 64  # the most frequent colours of those frames, kept exactly in the palette
-_ORDER = itertools.count()  # one order over every recording of the process: frames of views drawn together interleave
+# one order over every recording of the process: frames of views drawn together interleave
+_ORDER = itertools.count()
 
 FrameSource = bytes | Image.Image
 
 
-def _is_count(value: object) -> bool:
+def _is_count(value: object) -> TypeGuard[int | np.integer]:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def check_limits(max_frames: object, max_bytes: object) -> tuple[int, int]:
     """(max_frames, max_bytes) as ints, or a ValueError saying what a recording's bounds must be."""
     if not _is_count(max_frames) or max_frames < 2:
-        raise ValueError(f"max_frames must be an int of at least 2 (the first and the last frame), got {max_frames!r}")
+        raise ValueError(
+            f"max_frames must be an int of at least 2 (the first and the last frame), got {max_frames!r}"
+        )
     if not _is_count(max_bytes) or max_bytes < 1:
         raise ValueError(f"max_bytes must be a positive int (bytes of PNG kept), got {max_bytes!r}")
     return int(max_frames), int(max_bytes)
@@ -80,11 +94,13 @@ class Recording:
         self._nbytes = 0
 
     def add(self, frame: Any, size: int | None = None) -> None:
-        """Offer the next frame (PNG bytes, or any state with its `size` in bytes); keep it, thinning the older
-        ones evenly if a bound is exceeded."""
+        """Offer the next frame (PNG bytes, or any state with its `size` in bytes); keep it, thinning the
+        older ones evenly if a bound is exceeded."""
         if size is None:
             if not isinstance(frame, (bytes, bytearray)) or not frame:
-                raise TypeError(f"a frame must be non-empty PNG bytes (or come with its size), got {type(frame).__name__}")
+                raise TypeError(
+                    f"a frame must be non-empty PNG bytes (or come with its size), got {type(frame).__name__}"
+                )
             frame, size = bytes(frame), len(frame)
         entry = (self.offered, next(_ORDER), frame, int(size))
         self.offered += 1
@@ -168,7 +184,9 @@ def check_gif_target(path: object, fps: object = 10, loop: object = 0) -> Path:
     folder = target.parent
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
-        raise FileNotFoundError(f"cannot write {str(path)!r}: its folder {str(folder)!r} {what}; create it first")
+        raise FileNotFoundError(
+            f"cannot write {str(path)!r}: its folder {str(folder)!r} {what}; create it first"
+        )
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {str(path)!r}: it is a folder")
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real):
@@ -180,8 +198,11 @@ def check_gif_target(path: object, fps: object = 10, loop: object = 0) -> Path:
     return target
 
 
-def write_gif(path: str | os.PathLike, frames: Sequence[FrameSource], fps: float = 10, loop: int | None = 0) -> Path:
-    """Write `frames` (PNG bytes or Pillow images, oldest first) as an animated GIF at `path`; return the path.
+def write_gif(
+    path: str | os.PathLike, frames: Sequence[FrameSource], fps: float = 10, loop: int | None = 0
+) -> Path:
+    """Write `frames` (PNG bytes or Pillow images, oldest first) as an animated GIF at `path`; return the
+    path.
 
     `fps` frames a second; `loop` 0 plays forever, n repeats n more times,
     None plays once. Frames of different sizes are placed at the top left of
@@ -193,8 +214,13 @@ def write_gif(path: str | os.PathLike, frames: Sequence[FrameSource], fps: float
     size = _canvas_size(frames)
     palette = _Palette(frames, size)
     images = [palette.indexed(frames[i], size) for i in range(len(frames))]
-    options = {"format": "GIF", "save_all": True, "append_images": images[1:], "duration": round(1000 / float(fps)),
-               "optimize": False}
+    options: dict[str, Any] = {
+        "format": "GIF",
+        "save_all": True,
+        "append_images": images[1:],
+        "duration": round(1000 / float(fps)),
+        "optimize": False,
+    }
     if loop is not None:
         options["loop"] = int(loop)
     _write_whole(target, lambda stream: images[0].save(stream, **options))
@@ -234,14 +260,19 @@ class _Palette:
     """
 
     def __init__(self, frames: Sequence[FrameSource], size: tuple[int, int]) -> None:
-        picks = np.unique(np.round(np.linspace(0, len(frames) - 1, min(_PALETTE_SAMPLES, len(frames)))).astype(int))
+        picks = np.unique(
+            np.round(np.linspace(0, len(frames) - 1, min(_PALETTE_SAMPLES, len(frames)))).astype(int)
+        )
         mosaic = Image.new("RGB", (size[0], size[1] * len(picks)))
         for row, index in enumerate(picks):
             mosaic.paste(_rgb(frames[index], size), (0, row * size[1]))
         keys, counts = np.unique(_keys(mosaic), return_counts=True)
         exact = _colours(keys[np.argsort(counts, kind="stable")[::-1][:_EXACT_COLOURS]])
-        cut = mosaic.quantize(colors=256 - len(exact), method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        rest = np.asarray(cut.getpalette()[: 3 * (256 - len(exact))], dtype=np.int32).reshape(-1, 3)
+        cut = mosaic.quantize(
+            colors=256 - len(exact), method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+        )
+        palette = cut.getpalette() or []  # a quantized image always has a palette
+        rest = np.asarray(palette[: 3 * (256 - len(exact))], dtype=np.int32).reshape(-1, 3)
         self.colours = np.concatenate([exact, rest])
         self._table = np.zeros(1 << 24, dtype=np.uint8)  # colour key -> palette index, where `_known`
         self._known = np.zeros(1 << 24, dtype=bool)
@@ -271,7 +302,8 @@ def _colours(keys: np.ndarray) -> np.ndarray:
 
 
 def _write_whole(target: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call `write(stream)` on a new file beside `target`, then rename it to `target`; on failure remove it."""
+    """Call `write(stream)` on a new file beside `target`, then rename it to `target`; on failure remove
+    it."""
     for _ in range(100):
         temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
         try:

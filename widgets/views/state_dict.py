@@ -69,7 +69,7 @@ class StateDictInspector(ipw.VBox):
         """The state as it is now (a model's state_dict is read again; tensors are not copied)."""
         if self._model is not None:
             return dict(self._model.state_dict())
-        return dict(self._state)
+        return dict(self._state or {})  # without a model, the state given is kept
 
     def entries(self) -> list[StateEntry]:
         """Key, shape, dtype, device, kind and bytes of every tensor, in state_dict order."""
@@ -93,7 +93,8 @@ class StateDictInspector(ipw.VBox):
         return self._snapshot is not None
 
     def diff(self, other: Mapping[str, torch.Tensor] | None = None) -> StateDiff:
-        """Compare the current state with the snapshot, or with `other` when given; show and return the result."""
+        """Compare the current state with the snapshot, or with `other` when given; show and return
+        the result."""
         if other is None:
             if self._snapshot is None:
                 raise RuntimeError("StateDictInspector.diff() has nothing to compare with: "
@@ -134,17 +135,23 @@ class StateDictInspector(ipw.VBox):
         total = sum(e.nbytes for e in entries)
         note = " · snapshot taken" if self._snapshot is not None else ""
         caption = f"<div><b>{len(entries)} tensors, {escape(bytes_text(total))}</b>{note}</div>"
-        return caption + html_table(["key", "shape", "dtype", "device", "kind", "bytes"], rows, "lt-state-dict-table")
+        return caption + html_table(
+            ["key", "shape", "dtype", "device", "kind", "bytes"], rows, "lt-state-dict-table"
+        )
 
     @staticmethod
     def _render_diff(result: StateDiff) -> str:
-        rows = [[key, "changed", Cell(f"{change:.6g}", numeric=True)] for key, change in result.changed.items()]
+        rows = [
+            [key, "changed", Cell(f"{change:.6g}", numeric=True)] for key, change in result.changed.items()
+        ]
         rows += [[key, "equal", Cell("0", numeric=True)] for key in result.equal]
         rows += [[key, f"mismatch: {reason}", ""] for key, reason in result.mismatched.items()]
         rows += [[key, f"missing (in the {result.reference_name} only)", ""] for key in result.missing]
         rows += [[key, f"unexpected (not in the {result.reference_name})", ""] for key in result.unexpected]
         head = escape(str(result).splitlines()[0])
-        return f"<div><b>{head}</b></div>" + html_table(["key", "status", "max abs change"], rows, "lt-state-diff")
+        return f"<div><b>{head}</b></div>" + html_table(
+            ["key", "status", "max abs change"], rows, "lt-state-diff"
+        )
 
     def __str__(self) -> str:
         entries = self.entries()

@@ -41,27 +41,36 @@ def bytes_text(nbytes: int) -> str:
 def check_state_dict(state: object, who: str) -> dict[str, torch.Tensor]:
     """Return `state` as a plain dict after checking it maps names to tensors; raise a clear error if not."""
     if not isinstance(state, Mapping):
-        raise TypeError(f"{who} expects a mapping of names to tensors (a state_dict), got {type(state).__name__}")
+        raise TypeError(
+            f"{who} expects a mapping of names to tensors (a state_dict), got {type(state).__name__}"
+        )
     for key, value in state.items():
         if not isinstance(key, str):
-            raise TypeError(f"{who} expects string keys in the state_dict, got key {key!r} of type {type(key).__name__}")
+            raise TypeError(
+                f"{who} expects string keys in the state_dict, got key {key!r} of type {type(key).__name__}"
+            )
         if not isinstance(value, torch.Tensor):
             raise TypeError(
                 f"{who} expects a tensor under every key of the state_dict, but {key!r} holds a "
-                f"{type(value).__name__} (a model's state_dict() is flat; a trainer's or an optimizer's is not)"
+                f"{type(value).__name__} (a model's state_dict() is flat; a trainer's or an optimizer's is "
+                "not)"
             )
     return dict(state)
 
 
 def model_kinds(model: nn.Module) -> dict[str, str]:
-    """Key -> "parameter" or "buffer" for every tensor of `model`'s state_dict, shared ones under each name."""
+    """Key -> "parameter" or "buffer" for every tensor of `model`'s state_dict, shared ones under each
+    name."""
     kinds = {name: "buffer" for name, _ in model.named_buffers(remove_duplicate=False)}
     kinds.update({name: "parameter" for name, _ in model.named_parameters(remove_duplicate=False)})
     return kinds
 
 
-def describe_state(state: Mapping[str, torch.Tensor], kinds: Mapping[str, str] | None = None) -> list[StateEntry]:
-    """One `StateEntry` per key, in the state_dict's order. Without `kinds`, Parameters say "parameter", others "tensor"."""
+def describe_state(
+    state: Mapping[str, torch.Tensor], kinds: Mapping[str, str] | None = None
+) -> list[StateEntry]:
+    """One `StateEntry` per key, in the state_dict's order. Without `kinds`, Parameters say "parameter",
+    others "tensor"."""
     entries = []
     for key, tensor in state.items():
         if kinds is not None and key in kinds:
@@ -120,8 +129,9 @@ class StateDiff:
             head = f"All {total} tensors equal to the {ref} (max abs change 0)."
         else:
             head = (
-                f"{len(self.changed)} changed, {len(self.equal)} equal, {len(self.mismatched)} not comparable, "
-                f"{len(self.missing)} missing, {len(self.unexpected)} unexpected (against the {ref})."
+                f"{len(self.changed)} changed, {len(self.equal)} equal, {len(self.mismatched)} not "
+                f"comparable, {len(self.missing)} missing, {len(self.unexpected)} unexpected (against the "
+                f"{ref})."
             )
         lines = [head]
         width = max((len(k) for k in [*self.changed, *self.mismatched]), default=0)
@@ -156,7 +166,9 @@ def max_abs_change(current: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def diff_states(
-    current: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor], reference_name: str = "reference"
+    current: Mapping[str, torch.Tensor],
+    reference: Mapping[str, torch.Tensor],
+    reference_name: str = "reference",
 ) -> StateDiff:
     """Compare two state_dicts key by key; see `StateDiff` for what each field holds."""
     result = StateDiff(reference_name=reference_name)
@@ -170,7 +182,9 @@ def diff_states(
             now_shape, before_shape = shape_text(tuple(now.shape)), shape_text(tuple(before.shape))
             problems.append(f"shape {now_shape} now, {before_shape} in the {reference_name}")
         if now.dtype != before.dtype:
-            problems.append(f"dtype {dtype_name(now.dtype)} now, {dtype_name(before.dtype)} in the {reference_name}")
+            problems.append(
+                f"dtype {dtype_name(now.dtype)} now, {dtype_name(before.dtype)} in the {reference_name}"
+            )
         if problems:
             result.mismatched[key] = "; ".join(problems)
             continue

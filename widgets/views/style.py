@@ -17,7 +17,8 @@ STEP_ALPHA = 0.3  # raw per-step values: faint, under their smoothed line
 FONT_SIZE = 8
 TITLE_SIZE = 9
 
-TWO_CLASS_COLOURS = [(0.10, 0.37, 0.71), (0.75, 0.11, 0.16)]  # a saturated blue and red, darker than the field
+# a saturated blue and red, darker than the field
+TWO_CLASS_COLOURS = [(0.10, 0.37, 0.71), (0.75, 0.11, 0.16)]
 
 
 def split_colour(split: str) -> str:
@@ -37,10 +38,11 @@ def class_colours(classes: int) -> list[tuple[float, float, float]]:
     from matplotlib import colormaps  # loaded only where more than two classes are drawn
 
     qualitative = colormaps["tab10" if classes <= 10 else "tab20"]
-    return [tuple(qualitative(i % qualitative.N)[:3]) for i in range(classes)]
+    return [_rgb_of(qualitative(i % qualitative.N)) for i in range(classes)]
 
 RUN_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#882255"]
-"""One colour per run where runs are compared (Okabe and Ito's palette without its yellow, then grey and wine)."""
+"""One colour per run where runs are compared (Okabe and Ito's palette without its yellow, then grey and
+wine)."""
 
 MARK_COLOUR = "#222222"
 """Marks drawn over data (a suggested value, a threshold): near black, apart from every data colour."""
@@ -60,20 +62,22 @@ def run_colours(runs: int) -> list[str]:
 
 
 def layer_colours(layers: int) -> list[tuple[float, float, float]]:
-    """A sequential scale from the input layer (dark purple) to the output layer (green-yellow), for `layers` lines."""
+    """A sequential scale from the input layer (dark purple) to the output layer (green-yellow), for
+    `layers` lines."""
     if layers < 1:
         raise ValueError(f"layers must be at least 1, got {layers!r}")
     from matplotlib import colormaps
 
     scale = colormaps["viridis"]
-    return [tuple(scale(0.85 * i / max(layers - 1, 1))[:3]) for i in range(layers)]
+    return [_rgb_of(scale(0.85 * i / max(layers - 1, 1))) for i in range(layers)]
 
 
 NEUTRAL_COLOUR = (0.91, 0.92, 0.92)
 """The middle of every diverging scale: an activation or weight of 0, a probability of one half."""
 
 ACTIVATION_COLOURS = (TWO_CLASS_COLOURS[0], NEUTRAL_COLOUR, TWO_CLASS_COLOURS[1])
-"""A unit's map: negative, zero, positive. Positive shares class 1's red, as a positive output logit difference does."""
+"""A unit's map: negative, zero, positive. Positive shares class 1's red, as a positive output logit
+difference does."""
 
 WEIGHT_COLOURS = {"negative": TWO_CLASS_COLOURS[0], "positive": TWO_CLASS_COLOURS[1]}
 """The links of the network diagram by the sign of their weight, in the colours of the activations."""
@@ -82,10 +86,18 @@ POINT_RIMS = {"train": (1.0, 1.0, 1.0), "test": (0.12, 0.12, 0.12)}
 """The rim of a data point drawn on a map: white for training points, near-black for test points."""
 
 CONFUSION_DIAGONAL = "#d9ead3"
-"""The background of a confusion matrix's diagonal (the right answers): a pale green, beside any class colour."""
+"""The background of a confusion matrix's diagonal (the right answers): a pale green, beside any class
+colour."""
 
 SIGNED_COLOURMAP = "RdBu_r"
-"""Signed values such as weights: blue below zero, near white at zero, red above (drawn over symmetric limits)."""
+"""Signed values such as weights: blue below zero, near white at zero, red above (drawn over symmetric
+limits)."""
 
 GRID_GAP_COLOUR = "#8c8c8c"
-"""The lines between the cells of a picture grid: a mid grey, apart from white and every colour of SIGNED_COLOURMAP."""
+"""The lines between the cells of a picture grid: a mid grey, apart from white and every colour of
+SIGNED_COLOURMAP."""
+
+
+def _rgb_of(rgba: tuple[float, float, float, float]) -> tuple[float, float, float]:
+    """The red, green and blue of a colour map's RGBA colour."""
+    return rgba[0], rgba[1], rgba[2]

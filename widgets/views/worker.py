@@ -21,7 +21,8 @@ class Worker:
     def __init__(self, name: str = "livetorch-views") -> None:
         self.name = name
         self._changed = threading.Condition()
-        self._queued: dict[object, Callable[[], None]] = {}  # owner -> its newest job, in order of first submission
+        # owner -> its newest job, in order of first submission
+        self._queued: dict[object, Callable[[], None]] = {}
         self._running: object | None = None
         self._thread: threading.Thread | None = None
 
@@ -53,7 +54,9 @@ class Worker:
         if threading.current_thread() is self._thread:
             return True
         with self._changed:
-            return self._changed.wait_for(lambda: owner not in self._queued and self._running is not owner, timeout)
+            return self._changed.wait_for(
+                lambda: owner not in self._queued and self._running is not owner, timeout
+            )
 
     def _serve(self) -> None:
         while True:
@@ -65,10 +68,13 @@ class Worker:
             try:
                 job()
             except Exception as error:  # a failed picture must not end the thread that serves every view
-                warnings.warn(f"a view's background work failed: {type(error).__name__}: {error}", RuntimeWarning,
-                              stacklevel=1)
+                warnings.warn(
+                    f"a view's background work failed: {type(error).__name__}: {error}",
+                    RuntimeWarning,
+                    stacklevel=1,
+                )
             finally:
-                owner = job = None  # hold no view while waiting for the next job
+                del owner, job  # hold no view while waiting for the next job
                 with self._changed:
                     self._running = None
                     self._changed.notify_all()

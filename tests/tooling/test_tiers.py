@@ -1,0 +1,73 @@
+"""The two test tiers (tests/conftest.py, course/conftest.py) on a small project laid out like this one."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT = """\
+import pytest
+
+def test_quick():
+    pass
+
+@pytest.mark.slow
+def test_long():
+    pass
+"""
+PAGE = "def test_in_the_page():\n    pass\n"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """tests/ with this repository's conftest, a unit file and a browser file; course/ with one notebook."""
+    pytester.makepyprojecttoml("""
+[tool.pytest.ini_options]
+testpaths = ["tests", "course"]
+addopts = "--nbval --nbval-current-env -p no:cacheprovider"
+markers = ["slow: slow", "browser: browser"]
+""")
+    for folder in ("tests/browser", "course"):
+        (pytester.path / folder).mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "conftest.py", pytester.path / "tests" / "conftest.py")
+    shutil.copy(ROOT / "course" / "conftest.py", pytester.path / "course" / "conftest.py")
+    (pytester.path / "tests" / "test_unit.py").write_text(UNIT)
+    (pytester.path / "tests" / "browser" / "test_page.py").write_text(PAGE)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("1 + 1")]
+    nbformat.write(notebook, pytester.path / "course" / "00_probe.ipynb")
+    return pytester
+
+
+def collected(result: pytest.RunResult) -> list[str]:
+    return sorted(line.split("::")[-1] for line in result.outlines if "::" in line)
+
+
+def test_pytest_alone_runs_the_fast_tier_only(project):
+    result = project.runpytest("-q", "--collect-only")
+    assert collected(result) == ["test_quick"]
+    result.stdout.fnmatch_lines(["*1/4 tests collected (3 deselected)*"])
+
+
+def test_full_runs_every_tier_with_the_browser_tests_last(project):
+    result = project.runpytest("-q", "--collect-only", "--full")
+    names = [line.split("::")[-1] for line in result.outlines if "::" in line]
+    assert sorted(names) == ["Cell 0", "test_in_the_page", "test_long", "test_quick"]
+    assert names[-1] == "test_in_the_page"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["tests/test_unit.py"], ["test_long", "test_quick"]),
+    (["course"], ["Cell 0"]),
+    (["-m", "slow"], ["Cell 0", "test_long"]),
+    (["-m", "not slow and not browser", "tests"], ["test_quick"]),
+    (["-k", "page"], ["test_in_the_page"]),
+])
+def test_a_path_or_a_selection_runs_what_it_names_slow_tests_included(project, args, expected):
+    assert collected(project.runpytest("-q", "--collect-only", *args)) == expected
