@@ -1,14 +1,19 @@
-"""Playground: TensorFlow Playground's experiments, live in one widget, on a real PyTorch model.
+"""Playground: TensorFlow Playground's experiments, live in one page, on a real PyTorch model.
 
 The widget holds one experiment at a time (`widgets.playground.build`): data,
-an `nn.Sequential` and a `widgets.Trainer`. Its controls change the settings;
-a change of the data or the network builds the experiment again (new model,
-new trainer, training back at step 0), a change of the learning rate applies
-live. Everything it shows is drawn by `scene.draw_scene` on one frame clock.
+an `nn.Sequential` and a `widgets.Trainer`. The page reads left to right:
+the datasets as thumbnails with the data's settings, the network (features,
+hidden layers, output) and the output with its figures and loss chart. The
+browser draws them from numbers (`page_data`) that the kernel sends at most
+`Pacer.fps` times a second while training. A change of the data or the
+network builds the experiment again (new model, new trainer, step 0); the
+learning rate applies live; a weight typed into the diagram changes the live
+parameter and is recorded in `edits`.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -16,26 +21,43 @@ from html import escape
 from typing import Any
 
 import ipywidgets as ipw
+import numpy as np
+import torch
+from matplotlib.colors import to_hex
 from torch import nn
 
 from widgets.training.trainer import Trainer
-from widgets.views.base import View, close_tree
-from widgets.views.clock import FrameClock, check_clock
+from widgets.views.base import close_tree
 from widgets.views.controls import TrainerControls
 from widgets.views.kernel_loop import running_loop
+from widgets.views.live import LiveView
+from widgets.views.pacer import Pacer
+from widgets.views.picture import Picture
 from widgets.views.png import png_bytes
+from widgets.views.style import class_colours
 
 from .config import OWN, check_config
 from .confusion import confusion_html, confusion_matrix
+from .edits import WeightEdit, apply_edit, check_edit
 from .export import to_code
+from .features import FEATURES
 from .maps import unit_names
+from .network import MAX_LAYERS, MAX_NEURONS
+from .page_data import codes, look, points, split_figures
 from .panel import Panel, check_hide
-from .scene import Scene, draw_scene
+from .problems import PLANE, PROBLEMS, REGRESSIONS, make_problem
+from .scene import draw_scene
 from .setup import Setup, build
 from .tf_link import from_tf_link, to_tf_link
 
-BUDGET = 0.05
-"""Share of the training time the Playground's frames may take (its own clock; a frame of a small network takes 10-15 ms)."""
+FPS = 20.0
+"""Rounds a second while training: every picture of the page repaints after each (one epoch of the default
+experiment takes a few milliseconds, so a round shows the newest epoch)."""
+THUMB_POINTS = 100
+"""Points drawn in each dataset's thumbnail."""
+TF_PALETTE = ("#f59322", "#e8eaeb", "#0877bd")
+"""TensorFlow Playground's scale from -1 through 0 to 1 (orange, grey, blue), its classes -1 and +1 at the ends."""
+MIDDLE = "#ececec"  # the rich mode's scale runs from class 0's colour through this grey to class 1's
 
 
 def _settings(data: Any, settings: dict[str, Any]) -> dict[str, Any]:
@@ -47,77 +69,98 @@ def _settings(data: Any, settings: dict[str, Any]) -> dict[str, Any]:
     raise TypeError(f"data must be a pair (x, y): x [N, 2] points, y their classes or values; got {type(data).__name__}")
 
 
-class Playground(View):
+def _colours(classes: int | None) -> list[str]:
+    return [to_hex(colour) for colour in class_colours(max(classes or 2, 2))]
+
+
+def palette(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The page's colours for a config: the fixed scale [-1 end, 0, 1 end] (units, weights, biases, the output's
+    value or 2 p(class 1) - 1) and the classes' colours, class 1 at the scale's positive end."""
+    if config.get("mode") == "tf":
+        return list(TF_PALETTE), [TF_PALETTE[0], TF_PALETTE[2]]
+    colours = _colours(config.get("classes") if config["dataset"] == "blobs" else 2)
+    return [colours[0], MIDDLE, colours[1]], colours
+
+
+class Playground(LiveView):
     """TensorFlow Playground in a notebook cell, training a real `torch.nn.Module` with the project's Trainer.
 
     `Playground(dataset="spiral", hidden=[8, 8], ...)` takes any setting of
     `widgets.playground.DEFAULTS`; `Playground(data=(x, y))` trains on a
     learner's own [N, 2] points. `hide=[...]` takes controls away (names in
-    `widgets.playground.panel.CONTROLS`). `pg.model` and `pg.trainer` are the live
-    objects, `pg.config` the settings as a plain dict (`Playground(**pg.config)`
-    rebuilds the same experiment), `pg.code()` the same experiment as Python,
-    `pg.set(...)` changes settings as the controls do, and `pg.snapshot()` is
-    the current frame.
+    `widgets.playground.panel.CONTROLS`). `pg.model` and `pg.trainer` are the
+    live objects, `pg.config` the settings as a plain dict
+    (`Playground(**pg.config)` rebuilds the same experiment), `pg.code()` the
+    same experiment as Python, `pg.set(...)` changes settings as the page does,
+    `pg.set_weight(...)` changes one weight as a click on a link does (kept in
+    `pg.edits`), and `pg.snapshot()` is a still of the page.
     """
 
-    def __init__(self, data: Any = None, *, hide: Iterable[str] = (), clock: FrameClock | None = None,
+    def __init__(self, data: Any = None, *, hide: Iterable[str] = (), pacer: Pacer | None = None,
                  resolution: int = 100, size: int = 300, **settings: Any) -> None:
         config = check_config(_settings(data, settings))  # every bad setting is named before anything is built
         hidden = check_hide(hide)
-        check_clock(clock)
         for name, value, low, high in (("resolution", resolution, 8, 400), ("size", size, 100, 1000)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name} must be an int from {low} to {high}, got {value!r}")
-        clock = clock if clock is not None else FrameClock(budget=BUDGET)
         self._setup: Setup = build(config)
         self._resolution, self._size = resolution, size
         self._focus: tuple[int, int] | None = None
-        self._hidden_names: set[str] = set()
-        self._scene: Scene | None = None
+        self._hidden_names: set[str] = set(hidden)
+        self._epochs_sent = 0
         self._loop = running_loop()
+        self.edits: list[WeightEdit] = []
+        """Weights changed by hand in this run, oldest first (`widgets.playground.edits.replay` repeats them)."""
 
-        self.plane_image = ipw.Image(format="png")
-        self.network_image = ipw.Image(format="png")
-        self.chart_image = ipw.Image(format="png")
-        self.figures = ipw.HTML()
+        self.data_picture = Picture("pg_data", width=120, height=100)
+        self.network_picture = Picture("pg_network", width=470, height=440)
+        self.output_picture = Picture("pg_output", width=292, height=420)
         self.confusion = ipw.HTML()
         self.message = ipw.HTML()
-        self.test_points = ipw.Checkbox(value=True, description="show test data", indent=False)
-        self.discretize = ipw.Checkbox(value=False, description="discretize output", indent=False)
-        self.focus = ipw.Dropdown(description="show", layout=ipw.Layout(width="220px"))
+        self.test_points = ipw.Checkbox(value=False, description="show test data", indent=False,
+                                        layout=ipw.Layout(width="130px"))
+        self.discretize = ipw.Checkbox(value=False, description="discretize output", indent=False,
+                                       layout=ipw.Layout(width="140px"))
         self.panel = Panel(self._setup.config, self._on_panel)
-        self.controls = TrainerControls(self._setup.trainer, clock=clock)
+        self.controls = TrainerControls(self._setup.trainer)
         self._controls_box = ipw.VBox([self.controls.widget])
-        self._shown = {"test_points": self.test_points, "discretize": self.discretize, "focus": self.focus,
-                       "controls": self._controls_box, "network": self.network_image, "chart": self.chart_image,
-                       "confusion": self.confusion, **self.panel.groups}
-        for name, widget in (("plane", self.plane_image), ("network", self.network_image), ("chart", self.chart_image),
-                             ("figures", self.figures), ("confusion", self.confusion), ("message", self.message),
-                             ("test-points", self.test_points), ("discretize", self.discretize), ("focus", self.focus)):
-            widget.add_class(f"lt-pg-{name}")
         groups = self.panel.groups
-        data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), groups["dataset"], groups["classes"], groups["noise"],
-                                groups["train_ratio"], groups["batch_size"], groups["regenerate"]],
-                               layout=ipw.Layout(width="290px", flex="0 0 auto"))
-        network_column = ipw.VBox([ipw.HTML("<b>Features and layers</b>"), groups["features"], groups["layers"],
-                                   self.network_image], layout=ipw.Layout(min_width="340px", flex="0 0 auto"))
-        output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.plane_image, ipw.HBox([self.focus]),
-                                  ipw.HBox([self.test_points, self.discretize]), self.chart_image, self.figures,
-                                  self.confusion])
-        training_row = ipw.HBox([groups[key] for key in ("activation", "dropout", "regularization", "reg_rate",
-                                                         "loss", "optimizer")],
-                                layout=ipw.Layout(flex_flow="row wrap"))
-        widget = ipw.VBox([self._controls_box, training_row,
-                           ipw.HBox([data_column, network_column, output_column]), self.message])
-        super().__init__(widget, "playground", clock)
-        self._hide(hidden)
-        self.test_points.observe(lambda _: self.redraw(), names="value")
-        self.discretize.observe(lambda _: self.redraw(), names="value")
-        self.focus.observe(self._on_focus, names="value")
+        narrow = {"description_width": "72px"}
+        for key in ("classes", "noise", "train_ratio", "batch_size", "dataset"):
+            groups[key].layout.width = "196px"
+            groups[key].style = narrow
+        for key in ("activation", "dropout", "regularization", "reg_rate", "loss", "optimizer"):
+            groups[key].layout.width = "232px"
+        self._data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), self.data_picture, groups["dataset"], groups["classes"],
+                                      groups["noise"], groups["train_ratio"], groups["batch_size"], groups["regenerate"]],
+                                     layout=ipw.Layout(width="200px", flex="0 0 auto"))
+        self._network_column = ipw.VBox([ipw.HTML("<b>Features, hidden layers</b>"), self.network_picture],
+                                        layout=ipw.Layout(flex="0 0 auto"))
+        self._output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.output_picture,
+                                        ipw.HBox([self.test_points, self.discretize]), self.confusion],
+                                       layout=ipw.Layout(width="300px", flex="0 0 auto"))
+        self._settings_row = ipw.HBox([groups[key] for key in ("activation", "regularization", "reg_rate", "loss",
+                                                               "optimizer", "dropout")],
+                                      layout=ipw.Layout(flex_flow="row wrap"))
+        page = ipw.HBox([self._data_column, self._network_column, self._output_column],
+                        layout=ipw.Layout(flex_flow="row wrap", align_items="flex-start"))
+        widget = ipw.VBox([self._controls_box, self._settings_row, page, self.message])
+        self._shown = {"test_points": self.test_points, "discretize": self.discretize, "controls": self._controls_box,
+                       "network": self._network_column, "chart": None, "confusion": self.confusion,
+                       "focus": None, **groups}
+        super().__init__(widget, self.network_picture, "playground", pacer if pacer is not None else Pacer(fps=FPS))
+        for name, part in (("data", self.data_picture), ("output", self.output_picture), ("message", self.message),
+                           ("test-points", self.test_points), ("discretize", self.discretize),
+                           ("confusion", self.confusion)):
+            part.add_class(f"lt-pg-{name}")
+        for picture in (self.data_picture, self.output_picture):
+            picture.on_request(lambda message: self.loop.run(lambda: self._answer(message)))
+        self._apply_hidden()
+        self.test_points.observe(lambda _: self._show_options(), names="value")
+        self.discretize.observe(lambda _: self._show_options(), names="value")
         self._watch_lr()
-        self._refresh_focus_options()
+        self._show_experiment()
         self.follow(self._setup.trainer)
-        self.draw_first_frame()
 
     # --- the live objects -------------------------------------------------------------
     @property
@@ -141,9 +184,9 @@ class Playground(View):
         return check_config(self._setup.config)
 
     @property
-    def scene(self) -> Scene | None:
-        """The pictures and figures of the last frame drawn."""
-        return self._scene
+    def focus(self) -> tuple[int, int] | None:
+        """The unit whose map the output shows, as (column, unit) of `unit_names(pg.model)`; None: the output."""
+        return self._focus
 
     def code(self) -> str:
         """Python source that builds this experiment's data, `model` and `trainer` with torch and widgets."""
@@ -174,7 +217,7 @@ class Playground(View):
 
     # --- changing settings -------------------------------------------------------------
     def set(self, **changes: Any) -> None:
-        """Change settings as the controls do: the learning rate applies live; any other change builds the
+        """Change settings as the page does: the learning rate applies live; any other change builds the
         experiment again (new model and trainer, at step 0; it keeps playing if it was). A bad value raises
         before anything changes."""
         current = self._setup.config
@@ -184,10 +227,38 @@ class Playground(View):
             return
         if changed == {"lr"}:
             self.trainer.set_lr(config["lr"])
-            self._setup = _with_config(self._setup, config)
+            self._setup = replace(self._setup, config=config)
             self.controls.lr_slider.value = config["lr"]
             return
         self._rebuild(config)
+
+    def set_weight(self, layer: int, row: int, col: int, value: float) -> WeightEdit:
+        """Set `weight[row, col]` of the `layer`-th nn.Linear (0: features to the first hidden layer) between two
+        steps, as typing a value into a link of the diagram does; the edit is kept in `edits` and returned."""
+        layer, row, col, value = check_edit(self.model, layer, row, col, value)
+        with self.trainer.between_steps():
+            edit = WeightEdit(self.trainer.global_step, layer, row, col, value)
+            apply_edit(self.model, edit)
+            self.edits.append(edit)
+        self.finish()
+        return edit
+
+    def show_unit(self, column: int | None, unit: int | None = None) -> None:
+        """Show the map of unit `unit` of `column` (as in `unit_names(pg.model)`) large in the output, as hovering
+        it does; `show_unit(None)` shows the output again."""
+        if column is None or column < 0:
+            focus = None
+        else:
+            names = unit_names(self.model)
+            if isinstance(column, bool) or not isinstance(column, int) or not 0 <= column < len(names) \
+                    or isinstance(unit, bool) or not isinstance(unit, int) or not 0 <= unit < len(names[column]):
+                raise ValueError(f"(column, unit) must name a unit of this network: columns 0 to {len(names) - 1} with "
+                                 f"{[len(c) for c in names]} units; got ({column!r}, {unit!r})")
+            focus = (column, unit)
+        if focus != self._focus:
+            self._focus = focus
+            self._show_options()
+            self.finish()
 
     def _rebuild(self, config: dict[str, Any]) -> None:
         setup = build(config)  # may raise: nothing has changed yet
@@ -202,14 +273,14 @@ class Playground(View):
         old_controls = self.controls
         self._setup = setup
         self._focus = None
-        self.controls = TrainerControls(setup.trainer, clock=self.clock)
+        self.edits = []
+        self.controls = TrainerControls(setup.trainer)
         self._controls_box.children = [self.controls.widget]
         old_controls.close()
         self._watch_lr()
-        self._hide(())  # the new controls' learning-rate slider stays hidden if it was
-        self._refresh_focus_options()
+        self._apply_hidden()
+        self._show_experiment()
         self.follow(setup.trainer)
-        self.request_frame("final")
         if was_playing:
             self.controls.play_button.value = True
 
@@ -234,73 +305,179 @@ class Playground(View):
         else:
             loop.call_soon_threadsafe(work)
 
+    def on_request(self, message: dict) -> None:
+        """A click or hover in the page: a dataset, a feature, layers or units, a weight, the unit shown."""
+        kind = message.get("type")
+        config = self._setup.config
+        if kind == "dataset" and message.get("name") in PROBLEMS:
+            self._apply({"dataset": message["name"]})
+        elif kind == "feature" and message.get("name") in FEATURES:
+            name = message["name"]
+            used = [f for f in FEATURES if (f in config["features"]) != (f == name)]
+            self._apply({"features": used})
+        elif kind == "layers" and message.get("delta") in (1, -1):
+            hidden = list(config["hidden"])
+            self._apply({"hidden": [*hidden, hidden[-1] if hidden else 4] if message["delta"] == 1 else hidden[:-1]})
+        elif kind == "units" and message.get("delta") in (1, -1) and isinstance(message.get("layer"), int):
+            hidden = list(config["hidden"])
+            if 0 <= message["layer"] < len(hidden):
+                hidden[message["layer"]] += message["delta"]
+                self._apply({"hidden": hidden})
+        elif kind == "weight":
+            try:
+                self.set_weight(message.get("layer"), message.get("row"), message.get("col"), message.get("value"))
+            except (TypeError, ValueError) as error:
+                self.message.value = f"<span style='color:#b00'>{escape(str(error))}</span>"
+        elif kind == "show":
+            column = message.get("column")
+            try:
+                self.show_unit(None if not isinstance(column, int) or column < 0 else column, message.get("unit"))
+            except ValueError:
+                self.show_unit(None)  # a hover from a diagram drawn before a rebuild
+
     def _watch_lr(self) -> None:
         self.controls.lr_slider.observe(self._on_lr_slider, names="value")
 
     def _on_lr_slider(self, change: dict[str, Any]) -> None:
         lr = float(change["new"])
         if lr > 0 and lr != self._setup.config["lr"]:
-            self._setup = _with_config(self._setup, {**self._setup.config, "lr": lr})
+            self._setup = replace(self._setup, config={**self._setup.config, "lr": lr})
 
     # --- what it shows -----------------------------------------------------------------
-    def _hide(self, names: Iterable[str]) -> None:
-        self._hidden_names |= set(names)
+    def _apply_hidden(self) -> None:
         for name in self._hidden_names:
             widget = self.controls.lr_slider if name == "lr" else self._shown.get(name)
             if widget is not None:
                 widget.layout.display = "none"
+        own = self._setup.config["dataset"] == OWN
+        self.panel.dataset.layout.display = "" if own and "dataset" not in self._hidden_names else "none"
+        data_settings = ("dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate")
+        self._data_column.layout.display = "none" if all(name in self._hidden_names for name in data_settings) else ""
+        self.data_picture.layout.display = "none" if own or "dataset" in self._hidden_names else ""
+        if all(name in self._hidden_names for name in ("activation", "regularization", "reg_rate", "loss",
+                                                       "optimizer", "dropout")):
+            self._settings_row.layout.display = "none"
 
-    def _refresh_focus_options(self) -> None:
-        options: list[tuple[str, Any]] = [("output", None)]
-        for column, names in enumerate(unit_names(self.model)):
-            options += [(f"unit {name}" if column else f"input {name}", (column, unit)) for unit, name in enumerate(names)]
-        self.focus.unobserve(self._on_focus, names="value")
-        self.focus.options = options
-        # By index: options first set on an empty dropdown leave it with no selection, and value None is then no change.
-        values = [value for _, value in options]
-        self.focus.index = values.index(self._focus) if self._focus in values else 0
-        self.focus.observe(self._on_focus, names="value")
+    def _show_options(self) -> None:
+        setup = self._setup
+        classification = setup.classes is not None
+        names = unit_names(setup.model)
+        scale, classes = palette(setup.config)
+        self.network_picture.options = {
+            "features": list(FEATURES), "active": list(setup.config["features"]), "hidden": list(setup.config["hidden"]),
+            "outputs": len(names[-1]), "palette": scale, "max_layers": MAX_LAYERS,
+            "max_units": MAX_NEURONS, "lock_features": "features" in self._hidden_names,
+            "lock_layers": "layers" in self._hidden_names}
+        focus = None if self._focus is None else names[self._focus[0]][self._focus[1]]
+        self.output_picture.options = {
+            "palette": scale, "class_colours": _colours(setup.classes) if setup.classes and setup.classes > 2 else classes,
+            "task": setup.task, "plane": list(PLANE), "focus": focus, "show_test": self.test_points.value,
+            "discretize": self.discretize.value, "probability": classification and len(names[-1]) == 2}
 
-    def _on_focus(self, change: dict[str, Any]) -> None:
-        self._focus = change["new"]
-        self.redraw()
+    def _show_experiment(self) -> None:
+        """Put a new experiment in the page: thumbnails, options, points, and the first state."""
+        config = self._setup.config
+        datasets = [name for name in PROBLEMS if name != "blobs" or config["dataset"] == "blobs"]
+        thumbs = np.zeros((len(datasets), THUMB_POINTS * 3), dtype=np.float32)
+        for index, name in enumerate(datasets):
+            classes = config["classes"] if name == "blobs" else None
+            x, y = make_problem(name, n=THUMB_POINTS, noise=config["noise"], seed=config["seed"], classes=classes)
+            block = thumbs[index].reshape(THUMB_POINTS, 3)
+            block[:, :2] = x.numpy()
+            block[:, 2] = y.float().numpy()
+        self.data_picture.put("thumbs", thumbs)
+        scale, classes = palette(config)
+        self.data_picture.options = {"datasets": datasets, "current": config["dataset"], "regression": list(REGRESSIONS),
+                                     "class_colours": _colours(config["classes"]) if config["dataset"] == "blobs" else classes,
+                                     "palette": scale,
+                                     "plane": list(PLANE), "lock": "dataset" in self._hidden_names}
+        self.data_picture.store()
+        self.output_picture.put("points", points(self._setup))
+        self.output_picture.put("history", np.zeros((0, 5), dtype=np.float32))
+        self._epochs_sent = 0
+        self._show_options()
+        self.finish()
 
-    def draw(self) -> None:
-        scene = draw_scene(self._setup, resolution=self._resolution, size=self._size, focus=self._focus,
-                           discretize=self.discretize.value, show_test=self.test_points.value)
-        self._scene = scene
-        self.plane_image.value = png_bytes(scene.plane)
-        self.network_image.value = png_bytes(scene.network.image)
-        self.chart_image.value = png_bytes(scene.chart)
-        self.figures.value = _figures_html(scene, self.trainer)
-        if self._setup.classes is not None and scene.test_predictions is not None:
-            matrix = confusion_matrix(scene.test_predictions, self._setup.y_test.numpy(), self._setup.classes)
-            self.confusion.value = confusion_html(matrix, [f"class {k}" for k in range(self._setup.classes)])
+    def collect(self) -> None:
+        setup = self._setup
+        with setup.trainer.between_steps():
+            numbers = look(setup.model, setup.classes is not None)
+            figures = split_figures(setup)
+        self.network_picture.put("maps", numbers.maps)
+        self.network_picture.put("weights", numbers.weights)
+        self.network_picture.put("biases", numbers.biases)
+        if self._focus is None:
+            field = numbers.output
         else:
-            self.confusion.value = ""
+            field = codes(numbers.fields[self._focus[0]][self._focus[1]][None])
+        self.output_picture.put("field", field)
+        trainer = setup.trainer
+        self.output_picture.put("now", np.array([[trainer.epoch, trainer.global_step, *figures]], dtype=np.float32))
+        epochs = trainer.history.epochs
+        if len(epochs) < self._epochs_sent:
+            self.output_picture.put("history", np.zeros((0, 5), dtype=np.float32))
+            self._epochs_sent = 0
+        if len(epochs) > self._epochs_sent:
+            rows = [[record.get("epoch", index + 1), record.get("train_loss", np.nan), record.get("valid_loss", np.nan),
+                     record.get("train_acc", np.nan), record.get("valid_acc", np.nan)]
+                    for index, record in enumerate(epochs[self._epochs_sent:], start=self._epochs_sent)]
+            self.output_picture.extend("history", np.asarray(rows, dtype=np.float32))
+            self._epochs_sent = len(epochs)
 
-    def snapshot_png(self) -> bytes:
-        if self._scene is None:
-            self.redraw()
-        return png_bytes(self._scene.composed())
+    def push(self) -> bool:
+        with self._lock:
+            self.collect()
+            sent_network = self.network_picture.send()
+            return self.output_picture.send() or sent_network
+
+    def finish(self) -> None:
+        with self._lock:
+            self.push()
+            self.network_picture.store()
+            self.output_picture.store()
+            self._show_confusion()
+
+    def on_reset(self, payload: dict) -> None:
+        self.edits = []
+        self.finish()
+
+    def _show_confusion(self) -> None:
+        setup = self._setup
+        if setup.classes is None or "confusion" in self._hidden_names:
+            self.confusion.value = ""
+            return
+        with torch.no_grad(), setup.trainer.between_steps():
+            was = setup.model.training
+            setup.model.eval()
+            try:
+                output = setup.model(setup.x_test)
+            finally:
+                setup.model.train(was)
+        predicted = (output[:, 0] > 0).long() if output.shape[1] == 1 else output.argmax(dim=1)
+        matrix = confusion_matrix(predicted.numpy(), setup.y_test.numpy(), setup.classes)
+        self.confusion.value = confusion_html(matrix, [f"class {k}" for k in range(setup.classes)])
+
+    # --- still pictures ------------------------------------------------------------------
+    def frame_state(self) -> Any:
+        with self._setup.trainer.between_steps():
+            weights = {name: value.detach().clone() for name, value in self._setup.model.state_dict().items()}
+        return (self._setup, weights, self._focus, self.discretize.value, self.test_points.value)
+
+    def render_png(self, state: Any) -> bytes:
+        setup, weights, focus, discretize, show_test = state
+        replica = copy.deepcopy(setup.model)
+        replica.load_state_dict(weights)
+        scene = draw_scene(replace(setup, model=replica), resolution=self._resolution, size=self._size, focus=focus,
+                           discretize=discretize, show_test=show_test)
+        return png_bytes(scene.composed())
 
     def release(self) -> None:
         self.trainer.pause()
         self.controls.close()
         self.panel.close()
+        for picture in (self.data_picture, self.output_picture):
+            picture.close()
         close_tree(self._controls_box)
 
     def __repr__(self) -> str:
         return "Playground()"
-
-
-def _with_config(setup: Setup, config: dict[str, Any]) -> Setup:
-    """`setup` with settings that change nothing built (the learning rate)."""
-    return replace(setup, config=config)
-
-
-def _figures_html(scene: Scene, trainer: Trainer) -> str:
-    parts = [f"epoch {trainer.epoch}", f"train loss {scene.train_loss:.3f}", f"test loss {scene.test_loss:.3f}"]
-    if scene.train_accuracy is not None:
-        parts += [f"train accuracy {scene.train_accuracy:.3f}", f"test accuracy {scene.test_accuracy:.3f}"]
-    return "<span class='lt-pg-numbers' style='font-size:12px'>" + " · ".join(parts) + "</span>"
