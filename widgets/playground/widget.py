@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Any
 
@@ -82,6 +82,31 @@ def palette(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return [colours[0], MIDDLE, colours[1]], colours
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """One still's state: what it shows (`key`, compared), the experiment and a copy of its weights."""
+
+    key: tuple
+    setup: Setup = field(compare=False)
+    weights: dict = field(compare=False)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(value.numel() * value.element_size() for value in self.weights.values())
+
+
+class _TrainerThen:
+    """What a still of an earlier frame reads of the trainer: its loss function and its first `epochs` records."""
+
+    def __init__(self, trainer: Trainer, epochs: int) -> None:
+        self.loss_fn = trainer.loss_fn
+        self.history = self
+        self._history, self._epochs = trainer.history, epochs
+
+    def epoch_column(self, name: str) -> np.ndarray:
+        return self._history.epoch_column(name)[: self._epochs]
+
+
 class Playground(LiveView):
     """TensorFlow Playground in a notebook cell, training a real `torch.nn.Module` with the project's Trainer.
 
@@ -125,10 +150,9 @@ class Playground(LiveView):
         self.controls = TrainerControls(self._setup.trainer)
         self._controls_box = ipw.VBox([self.controls.widget])
         groups = self.panel.groups
-        narrow = {"description_width": "72px"}
         for key in ("classes", "noise", "train_ratio", "batch_size", "dataset"):
             groups[key].layout.width = "196px"
-            groups[key].style = narrow
+            groups[key].style.description_width = "72px"  # the style widget itself: a new one would stay open
         for key in ("activation", "dropout", "regularization", "reg_rate", "loss", "optimizer"):
             groups[key].layout.width = "232px"
         self._data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), self.data_picture, groups["dataset"], groups["classes"],
@@ -309,6 +333,9 @@ class Playground(LiveView):
         """A click or hover in the page: a dataset, a feature, layers or units, a weight, the unit shown."""
         kind = message.get("type")
         config = self._setup.config
+        locked = {"dataset": "dataset", "feature": "features", "layers": "layers", "units": "layers"}
+        if locked.get(kind) in self._hidden_names:
+            return  # a page drawn before the lock, or one that sends by hand: a hidden control changes nothing
         if kind == "dataset" and message.get("name") in PROBLEMS:
             self._apply({"dataset": message["name"]})
         elif kind == "feature" and message.get("name") in FEATURES:
@@ -407,10 +434,10 @@ class Playground(LiveView):
         self.network_picture.put("weights", numbers.weights)
         self.network_picture.put("biases", numbers.biases)
         if self._focus is None:
-            field = numbers.output
+            shown = numbers.output
         else:
-            field = codes(numbers.fields[self._focus[0]][self._focus[1]][None])
-        self.output_picture.put("field", field)
+            shown = codes(numbers.fields[self._focus[0]][self._focus[1]][None])
+        self.output_picture.put("field", shown)
         trainer = setup.trainer
         self.output_picture.put("now", np.array([[trainer.epoch, trainer.global_step, *figures]], dtype=np.float32))
         epochs = trainer.history.epochs
@@ -459,16 +486,21 @@ class Playground(LiveView):
 
     # --- still pictures ------------------------------------------------------------------
     def frame_state(self) -> Any:
-        with self._setup.trainer.between_steps():
+        trainer = self._setup.trainer
+        with trainer.between_steps():
             weights = {name: value.detach().clone() for name, value in self._setup.model.state_dict().items()}
-        return (self._setup, weights, self._focus, self.discretize.value, self.test_points.value)
+            key = (id(self._setup), trainer.global_step, len(self.edits), len(trainer.history.epochs), self._focus,
+                   self.discretize.value, self.test_points.value)
+        return _Frame(key, self._setup, weights)
 
     def render_png(self, state: Any) -> bytes:
-        setup, weights, focus, discretize, show_test = state
+        setup, weights = state.setup, state.weights
+        _, _, _, epochs, focus, discretize, show_test = state.key
         replica = copy.deepcopy(setup.model)
         replica.load_state_dict(weights)
-        scene = draw_scene(replace(setup, model=replica), resolution=self._resolution, size=self._size, focus=focus,
-                           discretize=discretize, show_test=show_test)
+        then = replace(setup, model=replica, trainer=_TrainerThen(setup.trainer, epochs))
+        scene = draw_scene(then, resolution=self._resolution, size=self._size, focus=focus, discretize=discretize,
+                           show_test=show_test)
         return png_bytes(scene.composed())
 
     def release(self) -> None:
