@@ -158,10 +158,11 @@ class Playground(LiveView):
         self._data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), self.data_picture, groups["dataset"], groups["classes"],
                                       groups["noise"], groups["train_ratio"], groups["batch_size"], groups["regenerate"]],
                                      layout=ipw.Layout(width="200px", flex="0 0 auto"))
-        self._network_column = ipw.VBox([ipw.HTML("<b>Features, hidden layers</b>"), self.network_picture],
-                                        layout=ipw.Layout(flex="0 0 auto"))
+        # the confusion matrix sits under the diagram, where the column has room, so the page stays one screen tall
+        self._network_column = ipw.VBox([ipw.HTML("<b>Features, hidden layers</b>"), self.network_picture,
+                                         self.confusion], layout=ipw.Layout(flex="0 0 auto", align_items="center"))
         self._output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.output_picture,
-                                        ipw.HBox([self.test_points, self.discretize]), self.confusion],
+                                        ipw.HBox([self.test_points, self.discretize])],
                                        layout=ipw.Layout(width="300px", flex="0 0 auto"))
         self._settings_row = ipw.HBox([groups[key] for key in ("activation", "regularization", "reg_rate", "loss",
                                                                "optimizer", "dropout")],
@@ -173,6 +174,8 @@ class Playground(LiveView):
                        "network": self._network_column, "chart": None, "confusion": self.confusion,
                        "focus": None, **groups}
         super().__init__(widget, self.network_picture, "playground", pacer if pacer is not None else Pacer(fps=FPS))
+        self.data_picture.add_class("lt-pg-data-picture")
+        self.output_picture.add_class("lt-pg-output-picture")
         for name, part in (("data", self.data_picture), ("output", self.output_picture), ("message", self.message),
                            ("test-points", self.test_points), ("discretize", self.discretize),
                            ("confusion", self.confusion)):

@@ -147,6 +147,8 @@ function render({model, el}) {
     const all = links(columns);
     geometry = {columns, links: all, buttons: buttons(opts, columns)};
     const NODE = columns.node;
+    el.dataset.ltActive = (opts.active || []).join(",");
+    el.ltGeometry = geometry;  // where each unit, link and button is: what the browser tests point at
     ctx.clearRect(0, 0, width, height);
     ctx.font = FONT;
     const weights = channels.get("weights");
@@ -313,7 +315,7 @@ function render({model, el}) {
 
   // A box to type a link's new weight in: Enter sends it, Escape or leaving it cancels.
   function edit(link, px, py) {
-    if (editor) editor.remove();
+    if (editor) editor.ltClose();
     editor = document.createElement("input");
     editor.className = "lt-pg-weight-editor";
     editor.type = "text";
@@ -323,24 +325,30 @@ function render({model, el}) {
     editor.focus();
     editor.select();
     const box = editor;
+    let open = true;
+    const close = () => {
+      if (!open) return;  // removing the box fires blur, which calls close again
+      open = false;
+      if (editor === box) editor = null;
+      box.remove();
+    };
+    box.ltClose = close;
     box.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
         const value = Number(box.value);
         if (box.value.trim() !== "" && Number.isFinite(value)) {
           model.send({type: "weight", layer: link.layer, row: link.row, col: link.col, value});
-          box.remove();
-          editor = null;
+          close();
         } else {
           box.style.outline = "2px solid #c00";
           box.title = "a number, such as 0.5 or -1.2";
         }
       } else if (event.key === "Escape") {
-        box.remove();
-        editor = null;
+        close();
       }
       event.stopPropagation();
     });
-    box.addEventListener("blur", () => { if (editor === box) { box.remove(); editor = null; } });
+    box.addEventListener("blur", close);
   }
 
   const draw = painter(el, paint);

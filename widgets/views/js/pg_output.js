@@ -224,7 +224,9 @@ function render({model, el}) {
   function paint() {
     const opts = options();
     const now = channels.get("now");
+    el.dataset.ltFocus = opts.focus || "";
     if (now && now.length >= 6) {
+      el.dataset.ltEpoch = String(now[0]);
       counter.textContent = epochText(now[0]);
       stepText.textContent = `step ${Math.round(now[1])}`;
       const lines = [`Test loss ${figure(now[3])}   Training loss ${figure(now[2])}`];
