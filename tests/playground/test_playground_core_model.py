@@ -11,7 +11,15 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from widgets import Trainer
-from widgets.playground import ACTIVATIONS, FEATURES, Features, OneHotMSELoss, WeightPenalty, build, build_model
+from widgets.playground import (
+    ACTIVATIONS,
+    FEATURES,
+    Features,
+    OneHotMSELoss,
+    WeightPenalty,
+    build,
+    build_model,
+)
 
 # --------------------------------------------------------------------------- features
 

@@ -73,14 +73,17 @@ def same_value(a: str, b: str) -> bool:
         return a == b
 
 
+@pytest.mark.parametrize("mode", ["tf", "rich"])
 @pytest.mark.parametrize("name", list(LINKS))
-def test_a_published_link_reads_as_its_experiment_and_writes_back_the_same_state(name):
+def test_a_published_link_reads_as_its_experiment_and_writes_back_the_same_state(name, mode):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # these links hold nothing the Playground cannot do
-        link = from_tf_link(LINKS[name])
+        link = from_tf_link(LINKS[name]) if mode == "tf" else from_tf_link(LINKS[name], mode=mode)
     for key, value in EXPECTED[name].items():
         assert link.config[key] == pytest.approx(value) if isinstance(value, float) else link.config[key] == value, key
     assert link.config["loss"] == "mse" and link.config["optimizer"] == "sgd" and link.left_out == []
+    assert link.config["mode"] == mode  # TensorFlow Playground's own program unless "rich" is asked for
+    assert link.config["n"] == (1200 if link.config["dataset"].startswith("reg-") else 500)
     url, cannot = to_tf_link(link.config, link.view, link.hide)
     assert cannot == []  # TensorFlow Playground can show all of it
     original, written = fragment(LINKS[name]), fragment(url)
@@ -89,7 +92,7 @@ def test_a_published_link_reads_as_its_experiment_and_writes_back_the_same_state
         assert same_value(written[key], original[key]), (key, written[key], original[key])
     assert {k for k, v in written.items() if k.endswith("_hide")} == {
         k for k, v in original.items() if k.endswith("_hide") and v == "true" and k != "problem_hide"}
-    again = from_tf_link(url)
+    again = from_tf_link(url, mode=mode)
     assert (again.config, again.view, again.hide) == (link.config, link.view, link.hide)
 
 
@@ -119,6 +122,26 @@ def test_what_cannot_come_along_is_named_in_one_warning():
 def test_a_bad_value_in_a_link_is_named(change, message):
     with pytest.raises(ValueError, match=message):
         from_tf_link(LINKS["the default circle"].replace(*change))
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (("learningRate=0.03", "learningRate=0.05"), "lr"),
+    (("regularizationRate=0", "regularizationRate=0.05"), "reg_rate"),
+])
+def test_a_rate_off_its_menus_opens_in_the_rich_mode_only(change, key):
+    url = LINKS["the default circle"].replace(*change)
+    with pytest.raises(ValueError, match=rf"{key} in mode 'tf' must be one of TensorFlow Playground's menu"):
+        from_tf_link(url)
+    assert from_tf_link(url, mode="rich").config[key] == 0.05
+    with pytest.raises(ValueError, match=r"mode must be one of 'rich', 'tf'; got str 'keras'"):
+        from_tf_link(url, mode="keras")
+
+
+def test_the_link_cannot_say_a_seed_of_the_initial_weights():
+    link = from_tf_link(LINKS["xor, one unit"])
+    url, cannot = to_tf_link({**link.config, "init_seed": 7}, link.view)
+    assert cannot == ["init_seed 7: a TensorFlow Playground link has no seed for the initial weights"]
+    assert from_tf_link(url).config == link.config  # the rest comes back
 
 
 def test_not_a_tensorflow_playground_link_is_refused():

@@ -7,10 +7,22 @@ from typing import Any
 
 from . import checks
 from .features import check_features
+from .modes import (
+    MODES,
+    TF_ACTIVATIONS,
+    TF_BATCH_SIZES,
+    TF_LEARNING_RATES,
+    TF_REG_RATES,
+    check_tf,
+    check_tf_dataset,
+    nearest,
+    tf_defaults,
+)
 from .network import ACTIVATIONS, check_dropout, check_hidden
 from .own_data import check_data, data_lists
 from .penalty import KINDS
 from .problems import BLOB_CLASSES, POINTS, PROBLEMS
+from .tf_data import TF_POINTS, TF_PROBLEMS
 
 OWN = "own"
 DATASETS = (*PROBLEMS, OWN)
@@ -30,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "data": None,
     "batch_size": 10,
     "seed": 0,
+    "init_seed": None,
     "features": ["x1", "x2"],
     "hidden": [4, 2],
     "activation": "tanh",
@@ -39,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "loss": "cross_entropy",
     "optimizer": "sgd",
     "lr": 0.03,
+    "mode": "rich",
 }
 """Every setting and its default, the Playground's where it has one.
 
@@ -48,12 +62,18 @@ classes: the number of blobs (2 to 6), used by "blobs" only; n: points made
 train_ratio: the training share, 0.1 to 0.9; data: None, or
 `{"x": [[x1, x2], ...], "y": [...]}` with dataset "own" (integer labels are
 classes, floats regression targets); batch_size; seed: of the data, the
-split, the initial weights, the shuffling and dropout; features: names from
-`FEATURES`; hidden: the hidden layers' widths; activation; dropout: 0 to 0.85;
+split, the shuffling, and the initial weights and dropout unless init_seed
+is given; init_seed: None (the seed) or the seed of the initial weights (and,
+in the rich mode, dropout's masks), so new weights can be drawn for the same
+data; features: names from `FEATURES`; hidden: the hidden layers' widths; activation; dropout: 0 to 0.85;
 regularization: None, "l1" or "l2", with reg_rate (0 to 10, the ends of
 its menu; a rate off the menu joins it); loss: "cross_entropy" or "mse", for
 classification (regression always uses MSE); optimizer: "sgd" or "adam",
-with lr (1e-5 to 10, the ends of the learning-rate slider).
+with lr (1e-5 to 10, the ends of the learning-rate slider); mode: "rich"
+(the Playground's own) or "tf" (TensorFlow Playground's program, see
+`widgets.playground.modes`: its data sets, one output, squared error, its
+initial weights and update, its menus; there a missing loss is "mse", n
+follows the problem, and a setting it does not offer is refused).
 """
 
 
@@ -70,8 +90,11 @@ def check_config(config: Mapping[str, Any]) -> dict[str, Any]:
     unknown = [key for key in config if key not in DEFAULTS]
     if unknown:
         raise ValueError(f"unknown setting(s) {unknown!r}; the settings are {', '.join(DEFAULTS)}")
-    given = {**DEFAULTS, **config}
+    mode = checks.choice("mode", config.get("mode", DEFAULTS["mode"]), MODES)
+    given = {**(tf_defaults(DEFAULTS) if mode == "tf" else DEFAULTS), **config}
     dataset = checks.choice("dataset", given["dataset"], DATASETS)
+    if mode == "tf":
+        check_tf_dataset(dataset)  # before the data's checks: "own" is refused as such
     data = given["data"]
     if dataset == OWN and data is None:
         raise ValueError("dataset 'own' needs data: {'x': [[x1, x2], ...], 'y': [...]}; got data None")
@@ -83,7 +106,7 @@ def check_config(config: Mapping[str, Any]) -> dict[str, Any]:
             keys = sorted(data) if isinstance(data, Mapping) else checks.shown(data)
             raise ValueError(f"data must be a dict with the keys 'x' and 'y', got {keys}")
         data = data_lists(*check_data(data["x"], data["y"]))
-    return {
+    checked = {
         "dataset": dataset,
         "classes": checks.integer("classes", given["classes"], *BLOB_CLASSES),
         "n": checks.integer("n", given["n"], *POINTS),
@@ -92,6 +115,7 @@ def check_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "data": data,
         "batch_size": checks.integer("batch_size", given["batch_size"], 1, POINTS[1]),
         "seed": checks.seed("seed", given["seed"]),
+        "init_seed": None if given["init_seed"] is None else checks.seed("init_seed", given["init_seed"]),
         "features": check_features(given["features"]),
         "hidden": check_hidden(given["hidden"]),
         "activation": checks.choice("activation", given["activation"], tuple(ACTIVATIONS)),
@@ -101,4 +125,39 @@ def check_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "loss": checks.choice("loss", given["loss"], LOSSES),
         "optimizer": checks.choice("optimizer", given["optimizer"], OPTIMIZERS),
         "lr": checks.real("lr", given["lr"], *LR_RANGE),
+        "mode": mode,
     }
+    return check_tf(checked) if mode == "tf" else checked
+
+
+def to_mode(config: Mapping[str, Any], mode: str) -> tuple[dict[str, Any], list[str]]:
+    """`config` moved to `mode`, and what that changed, one sentence each.
+
+    Every "tf" setting is a rich one, so going to "rich" changes the mode
+    alone. Going to "tf" replaces what TensorFlow Playground lacks by its
+    nearest choice: blobs and own data by the circle, a batch over 30 by 30,
+    GELU by tanh, dropout by none, cross-entropy by squared error, Adam by SGD,
+    each rate by its menu's nearest (on a log scale); `n` follows the problem.
+    """
+    mode = checks.choice("mode", mode, MODES)
+    current = check_config(config)
+    if mode == "rich" or current["mode"] == "tf":
+        return check_config({**current, "mode": mode}), []
+    wanted = {
+        "dataset": current["dataset"] if current["dataset"] in TF_PROBLEMS else "circle",
+        "batch_size": min(current["batch_size"], TF_BATCH_SIZES[1]),
+        "activation": current["activation"] if current["activation"] in TF_ACTIVATIONS else "tanh",
+        "dropout": 0.0,
+        "loss": "mse",
+        "optimizer": "sgd",
+        "lr": nearest(current["lr"], TF_LEARNING_RATES),
+        "reg_rate": nearest(current["reg_rate"], TF_REG_RATES),
+    }
+    changes = [f"{key} {current[key]!r} -> {value!r}" for key, value in wanted.items()
+               if current[key] != value]
+    if current["data"] is not None:
+        changes.append("data: your own points are left out")
+    moved = check_config({**current, **wanted, "data": None, "n": TF_POINTS["classification"], "mode": "tf"})
+    if moved["n"] != current["n"]:
+        changes.append(f"n {current['n']} -> {moved['n']}")
+    return moved, changes

@@ -10,7 +10,8 @@ import numpy as np
 
 from .config import OWN, check_config
 from .network import ACTIVATIONS
-from .setup import DEVICE, count_classes, points
+from .setup import DEVICE, count_classes, points, weights_seed
+from .tf_export import tf_code
 
 WIDTH = 100  # wrap embedded data at this many characters
 
@@ -19,11 +20,15 @@ def to_code(config: Mapping[str, Any] | None = None) -> str:
     """Python source that rebuilds `build(config)`'s data, `model` and `trainer`, bitwise.
 
     It uses torch and the public names of `widgets` and `widgets.playground`,
-    and writes the `nn.Sequential` out layer by layer. A learner's own data
+    and writes the `nn.Sequential` out layer by layer (in "tf" mode, with
+    TensorFlow Playground's data, initial weights, error and update written
+    out too: `tf_export.tf_code`). A learner's own data
     (dataset "own") is embedded in the source as `torch.tensor` literals that
     give back exactly the same float32 values.
     """
     config = check_config({} if config is None else config)
+    if config["mode"] == "tf":
+        return tf_code(config)
     classes = count_classes(config, points(config)[1])
     regression = classes is None
     names = ["Features", "split"]
@@ -97,8 +102,8 @@ def _model_lines(config: Mapping[str, Any], classes: int | None) -> list[str]:
     activation = f"nn.{ACTIVATIONS[config['activation']].__name__}()"
     lines = [
         "# The network, one module a line: the input features, each hidden layer, the output layer",
-        f"torch.manual_seed({config['seed']})  # the initial weights come from torch's global generator, "
-        "and so do dropout's masks",
+        f"torch.manual_seed({weights_seed(config)})  # the initial weights come from torch's global "
+        "generator, and so do dropout's masks",
         "model = nn.Sequential(",
         f"    Features({_text(config['features'])}),",
     ]

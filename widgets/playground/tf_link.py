@@ -11,14 +11,17 @@ of its own (`collectStats`, `tutorial`, `initZero`, `hideText`).
 
 `from_tf_link(url)` reads every key it defines into a `TfLink`: the settings
 (`config`, checked by `check_config`), the view options and the controls to
-hide. What cannot be carried over (cos features, zero initialisation, a key
-it does not define) is listed in `TfLink.left_out` and named in one warning.
-`to_tf_link(config, ...)` writes the link for what TensorFlow Playground can
-show, and lists what it cannot (blobs, GELU, dropout, Adam, cross-entropy).
+hide. By default the settings are in "tf" mode, TensorFlow Playground's own
+program (`widgets.playground.modes`); `mode="rich"` gives the same settings
+in the Playground's richer mode. What cannot be carried over (cos features,
+zero initialisation, a key it does not define) is listed in
+`TfLink.left_out` and named in one warning. `to_tf_link(config, ...)` writes
+the link for what TensorFlow Playground can show, and lists what it cannot
+(blobs, GELU, dropout, Adam, cross-entropy, a seed of the initial weights).
 
-Both train SGD on the same network shapes, but the two are not the same
-program: the points are drawn by another generator (the same seed number
-gives other points), and a classification here has one output per class.
+In "tf" mode both run the same program on the same settings; the points and
+the initial weights still differ, as they come from another generator (the
+same seed number gives other points).
 """
 
 from __future__ import annotations
@@ -31,18 +34,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import checks
 from .config import check_config
+from .modes import MODES, TF_ACTIVATIONS
+from .tf_data import TF_CLASSIFICATIONS, TF_POINTS, TF_REGRESSIONS
 
 TF_PLAYGROUND = "https://playground.tensorflow.org/"
 
-TF_DATASETS = ("circle", "xor", "gauss", "spiral")
-TF_REG_DATASETS = ("reg-plane", "reg-gauss")
-TF_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+TF_DATASETS = TF_CLASSIFICATIONS
+TF_REG_DATASETS = TF_REGRESSIONS
 TF_FEATURES = {"x": "x1", "y": "x2", "xSquared": "x1^2", "ySquared": "x2^2", "xTimesY": "x1*x2",
                "sinX": "sin(x1)", "sinY": "sin(x2)"}
 """TensorFlow Playground's feature keys and the Playground's names for them."""
-TF_POINTS = {"classification": 500, "regression": 1200}
-"""Points TensorFlow Playground makes for each kind of problem."""
 TF_HIDE = {"dataset": "dataset", "noise": "noise", "percTrainData": "train_ratio", "batchSize": "batch_size",
            "activation": "activation", "regularization": "regularization", "regularizationRate": "reg_rate",
            "learningRate": "lr", "numHiddenLayers": "layers", "showTestData": "test_points",
@@ -124,9 +127,14 @@ def _js_number(value: float) -> str:
     return f"{value:.10f}".rstrip("0").rstrip(".")
 
 
-def from_tf_link(url: str) -> TfLink:
-    """Read a TensorFlow Playground link; every bad value raises a ValueError naming its key, before anything is
-    built. What cannot be carried over is in `left_out`, and named in one warning."""
+def from_tf_link(url: str, mode: str = "tf") -> TfLink:
+    """Read a TensorFlow Playground link as settings in `mode`: "tf" (its own program, the default) or "rich".
+
+    Every bad value raises a ValueError naming its key, before anything is
+    built (in "tf" mode a rate must be on its menus, as its page offers). What
+    cannot be carried over is in `left_out`, and named in one warning.
+    """
+    mode = checks.choice("mode", mode, MODES)
     state = _fragment(url)
     left_out: list[str] = []
     problem = state.get("problem", "classification")
@@ -156,7 +164,8 @@ def from_tf_link(url: str) -> TfLink:
         if _flag(state, key):
             left_out.append(f"{key}: the Playground has no cos features")
     if _flag(state, "initZero"):
-        left_out.append("initZero: the weights start from torch's default initialisation, not zero")
+        start = "TensorFlow Playground's random weights" if mode == "tf" else "torch's default initialisation"
+        left_out.append(f"initZero: the weights start from {start}, not zero")
     left_out += [f"{key}: {what} is TensorFlow Playground's own" for key, what in _OWN_ONLY.items()
                  if state.get(key) not in (None, "", TF_DEFAULTS.get(key, ""), "false")]
     hide = []
@@ -184,6 +193,7 @@ def from_tf_link(url: str) -> TfLink:
         "loss": "mse",  # TensorFlow Playground trains with squared error
         "optimizer": "sgd",
         "lr": _number(state, "learningRate"),
+        "mode": mode,
     })
     link = TfLink(config, {"test_points": _flag(state, "showTestData"), "discretize": _flag(state, "discretize")},
                   [name for name in TF_HIDE.values() if name in hide], left_out)
@@ -215,6 +225,9 @@ def to_tf_link(config: Mapping[str, Any], view: Mapping[str, bool] | None = None
         cannot.append(f"optimizer {config['optimizer']!r}: TensorFlow Playground trains with plain SGD")
     if not regression and config["loss"] != "mse":
         cannot.append("loss 'cross_entropy': TensorFlow Playground trains a classification with squared error")
+    if config["init_seed"] is not None:
+        cannot.append(f"init_seed {config['init_seed']}: a TensorFlow Playground link has no seed for the "
+                      "initial weights")
     state = dict(TF_DEFAULTS)
     state.update({
         "activation": config["activation"] if config["activation"] in TF_ACTIVATIONS else TF_DEFAULTS["activation"],
