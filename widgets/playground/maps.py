@@ -20,6 +20,8 @@ from .problems import PLANE
 
 ACTIVATIONS = tuple(NAMED_ACTIVATIONS.values())
 """The activation modules a hidden layer may use."""
+OUTPUT_ACTIVATIONS = (nn.Tanh,)
+"""The activation an output may end with: tanh, TensorFlow Playground's (the Playground's "tf" mode)."""
 
 
 def plane_grid(resolution: int, plane: tuple[float, float] = PLANE) -> torch.Tensor:
@@ -70,8 +72,8 @@ def columns(model: nn.Module) -> list[list[nn.Module]]:
         if linear.in_features != width:
             raise ValueError(f"model[{i}] takes {linear.in_features} inputs, but the column before it has {width} units")
         width = linear.out_features
-        if i == len(modules) - 1:
-            cut.append([linear])
+        if i == len(modules) - 1 or (i == len(modules) - 2 and isinstance(modules[-1], OUTPUT_ACTIVATIONS)):
+            cut.append(modules[i:])  # the output Linear, and its activation where it has one (nn.Tanh)
             return cut
         activation = modules[i + 1]
         if not isinstance(activation, ACTIVATIONS):

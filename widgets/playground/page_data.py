@@ -73,9 +73,11 @@ def _bias(layer: nn.Linear) -> torch.Tensor:
 
 
 def points(setup: Setup) -> np.ndarray:
-    """Every point as float32 rows (x1, x2, label, test): the label is the class or the value; test is 0 or 1."""
+    """Every point as float32 rows (x1, x2, label, test): the label is the class (TensorFlow Playground's +1 is
+    class 1, its -1 class 0) or the value; test is 0 or 1."""
     rows = []
-    for x, y, test in ((setup.x_train, setup.y_train, 0.0), (setup.x_test, setup.y_test, 1.0)):
+    classes_of = (lambda y: (y > 0).float()) if setup.mode == "tf" and setup.classes is not None else (lambda y: y)
+    for x, y, test in ((setup.x_train, classes_of(setup.y_train), 0.0), (setup.x_test, classes_of(setup.y_test), 1.0)):
         block = np.empty((len(x), 4), dtype=np.float32)
         block[:, :2] = x.numpy()
         block[:, 2] = y.float().numpy()

@@ -73,9 +73,10 @@ def _plane(setup: Setup, maps: list[torch.Tensor], focus: tuple[int, int] | None
     image = draw_unit(maps[column][unit].numpy(), size, lightness=0.0)
     if setup.classes is not None:  # a unit's map has no colours of classes: the points keep theirs
         colours = (np.asarray(class_colours(setup.classes)) * 255).astype(np.uint8)
-        draw_points(image, setup.x_train, colours[setup.y_train.numpy()])
+        train, test = ((y > 0).long() if setup.mode == "tf" else y for y in (setup.y_train, setup.y_test))
+        draw_points(image, setup.x_train, colours[train.numpy()])
         if show_test:
-            draw_points(image, setup.x_test, colours[setup.y_test.numpy()], rim=(30, 30, 30))
+            draw_points(image, setup.x_test, colours[test.numpy()], rim=(30, 30, 30))
     return image
 
 
@@ -90,10 +91,14 @@ def _figures(setup: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, flo
     finally:
         for module, training in modes:
             module.training = training
-    target = y if setup.classes is not None else y[:, None]
+    one_output = setup.classes is None or setup.mode == "tf"
+    target = y[:, None] if one_output else y
     loss = float(setup.trainer.loss_fn(output, target))
     if setup.classes is None:
         return loss, None, None
+    if setup.mode == "tf":  # one tanh output: its sign is the class, labels are -1 and +1
+        predictions = (output[:, 0] > 0).long()
+        return loss, float((predictions == (y > 0).long()).float().mean()), predictions.numpy()
     predictions = output.argmax(dim=1)
     return loss, float((predictions == y).float().mean()), predictions.numpy()
 

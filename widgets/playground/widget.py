@@ -36,18 +36,20 @@ from widgets.views.picture import Picture
 from widgets.views.png import png_bytes
 from widgets.views.style import class_colours
 
-from .config import OWN, check_config
+from .config import OWN, check_config, to_mode
 from .confusion import confusion_html, confusion_matrix
 from .edits import WeightEdit, apply_edit, check_edit
 from .export import to_code
 from .features import FEATURES
 from .maps import unit_names
+from .modes import TF_LEARNING_RATES
 from .network import MAX_LAYERS, MAX_NEURONS
 from .page_data import codes, look, points, split_figures
 from .panel import Panel, check_hide
 from .problems import PLANE, PROBLEMS, REGRESSIONS, make_problem
 from .scene import draw_scene
-from .setup import Setup, build
+from .setup import Setup, build, weights_seed
+from .tf_data import TF_PROBLEMS, TF_REGRESSIONS, make_tf_problem
 from .tf_link import from_tf_link, to_tf_link
 
 FPS = 20.0
@@ -55,8 +57,11 @@ FPS = 20.0
 experiment takes a few milliseconds, so a round shows the newest epoch)."""
 THUMB_POINTS = 100
 """Points drawn in each dataset's thumbnail."""
-TF_PALETTE = ("#f59322", "#e8eaeb", "#0877bd")
+TF_COLOURS = ("#f59322", "#e8eaeb", "#0877bd")
 """TensorFlow Playground's scale from -1 through 0 to 1 (orange, grey, blue), its classes -1 and +1 at the ends."""
+MODE_NAMES = (("rich", "rich"), ("TensorFlow Playground", "tf"))
+"""The mode menu: today's richer Playground, or one faithful to TensorFlow Playground."""
+TASKS = {"classification": "circle", "regression": "reg-plane"}  # the problem type menu, and the dataset it starts on
 MIDDLE = "#ececec"  # the rich mode's scale runs from class 0's colour through this grey to class 1's
 
 
@@ -77,7 +82,7 @@ def palette(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """The page's colours for a config: the fixed scale [-1 end, 0, 1 end] (units, weights, biases, the output's
     value or 2 p(class 1) - 1) and the classes' colours, class 1 at the scale's positive end."""
     if config.get("mode") == "tf":
-        return list(TF_PALETTE), [TF_PALETTE[0], TF_PALETTE[2]]
+        return list(TF_COLOURS), [TF_COLOURS[0], TF_COLOURS[2]]
     colours = _colours(config.get("classes") if config["dataset"] == "blobs" else 2)
     return [colours[0], MIDDLE, colours[1]], colours
 
@@ -147,8 +152,22 @@ class Playground(LiveView):
         self.discretize = ipw.Checkbox(value=False, description="discretize output", indent=False,
                                        layout=ipw.Layout(width="140px"))
         self.panel = Panel(self._setup.config, self._on_panel)
+        self.mode = ipw.Dropdown(options=MODE_NAMES, description="mode", layout=ipw.Layout(width="232px"))
+        self.problem = ipw.Dropdown(options=list(TASKS), description="problem", layout=ipw.Layout(width="232px"))
+        self.lr_menu = ipw.Dropdown(options=list(TF_LEARNING_RATES), description="learning rate",
+                                    layout=ipw.Layout(width="232px"))
+        self.new_weights = ipw.Button(description="New weights", icon="random",
+                                      tooltip="Reset with new random weights from the next seed (Restart keeps these)")
+        self.weights_label = ipw.HTML()
+        self._quiet = False  # True while the menus are set to what the experiment has: no change to report
+        self._show_menus()
+        self.mode.observe(self._on_mode, names="value")
+        self.problem.observe(lambda change: self._from_menu({"dataset": TASKS[change["new"]]}), names="value")
+        self.lr_menu.observe(lambda change: self._from_menu({"lr": change["new"]}), names="value")
+        self.new_weights.on_click(lambda _: self._dispatch(self._draw_new_weights))
         self.controls = TrainerControls(self._setup.trainer)
         self._controls_box = ipw.VBox([self.controls.widget])
+        self._restart_named()
         groups = self.panel.groups
         for key in ("classes", "noise", "train_ratio", "batch_size", "dataset"):
             groups[key].layout.width = "196px"
@@ -164,15 +183,18 @@ class Playground(LiveView):
         self._output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.output_picture,
                                         ipw.HBox([self.test_points, self.discretize])],
                                        layout=ipw.Layout(width="300px", flex="0 0 auto"))
-        self._settings_row = ipw.HBox([groups[key] for key in ("activation", "regularization", "reg_rate", "loss",
-                                                               "optimizer", "dropout")],
-                                      layout=ipw.Layout(flex_flow="row wrap"))
+        self._settings_row = ipw.HBox([self.mode, self.problem, self.lr_menu]
+                                      + [groups[key] for key in ("activation", "regularization", "reg_rate", "loss",
+                                                                 "optimizer", "dropout")]
+                                      + [self.new_weights, self.weights_label],
+                                      layout=ipw.Layout(flex_flow="row wrap", align_items="center"))
         page = ipw.HBox([self._data_column, self._network_column, self._output_column],
                         layout=ipw.Layout(flex_flow="row wrap", align_items="flex-start"))
         widget = ipw.VBox([self._controls_box, self._settings_row, page, self.message])
         self._shown = {"test_points": self.test_points, "discretize": self.discretize, "controls": self._controls_box,
                        "network": self._network_column, "chart": None, "confusion": self.confusion,
-                       "focus": None, **groups}
+                       "focus": None, "mode": self.mode, "problem": self.problem, "new_weights": self.new_weights,
+                       **groups}
         super().__init__(widget, self.network_picture, "playground", pacer if pacer is not None else Pacer(fps=FPS))
         self.data_picture.add_class("lt-pg-data-picture")
         self.output_picture.add_class("lt-pg-output-picture")
@@ -220,14 +242,16 @@ class Playground(LiveView):
         return to_code(self._setup.config)
 
     @classmethod
-    def from_tf_url(cls, url: str, **options: Any) -> Playground:
+    def from_tf_url(cls, url: str, mode: str = "tf", **options: Any) -> Playground:
         """The experiment of a TensorFlow Playground link (`playground.tensorflow.org/#activation=...`), on PyTorch.
 
         Every key the link defines is read (`widgets.playground.tf_link`); what
         cannot be carried over is named in a warning. `options` go to the
         constructor (`resolution=`, `size=`, `hide=` added to the link's own).
+        It opens in TensorFlow Playground's own program (`mode="tf"`), or in the
+        richer one with `mode="rich"`.
         """
-        link = from_tf_link(url)
+        link = from_tf_link(url, mode=mode)
         hide = [*link.hide, *options.pop("hide", ())]
         playground = cls(**link.config, hide=hide, **options)
         playground.test_points.value = link.view["test_points"]
@@ -303,13 +327,63 @@ class Playground(LiveView):
         self.edits = []
         self.controls = TrainerControls(setup.trainer)
         self._controls_box.children = [self.controls.widget]
+        self._restart_named()
         old_controls.close()
+        self._show_menus()
         self._watch_lr()
         self._apply_hidden()
         self._show_experiment()
         self.follow(setup.trainer)
         if was_playing:
             self.controls.play_button.value = True
+
+    def _restart_named(self) -> None:
+        """TrainerControls' Reset goes back to the same initial weights: here it is Restart, beside New weights."""
+        self.controls.reset_button.description = "Restart"
+        self.controls.reset_button.tooltip = "back to the same initial weights (New weights draws others)"
+
+    def _show_menus(self) -> None:
+        """The mode, problem type, learning-rate menu and weights' seed as the experiment has them, without calling out."""
+        config = self._setup.config
+        tf = config["mode"] == "tf"
+        for menu, value in ((self.mode, config["mode"]), (self.problem, self._setup.task),
+                            (self.lr_menu, config["lr"] if config["lr"] in TF_LEARNING_RATES else None)):
+            self._quietly(menu, value)
+        self.lr_menu.layout.display = "" if tf and "lr" not in self._hidden_names else "none"
+        for key in ("loss", "optimizer", "dropout"):  # TensorFlow Playground has no choice of these
+            if key not in self._hidden_names:
+                self.panel.groups[key].layout.display = "none" if tf else ""
+        self.weights_label.value = f"<span class='lt-pg-seed'>weights: seed {weights_seed(config)}</span>"
+
+    def _quietly(self, menu: ipw.Dropdown, value: Any) -> None:
+        self._quiet = True
+        try:
+            if value is None:
+                menu.index = None
+            elif menu.value != value:
+                menu.value = value
+        finally:
+            self._quiet = False
+
+    def _on_mode(self, change: dict[str, Any]) -> None:
+        if not self._quiet:
+            self._dispatch(lambda: self.set_mode(change["new"]))
+
+    def _from_menu(self, change: dict[str, Any]) -> None:
+        if not self._quiet and change.get("lr", 0) is not None:
+            self._dispatch(lambda: self._apply(change))
+
+    def set_mode(self, mode: str) -> list[str]:
+        """Move the experiment to `mode` ("rich" or "tf"), as the mode menu does; returns what changed with it
+        (TensorFlow Playground lacks some choices: each is replaced by its nearest one, and said)."""
+        config, changes = to_mode(self._setup.config, mode)
+        if config != self._setup.config:
+            self._rebuild(config)
+        self.message.value = escape("; ".join(changes))
+        return changes
+
+    def _draw_new_weights(self) -> None:
+        self._apply({"init_seed": weights_seed(self._setup.config) + 1})
 
     def _on_panel(self, change: dict[str, Any]) -> None:
         self._dispatch(lambda: self._apply(change))
@@ -407,14 +481,19 @@ class Playground(LiveView):
     def _show_experiment(self) -> None:
         """Put a new experiment in the page: thumbnails, options, points, and the first state."""
         config = self._setup.config
-        datasets = [name for name in PROBLEMS if name != "blobs" or config["dataset"] == "blobs"]
+        tf = config["mode"] == "tf"
+        datasets = list(TF_PROBLEMS) if tf else [name for name in PROBLEMS if name != "blobs" or config["dataset"] == "blobs"]
         thumbs = np.zeros((len(datasets), THUMB_POINTS * 3), dtype=np.float32)
         for index, name in enumerate(datasets):
-            classes = config["classes"] if name == "blobs" else None
-            x, y = make_problem(name, n=THUMB_POINTS, noise=config["noise"], seed=config["seed"], classes=classes)
+            if tf:
+                x, y = make_tf_problem(name, noise=config["noise"], seed=config["seed"], n=THUMB_POINTS)
+                y = y if name in TF_REGRESSIONS else (y > 0).float()  # class 1 is +1
+            else:
+                classes = config["classes"] if name == "blobs" else None
+                x, y = make_problem(name, n=THUMB_POINTS, noise=config["noise"], seed=config["seed"], classes=classes)
             block = thumbs[index].reshape(THUMB_POINTS, 3)
-            block[:, :2] = x.numpy()
-            block[:, 2] = y.float().numpy()
+            block[:, :2] = x[:THUMB_POINTS].numpy()
+            block[:, 2] = y[:THUMB_POINTS].float().numpy()
         self.data_picture.put("thumbs", thumbs)
         scale, classes = palette(config)
         self.data_picture.options = {"datasets": datasets, "current": config["dataset"], "regression": list(REGRESSIONS),
@@ -484,7 +563,8 @@ class Playground(LiveView):
             finally:
                 setup.model.train(was)
         predicted = (output[:, 0] > 0).long() if output.shape[1] == 1 else output.argmax(dim=1)
-        matrix = confusion_matrix(predicted.numpy(), setup.y_test.numpy(), setup.classes)
+        truth = (setup.y_test > 0).long() if setup.mode == "tf" else setup.y_test  # tf: labels -1 and +1
+        matrix = confusion_matrix(predicted.numpy(), truth.numpy(), setup.classes)
         self.confusion.value = confusion_html(matrix, [f"class {k}" for k in range(setup.classes)])
 
     # --- still pictures ------------------------------------------------------------------

@@ -11,7 +11,7 @@
 // Options: palette, class_colours, task, plane, focus, show_test, discretize.
 
 const FIELD = 256;                       // CSS pixels of the field's side
-const BOX = {left: 30, top: 4, right: 4, bottom: 34};
+const BOX = {left: 30, top: 4, right: 4, bottom: 40};
 const CHART = {width: 290, height: 96, left: 38, right: 8, top: 6, bottom: 20};
 const TRAIN_LINE = "#8a8a8a";            // the chart's colours: greys, never a class's colour
 const TEST_LINE = "#111111";
