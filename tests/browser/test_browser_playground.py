@@ -142,7 +142,8 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
         x, y = _unit_point(playground, 1, 0)
         page.mouse.move(x, y)
         page.wait_for_function("el => el.dataset.ltFocus === 'h1.0'", arg=output.element_handle(), timeout=10_000)
-        page.mouse.move(x, y - 400)
+        chart = output.locator("canvas.lt-pg-chart").bounding_box()
+        page.mouse.move(chart["x"] + chart["width"] / 2, chart["y"] + chart["height"] / 2)  # off the diagram
         page.wait_for_function("el => el.dataset.ltFocus === ''", arg=output.element_handle(), timeout=10_000)
 
         # Click the unused feature x1^2: it joins the network.

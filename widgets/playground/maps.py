@@ -97,31 +97,40 @@ def unit_maps(model: nn.Module, grid: torch.Tensor) -> list[torch.Tensor]:
     """Every unit's value over a square grid, one float32 CPU tensor [units, R, R] per column.
 
     The columns: the features, each hidden layer after its activation, and the
-    raw output (logits, or the value of a regression). `grid` is [R * R, 2]
-    as `plane_grid` makes it. One forward pass without gradients, in eval mode
-    (dropout off, so torch's random numbers are not drawn); every module's
-    training flag is restored afterwards and no weight changes.
+    raw output (logits, or the value of a regression; tanh's value where the
+    output ends with one). `grid` is [R * R, 2] as `plane_grid` makes it. One
+    forward pass without gradients, as in eval mode: dropout is skipped, so
+    torch's random numbers are not drawn, and no module's flag or weight changes.
     """
     cut = columns(model)
     side = _grid_side(grid)
     parameter = next(model.parameters(), None)
     x = grid if parameter is None else grid.to(device=parameter.device, dtype=parameter.dtype)
-    modes = [(module, module.training) for module in model.modules()]
     maps = []
-    try:
-        model.eval()
-        with torch.no_grad():
-            for index, column in enumerate(cut):
-                for module in column:
-                    x = module(x)
-                if index == 0 and (x.ndim != 2 or x.shape[1] != len(cut[0][0].names)):
-                    raise ValueError(f"the features module must make [N, {len(cut[0][0].names)}] "
-                                     f"(one column per name), got {list(x.shape)}")
-                maps.append(x.float().reshape(side, side, -1).permute(2, 0, 1).cpu().contiguous())
-    finally:
-        for module, training in modes:
-            module.training = training
+    with torch.no_grad():
+        for index, column in enumerate(cut):
+            x = _through(column, x)
+            if index == 0 and (x.ndim != 2 or x.shape[1] != len(cut[0][0].names)):
+                raise ValueError(f"the features module must make [N, {len(cut[0][0].names)}] "
+                                 f"(one column per name), got {list(x.shape)}")
+            maps.append(x.float().reshape(side, side, -1).permute(2, 0, 1).cpu().contiguous())
     return maps
+
+
+def evaluate(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """`model(x)` as in eval mode, without changing the model's flags: a Playground network's dropout is skipped
+    (the only module whose mode matters in it). No gradients are recorded."""
+    with torch.no_grad():
+        for column in columns(model):
+            x = _through(column, x)
+    return x
+
+
+def _through(column: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    for module in column:
+        if not isinstance(module, nn.Dropout):  # dropout in eval mode passes x on as it is
+            x = module(x)
+    return x
 
 
 def _grid_side(grid: torch.Tensor) -> int:

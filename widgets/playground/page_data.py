@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .maps import columns, plane_grid, unit_maps
+from .maps import columns, evaluate, plane_grid, unit_maps
 from .problems import PLANE
 from .setup import Setup
 
@@ -28,8 +28,12 @@ SCALE = (-1.0, 1.0)
 
 def codes(values: torch.Tensor | np.ndarray, low: float = SCALE[0], high: float = SCALE[1]) -> np.ndarray:
     """`values` on the scale [low, high] as uint8 codes 0..255 (clipped at both ends; NaN as the middle)."""
-    array = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=(low + high) / 2)
-    return np.rint(np.clip((array - low) / (high - low), 0.0, 1.0) * 255).astype(np.uint8)
+    tensor = torch.as_tensor(values, dtype=torch.float32)
+    scaled = ((tensor - low) * (255 / (high - low))).clamp_(0, 255).nan_to_num_(127.5)
+    return scaled.round_().to(torch.uint8).numpy()
+
+
+_GRID = plane_grid(OUTPUT_SIDE, PLANE)  # made once: every look evaluates the same points
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,8 @@ def output_field(raw: torch.Tensor, classification: bool) -> np.ndarray:
 
 def look(model: nn.Sequential, classification: bool, grid: torch.Tensor | None = None) -> NetworkNumbers:
     """Evaluate `model` over the plane once (eval mode, no gradients, its flags restored) and code what the page draws."""
-    maps = unit_maps(model, plane_grid(OUTPUT_SIDE, PLANE) if grid is None else grid)
-    thumbs = np.concatenate([codes(column[:, ::2, ::2]) for column in maps])
+    maps = unit_maps(model, _GRID if grid is None else grid)
+    thumbs = codes(torch.cat([column[:, ::2, ::2] for column in maps]))
     linears = [column[0] for column in columns(model)[1:]]
     with torch.no_grad():
         weights = np.concatenate([layer.weight.detach().float().reshape(-1).numpy() for layer in linears])
@@ -87,23 +91,18 @@ def points(setup: Setup) -> np.ndarray:
 
 
 @torch.no_grad()
-def split_figures(setup: Setup) -> np.ndarray:
-    """float32 [train loss, test loss, train accuracy, test accuracy] of the model now, each split whole, in eval
-    mode, with the trainer's own loss and its "acc" metric (NaN without one). The loss is the data loss: no
-    penalty, as TensorFlow Playground shows it."""
-    trainer, model = setup.trainer, setup.model
+def split_figures(setup: Setup, model: nn.Module | None = None) -> np.ndarray:
+    """float32 [train loss, test loss, train accuracy, test accuracy] of `setup.model` now (or of `model`, a copy
+    of it), each split whole, as in eval mode, with the trainer's own loss and its "acc" metric (NaN without
+    one). The loss is the data loss: no penalty, as TensorFlow Playground shows it."""
+    model = setup.model if model is None else model
+    trainer = setup.trainer
     figures = np.full(4, np.nan, dtype=np.float32)
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        for index, loader in enumerate((trainer.train_loader, trainer.valid_loader)):
-            x, target = loader.dataset.tensors
-            output = model(x)
-            figures[index] = float(trainer.loss_fn(output, target))
-            accuracy = trainer.metrics.get("acc")
-            if accuracy is not None:
-                figures[2 + index] = float(accuracy(output, target))
-    finally:
-        for module, training in modes:
-            module.training = training
+    accuracy = trainer.metrics.get("acc")
+    for index, loader in enumerate((trainer.train_loader, trainer.valid_loader)):
+        x, target = loader.dataset.tensors
+        output = evaluate(model, x)
+        figures[index] = float(trainer.loss_fn(output, target))
+        if accuracy is not None:
+            figures[2 + index] = float(accuracy(output, target))
     return figures

@@ -14,6 +14,8 @@ parameter and is recorded in `edits`.
 from __future__ import annotations
 
 import copy
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -35,6 +37,7 @@ from widgets.views.pacer import Pacer
 from widgets.views.picture import Picture
 from widgets.views.png import png_bytes
 from widgets.views.style import class_colours
+from widgets.views.worker import WORKER
 
 from .config import OWN, check_config, to_mode
 from .confusion import confusion_html, confusion_matrix
@@ -55,6 +58,9 @@ from .tf_link import from_tf_link, to_tf_link
 FPS = 20.0
 """Rounds a second while training: every picture of the page repaints after each (one epoch of the default
 experiment takes a few milliseconds, so a round shows the newest epoch)."""
+FIGURES_EVERY = 0.2
+"""Seconds between two evaluations of the loss and accuracy on both splits while training (five a second is
+as fast as a figure can be read; the pictures follow every round, and a run's end always has fresh figures)."""
 THUMB_POINTS = 100
 """Points drawn in each dataset's thumbnail."""
 TF_COLOURS = ("#f59322", "#e8eaeb", "#0877bd")
@@ -138,12 +144,17 @@ class Playground(LiveView):
         self._focus: tuple[int, int] | None = None
         self._hidden_names: set[str] = set(hidden)
         self._epochs_sent = 0
+        self._figures: tuple[float, int, np.ndarray, Setup] | None = None  # when, step, figures, of which experiment
+        self._replica: tuple[Setup, nn.Module] | None = None  # a private copy of the model that the worker evaluates
+        # The pictures' channels are put and sent from the training thread and the worker: one at a time. Not the
+        # view's own lock, which a page request holds while it waits for the worker.
+        self._send_lock = threading.Lock()
         self._loop = running_loop()
         self.edits: list[WeightEdit] = []
         """Weights changed by hand in this run, oldest first (`widgets.playground.edits.replay` repeats them)."""
 
         self.data_picture = Picture("pg_data", width=120, height=100)
-        self.network_picture = Picture("pg_network", width=470, height=440)
+        self.network_picture = Picture("pg_network", width=470, height=404)
         self.output_picture = Picture("pg_output", width=292, height=420)
         self.confusion = ipw.HTML()
         self.message = ipw.HTML()
@@ -172,8 +183,10 @@ class Playground(LiveView):
         for key in ("classes", "noise", "train_ratio", "batch_size", "dataset"):
             groups[key].layout.width = "196px"
             groups[key].style.description_width = "72px"  # the style widget itself: a new one would stay open
-        for key in ("activation", "dropout", "regularization", "reg_rate", "loss", "optimizer"):
-            groups[key].layout.width = "232px"
+        for menu in (self.mode, self.problem, self.lr_menu, *(groups[key] for key in (
+                "activation", "dropout", "regularization", "reg_rate", "loss", "optimizer"))):
+            menu.layout.width = "184px"
+            menu.style.description_width = "86px"
         self._data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), self.data_picture, groups["dataset"], groups["classes"],
                                       groups["noise"], groups["train_ratio"], groups["batch_size"], groups["regenerate"]],
                                      layout=ipw.Layout(width="200px", flex="0 0 auto"))
@@ -501,49 +514,81 @@ class Playground(LiveView):
                                      "palette": scale,
                                      "plane": list(PLANE), "lock": "dataset" in self._hidden_names}
         self.data_picture.store()
-        self.output_picture.put("points", points(self._setup))
-        self.output_picture.put("history", np.zeros((0, 5), dtype=np.float32))
-        self._epochs_sent = 0
+        with self._send_lock:
+            self.output_picture.put("points", points(self._setup))
+            self.output_picture.put("history", np.zeros((0, 5), dtype=np.float32))
+            self._epochs_sent = 0
         self._show_options()
         self.finish()
 
-    def collect(self) -> None:
+    def collect(self, fresh: bool = False) -> None:
+        """On the training thread: the history's new rows, and a copy of the weights that the views' worker
+        thread evaluates over the plane and on both splits (`_evaluate`), so training goes on meanwhile."""
         setup = self._setup
-        with setup.trainer.between_steps():
-            numbers = look(setup.model, setup.classes is not None)
-            figures = split_figures(setup)
-        self.network_picture.put("maps", numbers.maps)
-        self.network_picture.put("weights", numbers.weights)
-        self.network_picture.put("biases", numbers.biases)
-        if self._focus is None:
-            shown = numbers.output
-        else:
-            shown = codes(numbers.fields[self._focus[0]][self._focus[1]][None])
-        self.output_picture.put("field", shown)
         trainer = setup.trainer
-        self.output_picture.put("now", np.array([[trainer.epoch, trainer.global_step, *figures]], dtype=np.float32))
-        epochs = trainer.history.epochs
-        if len(epochs) < self._epochs_sent:
-            self.output_picture.put("history", np.zeros((0, 5), dtype=np.float32))
-            self._epochs_sent = 0
-        if len(epochs) > self._epochs_sent:
-            rows = [[record.get("epoch", index + 1), record.get("train_loss", np.nan), record.get("valid_loss", np.nan),
-                     record.get("train_acc", np.nan), record.get("valid_acc", np.nan)]
-                    for index, record in enumerate(epochs[self._epochs_sent:], start=self._epochs_sent)]
-            self.output_picture.extend("history", np.asarray(rows, dtype=np.float32))
-            self._epochs_sent = len(epochs)
+        with trainer.between_steps():
+            if self._replica is None or self._replica[0] is not setup:
+                self._replica = (setup, copy.deepcopy(setup.model))
+            weights = [parameter.detach().clone() for parameter in setup.model.parameters()]
+            counters = (trainer.epoch, trainer.global_step)
+            epochs = trainer.history.epochs
+        with self._send_lock:
+            if len(epochs) < self._epochs_sent:
+                self.output_picture.put("history", np.zeros((0, 5), dtype=np.float32))
+                self._epochs_sent = 0
+            if len(epochs) > self._epochs_sent:
+                rows = [[record.get("epoch", index + 1), record.get("train_loss", np.nan),
+                         record.get("valid_loss", np.nan), record.get("train_acc", np.nan),
+                         record.get("valid_acc", np.nan)]
+                        for index, record in enumerate(epochs[self._epochs_sent:], start=self._epochs_sent)]
+                self.output_picture.extend("history", np.asarray(rows, dtype=np.float32))
+                self._epochs_sent = len(epochs)
+        replica, focus = self._replica[1], self._focus
+        WORKER.submit(self, lambda: self._evaluate(setup, replica, weights, counters, focus, fresh))
 
-    def push(self) -> bool:
+    def _evaluate(self, setup: Setup, replica: nn.Module, weights: list[torch.Tensor], counters: tuple[int, int],
+                  focus: tuple[int, int] | None, fresh: bool) -> None:
+        """On the worker thread: the weights' maps, output and figures, put into the pictures and sent."""
+        if self._closed or setup is not self._setup:
+            return
+        with torch.no_grad():
+            for parameter, value in zip(replica.parameters(), weights, strict=True):
+                parameter.copy_(value)
+        numbers = look(replica, setup.classes is not None)
+        figures = self._split_figures(setup, replica, counters[1], fresh)
+        shown = numbers.output if focus is None else codes(numbers.fields[focus[0]][focus[1]][None])
+        with self._send_lock:
+            if self._closed or setup is not self._setup:
+                return
+            self.network_picture.put("maps", numbers.maps)
+            self.network_picture.put("weights", numbers.weights)
+            self.network_picture.put("biases", numbers.biases)
+            self.output_picture.put("field", shown)
+            self.output_picture.put("now", np.array([[*counters, *figures]], dtype=np.float32))
+            self.network_picture.send()
+            self.output_picture.send()
+
+    def _split_figures(self, setup: Setup, model: nn.Module, step: int, fresh: bool) -> np.ndarray:
+        now, last = time.perf_counter(), self._figures
+        if fresh or last is None or (last[1] != step and now - last[0] >= FIGURES_EVERY) or last[3] is not setup:
+            self._figures = last = (now, step, split_figures(setup, model), setup)
+        return last[2]
+
+    def push(self, fresh: bool = False) -> bool:
         with self._lock:
-            self.collect()
-            sent_network = self.network_picture.send()
-            return self.output_picture.send() or sent_network
+            self.collect(fresh)
+            with self._send_lock:
+                self.output_picture.send()  # the history's new rows; the worker sends the rest
+            return True
 
     def finish(self) -> None:
         with self._lock:
-            self.push()
-            self.network_picture.store()
-            self.output_picture.store()
+            self.collect(fresh=True)
+            WORKER.settle(self)  # the worker's evaluation of these weights is put and sent
+            with self._send_lock:
+                self.output_picture.send()
+                self.network_picture.store()
+                self.output_picture.store()
             self._show_confusion()
 
     def on_reset(self, payload: dict) -> None:
