@@ -4,6 +4,8 @@ clicks and hovers from the page, weights edited by hand and replayed, config and
 The page's pictures are read as a page opened later reads them: the channels stored in each picture's
 `data` trait (`stored`), after `finish()`, which a run's end calls."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -82,6 +84,22 @@ def test_hovering_a_unit_puts_its_map_in_the_output_and_leaving_brings_the_outpu
     assert pg.focus is None and np.array_equal(field(pg), output)
     with pytest.raises(ValueError, match="must name a unit"):
         pg.show_unit(1, 4)  # the hidden layer has units 0 to 3
+    pg.close()
+
+
+def page_says(picture, message: dict) -> None:
+    """A message from the page's JavaScript, as the widget's comm delivers it."""
+    picture.comm.handle_msg({"content": {"data": {"method": "custom", "content": message}}, "buffers": []})
+
+
+def test_messages_from_the_page_are_answered_at_once(recwarn):
+    pg = playground(dataset="circle", hidden=[4])
+    started = time.perf_counter()
+    page_says(pg.network_picture, {"type": "show", "column": 1, "unit": 2})
+    page_says(pg.network_picture, {"type": "weight", "layer": 0, "row": 2, "col": 1, "value": 0.5})
+    page_says(pg.data_picture, {"type": "dataset", "name": "gauss"})
+    assert time.perf_counter() - started < 5  # no request waits for a lock that the worker needs
+    assert pg.config["dataset"] == "gauss" and pg.focus is None and pg.edits == []  # a new experiment
     pg.close()
 
 
