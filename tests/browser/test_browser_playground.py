@@ -41,7 +41,8 @@ JS_BOXES = """(root) => {
     for (const [name, selector] of [["data", ".lt-pg-data-picture canvas"], ["network", ".lt-playground-picture canvas"],
                                     ["chart", ".lt-pg-output-picture canvas.lt-pg-chart"],
                                     ["output", ".lt-pg-output-picture canvas.lt-pg-output-canvas"],
-                                    ["controls", ".lt-play"], ["settings", ".lt-pg-activation"], ["noise", ".lt-pg-noise"]]) {
+                                    ["controls", ".lt-play"], ["settings", ".lt-pg-activation"], ["noise", ".lt-pg-noise"],
+                                    ["learning rate", ".lt-lr"]]) {
         const el = root.querySelector(selector);
         parts[name] = el ? box(el) : null;
     }
@@ -103,7 +104,10 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
 
         # The page at 1280x900: one screen, nothing cut off.
         boxes = _check_layout(notebook, playground, "1280x900")
-        width, height = boxes["widget"][2] - boxes["widget"][0], boxes["widget"][3] - boxes["widget"][1]
+        # the page's own size: from its left edge to the farthest part (the widget's box spans the whole notebook)
+        width = max(box[2] for box in boxes["parts"].values()) - boxes["widget"][0]
+        height = boxes["widget"][3] - boxes["widget"][1]
+        assert width <= 1000, f"the Playground's parts reach {width:.0f} px to the right at 1280x900"
         shot_wide = notebook.screenshot(screenshot_dir / "playground_1280x900.png", target=playground)
         assert height <= 720, f"the Playground is {height:.0f} px tall at 1280x900"
         notebook.mark("layout 1280")

@@ -262,3 +262,27 @@ def test_the_widget_trains_the_same_weights_as_the_plain_setup():
     plain.trainer.fit(2, verbose=False)
     assert all(torch.equal(a, b) for a, b in zip(weights(plain.model), trained, strict=True))
     pg.close()
+
+
+def _empty_boxes(widget, path="page") -> list[str]:
+    """Boxes shown although everything in them is hidden: an empty column or row on the page."""
+    if getattr(widget.layout, "display", "") == "none":
+        return []
+    children = getattr(widget, "children", None)
+    if children is None:
+        return []
+    shown = [child for child in children if getattr(child.layout, "display", "") != "none"]
+    empty = [] if shown else [path]
+    for index, child in enumerate(children):
+        empty += _empty_boxes(child, f"{path}/{type(child).__name__}[{index}]")
+    return empty
+
+
+def test_hiding_controls_leaves_no_empty_column():
+    data = ["dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate"]
+    settings = ["mode", "problem", "activation", "regularization", "reg_rate", "loss", "optimizer", "dropout",
+                "new_weights"]
+    for hide in ([], data, settings, [*data, *settings, "network", "confusion", "test_points", "discretize"]):
+        pg = playground(hide=hide)
+        assert _empty_boxes(pg.widget) == [], f"hide={hide}"
+        pg.close()

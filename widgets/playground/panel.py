@@ -28,8 +28,9 @@ BATCH_SLIDER_MAX = 30  # the batch-size slider's usual end; a larger configured 
 
 CONTROLS = ("dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate", "features", "layers",
             "activation", "dropout", "regularization", "reg_rate", "loss", "optimizer", "lr", "test_points",
-            "discretize", "focus", "controls", "network", "chart", "confusion")
-"""What `Playground(hide=[...])` can hide: the settings' controls, the view options and the pictures."""
+            "discretize", "focus", "controls", "network", "chart", "confusion", "mode", "problem", "new_weights")
+"""What `Playground(hide=[...])` can hide: the settings' controls, the view options and the pictures ("features"
+and "layers" lock the diagram's clicks, "focus" its hover, "chart" the loss chart)."""
 
 
 def check_hide(hide: Iterable[str]) -> tuple[str, ...]:

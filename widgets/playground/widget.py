@@ -185,16 +185,18 @@ class Playground(LiveView):
             groups[key].style.description_width = "72px"  # the style widget itself: a new one would stay open
         for menu in (self.mode, self.problem, self.lr_menu, *(groups[key] for key in (
                 "activation", "dropout", "regularization", "reg_rate", "loss", "optimizer"))):
-            menu.layout.width = "184px"
-            menu.style.description_width = "86px"
+            menu.layout.width = "196px"
+            menu.style.description_width = "72px"
+        groups["regularization"].layout.width = "220px"
+        groups["regularization"].style.description_width = "96px"
         self._data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), self.data_picture, groups["dataset"], groups["classes"],
                                       groups["noise"], groups["train_ratio"], groups["batch_size"], groups["regenerate"]],
                                      layout=ipw.Layout(width="200px", flex="0 0 auto"))
         # the confusion matrix sits under the diagram, where the column has room, so the page stays one screen tall
         self._network_column = ipw.VBox([ipw.HTML("<b>Features, hidden layers</b>"), self.network_picture,
                                          self.confusion], layout=ipw.Layout(flex="0 0 auto", align_items="center"))
-        self._output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.output_picture,
-                                        ipw.HBox([self.test_points, self.discretize])],
+        self._view_options = ipw.HBox([self.test_points, self.discretize])
+        self._output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.output_picture, self._view_options],
                                        layout=ipw.Layout(width="300px", flex="0 0 auto"))
         self._settings_row = ipw.HBox([self.mode, self.problem, self.lr_menu]
                                       + [groups[key] for key in ("activation", "regularization", "reg_rate", "loss",
@@ -471,8 +473,11 @@ class Playground(LiveView):
         data_settings = ("dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate")
         self._data_column.layout.display = "none" if all(name in self._hidden_names for name in data_settings) else ""
         self.data_picture.layout.display = "none" if own or "dataset" in self._hidden_names else ""
-        if all(name in self._hidden_names for name in ("activation", "regularization", "reg_rate", "loss",
-                                                       "optimizer", "dropout")):
+        hidden = self._hidden_names
+        self.weights_label.layout.display = "none" if "new_weights" in hidden else ""
+        self._view_options.layout.display = "none" if {"test_points", "discretize"} <= hidden else ""
+        if all(name in hidden for name in ("mode", "problem", "activation", "regularization", "reg_rate", "loss",
+                                           "optimizer", "dropout", "new_weights")):
             self._settings_row.layout.display = "none"
 
     def _show_options(self) -> None:
@@ -484,12 +489,13 @@ class Playground(LiveView):
             "features": list(FEATURES), "active": list(setup.config["features"]), "hidden": list(setup.config["hidden"]),
             "outputs": len(names[-1]), "palette": scale, "max_layers": MAX_LAYERS,
             "max_units": MAX_NEURONS, "lock_features": "features" in self._hidden_names,
-            "lock_layers": "layers" in self._hidden_names}
+            "lock_layers": "layers" in self._hidden_names, "lock_focus": "focus" in self._hidden_names}
         focus = None if self._focus is None else names[self._focus[0]][self._focus[1]]
         self.output_picture.options = {
             "palette": scale, "class_colours": _colours(setup.classes) if setup.classes and setup.classes > 2 else classes,
             "task": setup.task, "plane": list(PLANE), "focus": focus, "show_test": self.test_points.value,
-            "discretize": self.discretize.value, "probability": classification and len(names[-1]) == 2}
+            "discretize": self.discretize.value, "probability": classification and len(names[-1]) == 2,
+            "hide_chart": "chart" in self._hidden_names}
 
     def _show_experiment(self) -> None:
         """Put a new experiment in the page: thumbnails, options, points, and the first state."""

@@ -8,7 +8,7 @@
 // after column), weights and biases (float32, layer after layer).
 // Options: features (all names), active (those used), hidden (widths),
 // outputs, palette ([negative, zero, positive] colours), max_layers,
-// max_units, lock_features, lock_layers.
+// max_units, lock_features, lock_layers, lock_focus.
 
 const TOP = 74;           // the first unit's top edge, below the layer buttons
 const LEGEND = 34;        // room for the legend at the bottom
@@ -271,7 +271,7 @@ function render({model, el}) {
   }
 
   function show(key, column, unit) {
-    if (key === hovered) return;
+    if (key === hovered || options().lock_focus) return;
     hovered = key;
     model.send({type: "show", column, unit});
     draw();

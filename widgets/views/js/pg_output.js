@@ -8,7 +8,7 @@
 // [N, 4]: x1, x2, label, test), history (float32 [epochs, 5]: epoch, train
 // loss, test loss, train accuracy, test accuracy), now (float32 [1, 6]:
 // epoch, step, then the same four figures for the model now).
-// Options: palette, class_colours, task, plane, focus, show_test, discretize.
+// Options: palette, class_colours, task, plane, focus, show_test, discretize, probability, hide_chart.
 
 const FIELD = 256;                       // CSS pixels of the field's side
 const BOX = {left: 30, top: 4, right: 4, bottom: 40};
@@ -233,7 +233,8 @@ function render({model, el}) {
       if (Number.isFinite(now[5])) lines.push(`Test accuracy ${percent(now[5])}   Training accuracy ${percent(now[4])}`);
       figures.textContent = lines.join("\n");
     }
-    paintChart();
+    chart.canvas.style.display = opts.hide_chart ? "none" : "block";
+    if (!opts.hide_chart) paintChart();
     paintPlot(opts);
   }
 
