@@ -1,4 +1,4 @@
-"""The Playground page in a real kernel: what one round costs, and training speed shown against its own code run bare.
+"""The Playground page in a real kernel: what a round costs, and training speed against its own code run bare.
 
 Speed: the experiment's exported code, `exec(pg.code())`, trained with
 `trainer.fit` for about `--seconds`, against the same experiment in a shown
@@ -79,7 +79,8 @@ def mode_rows(session: KernelSession, mode: str, seconds: float, rounds: int) ->
         costs.append(ms)
     return [
         [f"{mode}: exec(pg.code()) fit({epochs}) steps/s", rounds, median(bare), "", "", "", ""],
-        [f"{mode}: shown Playground fit({epochs}) steps/s", rounds, median(shown), median(shown) / median(bare),
+        [f"{mode}: shown Playground fit({epochs}) steps/s", rounds, median(shown),
+         median(shown) / median(bare),
          SPEED_TARGET, median(rates), median(costs)],
     ]
 
@@ -95,7 +96,8 @@ def main() -> None:
         for mode in ("rich", "tf"):
             rows += mode_rows(session, mode, args.seconds, args.rounds)
     print_table(f"Playground [8, 8] on the spiral, in a kernel: {args.seconds:g}-second runs, alternating",
-                ["case", "runs", "steps/s (median)", "shown / bare", "target", "rounds/s", "kernel ms/round"], rows)
+                ["case", "runs", "steps/s (median)", "shown / bare", "target", "rounds/s", "kernel ms/round"],
+                rows)
 
 
 if __name__ == "__main__":

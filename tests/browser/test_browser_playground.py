@@ -29,7 +29,8 @@ SHOW = 'pg = Playground(dataset="spiral", features=["x1", "x2", "sin(x1)", "sin(
 ASK = 'print(pg.focus, pg.config["features"], [(e.layer, e.row, e.col, e.value) for e in pg.edits], ' \
       'float(pg.model[1].weight[0, 0]))'
 PICTURES = ("lt-playground-picture#1", "lt-pg-output-picture#2")  # the network and the output's plane
-CHART = "lt-pg-output-picture#1"  # the loss chart changes once an epoch: it repaints after every epoch, or 15 times a second
+# The loss chart changes once an epoch: it repaints after every epoch, or 15 times a second.
+CHART = "lt-pg-output-picture#1"
 MIN_RATE = 15.0  # paints a second while playing, each picture
 MAX_PAINT_MS = 8.0
 WINDOW_S = 4.0
@@ -38,10 +39,12 @@ WINDOW_S = 4.0
 JS_BOXES = """(root) => {
     const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
     const parts = {};
-    for (const [name, selector] of [["data", ".lt-pg-data-picture canvas"], ["network", ".lt-playground-picture canvas"],
+    for (const [name, selector] of [["data", ".lt-pg-data-picture canvas"],
+                                    ["network", ".lt-playground-picture canvas"],
                                     ["chart", ".lt-pg-output-picture canvas.lt-pg-chart"],
                                     ["output", ".lt-pg-output-picture canvas.lt-pg-output-canvas"],
-                                    ["controls", ".lt-play"], ["settings", ".lt-pg-activation"], ["noise", ".lt-pg-noise"],
+                                    ["controls", ".lt-play"], ["settings", ".lt-pg-activation"],
+                                    ["noise", ".lt-pg-noise"],
                                     ["learning rate", ".lt-lr"]]) {
         const el = root.querySelector(selector);
         parts[name] = el ? box(el) : null;
@@ -58,9 +61,11 @@ def _check_layout(notebook: NotebookPage, playground, size: str) -> dict:
     for name, box in boxes["parts"].items():
         assert box is not None, f"{size}: no {name} in the page"
         assert box[2] > box[0] and box[3] > box[1], f"{size}: {name} has no size: {box}"
-        assert box[0] >= left - 1 and box[2] <= right + 1, f"{size}: {name} {box} is cut off by the output area {boxes['area']}"
+        assert box[0] >= left - 1 and box[2] <= right + 1, \
+            f"{size}: {name} {box} is cut off by the output area {boxes['area']}"
     scroll_width, client_width = boxes["scroll"]
-    assert scroll_width <= client_width + 1, f"{size}: the output area scrolls sideways ({scroll_width} > {client_width})"
+    assert scroll_width <= client_width + 1, \
+        f"{size}: the output area scrolls sideways ({scroll_width} > {client_width})"
     return boxes
 
 
@@ -70,7 +75,8 @@ def _link_point(playground, layer: int, row: int, col: int) -> tuple[float, floa
         const link = el.ltGeometry.links.find((l) => l.layer === layer && l.row === row && l.col === col);
         const n = el.ltGeometry.columns.node;
         const canvas = el.querySelector('canvas').getBoundingClientRect();
-        const ax = link.from.x + n / 2, ay = link.from.y + n / 2, bx = link.to.x - n / 2, by = link.to.y + n / 2;
+        const ax = link.from.x + n / 2, ay = link.from.y + n / 2;
+        const bx = link.to.x - n / 2, by = link.to.y + n / 2;
         return [canvas.left + ax + 0.3 * (bx - ax), canvas.top + ay + 0.3 * (by - ay)];
     }""", [layer, row, col])
 
@@ -88,7 +94,8 @@ def _unit_point(playground, column: int, slot: int) -> tuple[float, float]:
 @pytest.mark.browser
 def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_server, screenshot_dir):
     relpath = "playground/playground_page.ipynb"
-    write_notebook(lab_server.root / relpath, ["#md # The Playground, looked at and clicked", SETUP, SHOW, ASK])
+    cells = ["#md # The Playground, looked at and clicked", SETUP, SHOW, ASK]
+    write_notebook(lab_server.root / relpath, cells)
     notebook = NotebookPage(lab_app, relpath)
     page = notebook.page
     size = page.viewport_size
@@ -104,7 +111,7 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
 
         # The page at 1280x900: one screen, nothing cut off.
         boxes = _check_layout(notebook, playground, "1280x900")
-        # the page's own size: from its left edge to the farthest part (the widget's box spans the whole notebook)
+        # the page's own size: from its left edge to the farthest part (the widget's box spans the notebook)
         width = max(box[2] for box in boxes["parts"].values()) - boxes["widget"][0]
         height = boxes["widget"][3] - boxes["widget"][1]
         assert width <= 1000, f"the Playground's parts reach {width:.0f} px to the right at 1280x900"
@@ -113,7 +120,8 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
         notebook.mark("layout 1280")
 
         # Play: every picture repaints 15 or more times a second.
-        watcher = StatusWatcher(page, playground.locator(".lt-status"), playground.locator("[data-lt-paints]").first)
+        watcher = StatusWatcher(page, playground.locator(".lt-status"),
+                                playground.locator("[data-lt-paints]").first)
         play = playground.locator(".lt-play")
         play.click()
         watcher.wait("s.state === 'running' && s.step > 100", timeout_ms=20_000, what="training under way")
@@ -128,11 +136,14 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
                                                        for k, v in sorted(costs.items())))
         print(f"[playground] {epochs_per_second:.1f} epochs a second ({first['text']} ... {last['text']})")
         for picture in PICTURES:
-            assert rates.get(picture, 0.0) >= MIN_RATE, f"{picture} repainted {rates.get(picture, 0.0):.1f} times a second"
+            rate = rates.get(picture, 0.0)
+            assert rate >= MIN_RATE, f"{picture} repainted {rate:.1f} times a second"
         chart_needs = 0.8 * min(MIN_RATE, epochs_per_second)  # a paint can fall just outside the window
         assert rates.get(CHART, 0.0) >= chart_needs, \
-            f"the loss chart repainted {rates.get(CHART, 0.0):.1f} times a second over {epochs_per_second:.1f} epochs a second"
-        for name in ("lt-playground-picture", "lt-pg-output-picture"):  # the thumbnails paint once, not while playing
+            f"the loss chart repainted {rates.get(CHART, 0.0):.1f} times a second " \
+            f"over {epochs_per_second:.1f} epochs a second"
+        # the thumbnails paint once, not while playing
+        for name in ("lt-playground-picture", "lt-pg-output-picture"):
             cost = costs[name]
             assert cost["mean_ms"] <= MAX_PAINT_MS, f"{name}: {cost['mean_ms']:.2f} ms a paint on average"
         paused_step, _ = watcher.press_pause(play)
@@ -145,7 +156,8 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
         # Hover a hidden unit: the output shows its map; leave: the output again.
         x, y = _unit_point(playground, 1, 0)
         page.mouse.move(x, y)
-        page.wait_for_function("el => el.dataset.ltFocus === 'h1.0'", arg=output.element_handle(), timeout=10_000)
+        page.wait_for_function("el => el.dataset.ltFocus === 'h1.0'", arg=output.element_handle(),
+                               timeout=10_000)
         chart = output.locator("canvas.lt-pg-chart").bounding_box()
         page.mouse.move(chart["x"] + chart["width"] / 2, chart["y"] + chart["height"] / 2)  # off the diagram
         page.wait_for_function("el => el.dataset.ltFocus === ''", arg=output.element_handle(), timeout=10_000)
@@ -167,7 +179,8 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
         editor.fill("1.25")
         editor.press("Enter")
         page.mouse.move(x + 1, y)
-        page.wait_for_function("el => (el.querySelector('.lt-readout').textContent || '').includes('w = 1.25')",
+        page.wait_for_function("el => (el.querySelector('.lt-readout').textContent || '')"
+                               ".includes('w = 1.25')",
                                arg=network.element_handle(), timeout=10_000)
         text, _ = notebook.run_cell(3)
         assert text.strip() == "None ['x1', 'x2', 'x1^2', 'sin(x1)', 'sin(x2)'] [(0, 0, 0, 1.25)] 1.25", text
@@ -184,10 +197,11 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
         assert page.evaluate("() => !window.jupyterapp.shell.leftCollapsed"), "the file browser did not open"
         playground.scroll_into_view_if_needed()
         narrow = _check_layout(notebook, playground, "1024x768 with the file browser")
-        shot_narrow = page.screenshot(path=str(screenshot_dir / "playground_1024x768_files.png"), full_page=False)
+        shot_narrow = screenshot_dir / "playground_1024x768_files.png"
+        page.screenshot(path=str(shot_narrow), full_page=False)
         print(f"[playground] at 1024x768 with the file browser: the output area is "
               f"{narrow['area'][2] - narrow['area'][0]:.0f} px wide; paused at step {paused_step}; "
-              f"screenshots: {shot_wide}, {shot_narrow is not None}")
+              f"screenshots: {shot_wide}, {shot_narrow}")
         notebook.mark("layout 1024")
 
         assert notebook.widget_problems() == []

@@ -45,7 +45,8 @@ def test_every_dataset_builds_trains_and_its_page_shows_the_change():
         pg = playground(**settings)
         before, still = field(pg).copy(), pg.snapshot().data
         pg.trainer.fit(2, verbose=False)
-        assert not np.array_equal(field(pg), before), f"{dataset}: the stored output did not change after training"
+        assert not np.array_equal(field(pg), before), \
+            f"{dataset}: the stored output did not change after training"
         assert now(pg)[0] == 2 and now(pg)[1] == pg.trainer.global_step
         after = pg.snapshot().data
         assert after != still and decode(after).shape[0] > 300
@@ -58,14 +59,16 @@ def test_the_page_holds_every_units_map_the_weights_and_the_figures():
     maps = stored(pg.network_picture, "maps")
     assert maps.shape == (3 + 6 + 3 + 2, 32, 32)  # features, two layers, two logits
     assert stored(pg.network_picture, "weights").shape == (3 * 6 + 6 * 3 + 3 * 2,)
-    assert np.allclose(stored(pg.network_picture, "weights")[:18], pg.model[1].weight.detach().reshape(-1).numpy())
+    assert np.allclose(stored(pg.network_picture, "weights")[:18],
+                       pg.model[1].weight.detach().reshape(-1).numpy())
     assert np.allclose(stored(pg.network_picture, "biases")[-2:], pg.model[-1].bias.detach().numpy())
     output = field(pg)[0]
     assert (output < 100).mean() > 0.1 and (output > 156).mean() > 0.1  # both classes claim part of the plane
     train_loss, test_loss, train_acc, test_acc = now(pg)[2:]
     assert test_acc > 0.8 and 0 < test_loss < 0.5
     options = pg.network_picture.options
-    assert options["active"] == ["x1", "x2", "x1^2"] and options["hidden"] == [6, 3] and options["outputs"] == 2
+    assert options["active"] == ["x1", "x2", "x1^2"] and options["hidden"] == [6, 3]
+    assert options["outputs"] == 2
     history = stored(pg.output_picture, "history")
     assert history.shape == (15, 5) and list(history[:, 0]) == list(range(1, 16))
     assert np.allclose(history[:, 1], pg.trainer.history.epoch_column("train_loss"))
@@ -124,7 +127,8 @@ def test_a_bad_setting_is_refused_before_anything_changes():
     pg = playground()
     trainer, config, frame = pg.trainer, pg.config, field(pg).copy()
     for bad, message in (({"hidden": [0]}, "hidden"), ({"activation": "swish"}, "activation"),
-                         ({"features": []}, "feature"), ({"dataset": "moons"}, "dataset"), ({"depth": 3}, "unknown")):
+                         ({"features": []}, "feature"), ({"dataset": "moons"}, "dataset"),
+                         ({"depth": 3}, "unknown")):
         with pytest.raises((TypeError, ValueError), match=message):
             pg.set(**bad)
         assert pg.trainer is trainer and pg.config == config and np.array_equal(field(pg), frame)
@@ -141,7 +145,8 @@ def test_clicks_in_the_page_change_the_experiment_and_an_impossible_one_is_expla
     pg.on_request({"type": "units", "layer": 0, "delta": -1})
     assert pg.config["hidden"] == [3, 2, 2] and pg.network_picture.options["hidden"] == [3, 2, 2]
     pg.on_request({"type": "feature", "name": "x2"})
-    assert pg.config["features"] == ["x1", "x2"] and stored(pg.network_picture, "maps").shape[0] == 2 + 3 + 2 + 2 + 2
+    assert pg.config["features"] == ["x1", "x2"]
+    assert stored(pg.network_picture, "maps").shape[0] == 2 + 3 + 2 + 2 + 2
     pg.on_request({"type": "feature", "name": "x1"})
     assert pg.config["features"] == ["x2"]
     pg.on_request({"type": "feature", "name": "x2"})  # the only input: refused, and said why
@@ -173,8 +178,10 @@ def test_a_weight_typed_into_a_link_changes_the_parameter_and_a_replay_repeats_t
 def test_a_bad_weight_is_refused_before_anything_changes():
     pg = playground(hidden=[3])
     before = weights(pg.model)
-    for layer, row, col, value, message in ((2, 0, 0, 1.0, "layer must be"), (0, 3, 0, 1.0, "row must be below 3"),
-                                            (0, 0, 0, float("nan"), "finite number"), (0, 0, 0, "1", "finite")):
+    for layer, row, col, value, message in ((2, 0, 0, 1.0, "layer must be"),
+                                            (0, 3, 0, 1.0, "row must be below 3"),
+                                            (0, 0, 0, float("nan"), "finite number"),
+                                            (0, 0, 0, "1", "finite")):
         with pytest.raises(ValueError, match=message):
             pg.set_weight(layer, row, col, value)
     pg.on_request({"type": "weight", "layer": 0, "row": 9, "col": 0, "value": 1.0})
@@ -221,7 +228,8 @@ def test_hide_takes_controls_away_and_names_the_known_ones():
     pg = playground(hide=["activation", "features", "lr", "layers"])
     assert pg.panel.activation.layout.display == "none" and pg.controls.lr_slider.layout.display == "none"
     assert pg.network_picture.options["lock_features"] and pg.network_picture.options["lock_layers"]
-    pg.on_request({"type": "feature", "name": "x1^2"})  # a page drawn before the lock cannot change them either
+    # a page drawn before the lock cannot change them either
+    pg.on_request({"type": "feature", "name": "x1^2"})
     pg.on_request({"type": "layers", "delta": 1})
     assert pg.config["features"] == ["x1", "x2"] and pg.config["hidden"] == [4, 2]
     pg.set(hidden=[3])  # a rebuild keeps the learning rate hidden

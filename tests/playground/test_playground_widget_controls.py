@@ -8,14 +8,15 @@ from widgets import Playground
 
 SMALL = {"n": 60, "resolution": 16, "size": 100}
 
-SETTINGS = ("dataset", "noise", "train_ratio", "batch_size", "activation", "dropout", "regularization", "reg_rate",
-            "loss", "optimizer")
+SETTINGS = ("dataset", "noise", "train_ratio", "batch_size", "activation", "dropout", "regularization",
+            "reg_rate", "loss", "optimizer")
 
 
 def _hidden(pg: Playground) -> set[str]:
     """The settings hidden from the page; the dataset dropdown only shows for a learner's own data (the
     thumbnails choose among the problems), so it is left out."""
-    return {name for name in (*SETTINGS, "classes") if getattr(pg.panel, name).layout.display == "none"} - {"dataset"}
+    hidden = {name for name in (*SETTINGS, "classes") if getattr(pg.panel, name).layout.display == "none"}
+    return hidden - {"dataset"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,8 @@ def test_the_regularization_menu_always_shows_a_choice():
     ({"reg_rate": 11}, r"reg_rate must be a number in \[0, 10\], got 11.0"),
     ({"dropout": 0.9}, r"dropout must be a number in \[0, 0.85\], got 0.9"),
 ])
-def test_a_rate_out_of_range_is_refused_alike_by_the_constructor_and_set_before_anything_changes(change, message):
+def test_a_rate_out_of_range_is_refused_alike_by_the_constructor_and_set_before_anything_changes(
+        change, message):
     with pytest.raises(ValueError, match=message):
         Playground(**SMALL, **change)
     pg = Playground(**SMALL)

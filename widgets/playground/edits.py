@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .maps import columns
+from .maps import linear_layers
 from .setup import Setup, build
 
 
@@ -32,11 +32,6 @@ class WeightEdit:
     value: float
 
 
-def linear_layers(model: nn.Module) -> list[nn.Linear]:
-    """The Playground network's nn.Linear layers, left to right."""
-    return [column[0] for column in columns(model)[1:]]
-
-
 def check_edit(model: nn.Module, layer: Any, row: Any, col: Any, value: Any) -> tuple[int, int, int, float]:
     """(layer, row, col, value) checked against `model`: indices of an existing weight, a finite number."""
     layers = linear_layers(model)
@@ -44,10 +39,12 @@ def check_edit(model: nn.Module, layer: Any, row: Any, col: Any, value: Any) -> 
         if isinstance(index, bool) or not isinstance(index, int):
             raise TypeError(f"{name} must be an int, got {index!r}")
     if not 0 <= layer < len(layers):
-        raise ValueError(f"layer must be from 0 to {len(layers) - 1} (this network's nn.Linear layers), got {layer}")
+        raise ValueError(f"layer must be from 0 to {len(layers) - 1} (this network's nn.Linear layers), "
+                         f"got {layer}")
     rows, cols = layers[layer].weight.shape
     if not (0 <= row < rows and 0 <= col < cols):
-        raise ValueError(f"layer {layer}'s weight is {rows} x {cols}: row must be below {rows} and col below {cols}, "
+        raise ValueError(f"layer {layer}'s weight is {rows} x {cols}: "
+                         f"row must be below {rows} and col below {cols}, "
                          f"got row {row}, col {col}")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"value must be a finite number, got {value!r}")

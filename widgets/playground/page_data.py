@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .maps import columns, evaluate, plane_grid, unit_maps
+from .maps import evaluate, linear_layers, plane_grid, unit_maps
 from .problems import PLANE
 from .setup import Setup
 
@@ -60,11 +60,12 @@ def output_field(raw: torch.Tensor, classification: bool) -> np.ndarray:
     return codes(torch.softmax(raw, dim=0), 0.0, 1.0)
 
 
-def look(model: nn.Sequential, classification: bool, grid: torch.Tensor | None = None) -> NetworkNumbers:
-    """Evaluate `model` over the plane once (eval mode, no gradients, its flags restored) and code what the page draws."""
+def look(model: nn.Module, classification: bool, grid: torch.Tensor | None = None) -> NetworkNumbers:
+    """Evaluate `model` over the plane once (eval mode, no gradients, its flags restored) and code what the
+    page draws."""
     maps = unit_maps(model, _GRID if grid is None else grid)
     thumbs = codes(torch.cat([column[:, ::2, ::2] for column in maps]))
-    linears = [column[0] for column in columns(model)[1:]]
+    linears = linear_layers(model)
     with torch.no_grad():
         weights = np.concatenate([layer.weight.detach().float().reshape(-1).numpy() for layer in linears])
         biases = np.concatenate([_bias(layer).numpy() for layer in linears])
@@ -77,11 +78,13 @@ def _bias(layer: nn.Linear) -> torch.Tensor:
 
 
 def points(setup: Setup) -> np.ndarray:
-    """Every point as float32 rows (x1, x2, label, test): the label is the class (TensorFlow Playground's +1 is
-    class 1, its -1 class 0) or the value; test is 0 or 1."""
+    """Every point as float32 rows (x1, x2, label, test): the label is the class (TensorFlow Playground's +1
+    is class 1, its -1 class 0) or the value; test is 0 or 1."""
     rows = []
-    classes_of = (lambda y: (y > 0).float()) if setup.mode == "tf" and setup.classes is not None else (lambda y: y)
-    for x, y, test in ((setup.x_train, classes_of(setup.y_train), 0.0), (setup.x_test, classes_of(setup.y_test), 1.0)):
+    tf_classes = setup.mode == "tf" and setup.classes is not None
+    classes_of = (lambda y: (y > 0).float()) if tf_classes else (lambda y: y)
+    for x, y, test in ((setup.x_train, classes_of(setup.y_train), 0.0),
+                       (setup.x_test, classes_of(setup.y_test), 1.0)):
         block = np.empty((len(x), 4), dtype=np.float32)
         block[:, :2] = x.numpy()
         block[:, 2] = y.float().numpy()
@@ -92,9 +95,9 @@ def points(setup: Setup) -> np.ndarray:
 
 @torch.no_grad()
 def split_figures(setup: Setup, model: nn.Module | None = None) -> np.ndarray:
-    """float32 [train loss, test loss, train accuracy, test accuracy] of `setup.model` now (or of `model`, a copy
-    of it), each split whole, as in eval mode, with the trainer's own loss and its "acc" metric (NaN without
-    one). The loss is the data loss: no penalty, as TensorFlow Playground shows it."""
+    """float32 [train loss, test loss, train accuracy, test accuracy] of `setup.model` now (or of `model`, a
+    copy of it), each split whole, as in eval mode, with the trainer's own loss and its "acc" metric (NaN
+    without one). The loss is the data loss: no penalty, as TensorFlow Playground shows it."""
     model = setup.model if model is None else model
     trainer = setup.trainer
     figures = np.full(4, np.nan, dtype=np.float32)

@@ -59,15 +59,18 @@ FPS = 20.0
 """Rounds a second while training: every picture of the page repaints after each (one epoch of the default
 experiment takes a few milliseconds, so a round shows the newest epoch)."""
 FIGURES_EVERY = 0.2
-"""Seconds between two evaluations of the loss and accuracy on both splits while training (five a second is
-as fast as a figure can be read; the pictures follow every round, and a run's end always has fresh figures)."""
+"""Seconds between two evaluations of the loss and accuracy on both splits while training (five a second
+is as fast as a figure can be read; the pictures follow every round, and a run's end always has fresh
+figures)."""
 THUMB_POINTS = 100
 """Points drawn in each dataset's thumbnail."""
 TF_COLOURS = ("#f59322", "#e8eaeb", "#0877bd")
-"""TensorFlow Playground's scale from -1 through 0 to 1 (orange, grey, blue), its classes -1 and +1 at the ends."""
+"""TensorFlow Playground's scale from -1 through 0 to 1 (orange, grey, blue), its classes -1 and +1 at the
+ends."""
 MODE_NAMES = (("rich", "rich"), ("TensorFlow Playground", "tf"))
 """The mode menu: today's richer Playground, or one faithful to TensorFlow Playground."""
-TASKS = {"classification": "circle", "regression": "reg-plane"}  # the problem type menu, and the dataset it starts on
+TASKS = {"classification": "circle", "regression": "reg-plane"}
+"""The problem type menu, and the dataset each type starts on."""
 MIDDLE = "#ececec"  # the rich mode's scale runs from class 0's colour through this grey to class 1's
 
 
@@ -77,7 +80,8 @@ def _settings(data: Any, settings: dict[str, Any]) -> dict[str, Any]:
         return {**settings, "data": data} if data is not None or "data" in settings else dict(settings)
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return {"dataset": OWN, **settings, "data": {"x": data[0], "y": data[1]}}
-    raise TypeError(f"data must be a pair (x, y): x [N, 2] points, y their classes or values; got {type(data).__name__}")
+    raise TypeError(f"data must be a pair (x, y): x [N, 2] points, y their classes or values; "
+                    f"got {type(data).__name__}")
 
 
 def _colours(classes: int | None) -> list[str]:
@@ -85,7 +89,8 @@ def _colours(classes: int | None) -> list[str]:
 
 
 def palette(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The page's colours for a config: the fixed scale [-1 end, 0, 1 end] (units, weights, biases, the output's
+    """The page's colours for a config: the fixed scale [-1 end, 0, 1 end] (units, weights, biases, the
+    output's
     value or 2 p(class 1) - 1) and the classes' colours, class 1 at the scale's positive end."""
     if config.get("mode") == "tf":
         return list(TF_COLOURS), [TF_COLOURS[0], TF_COLOURS[2]]
@@ -107,7 +112,8 @@ class _Frame:
 
 
 class _TrainerThen:
-    """What a still of an earlier frame reads of the trainer: its loss function and its first `epochs` records."""
+    """What a still of an earlier frame reads of the trainer: its loss function and its first `epochs`
+    records."""
 
     def __init__(self, trainer: Trainer, epochs: int) -> None:
         self.loss_fn = trainer.loss_fn
@@ -134,7 +140,8 @@ class Playground(LiveView):
 
     def __init__(self, data: Any = None, *, hide: Iterable[str] = (), pacer: Pacer | None = None,
                  resolution: int = 100, size: int = 300, **settings: Any) -> None:
-        config = check_config(_settings(data, settings))  # every bad setting is named before anything is built
+        # every bad setting is named before anything is built
+        config = check_config(_settings(data, settings))
         hidden = check_hide(hide)
         for name, value, low, high in (("resolution", resolution, 8, 400), ("size", size, 100, 1000)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -144,14 +151,17 @@ class Playground(LiveView):
         self._focus: tuple[int, int] | None = None
         self._hidden_names: set[str] = set(hidden)
         self._epochs_sent = 0
-        self._figures: tuple[float, int, np.ndarray, Setup] | None = None  # when, step, figures, of which experiment
-        self._replica: tuple[Setup, nn.Module] | None = None  # a private copy of the model that the worker evaluates
-        # The pictures' channels are put and sent from the training thread and the worker: one at a time. Not the
-        # view's own lock, which a page request holds while it waits for the worker.
+        # when, step, figures, of which experiment
+        self._figures: tuple[float, int, np.ndarray, Setup] | None = None
+        # a private copy of the model that the worker evaluates
+        self._replica: tuple[Setup, nn.Sequential] | None = None
+        # The pictures' channels are put and sent from the training thread and the worker: one at a time.
+        # Not the view's own lock, which a page request holds while it waits for the worker.
         self._send_lock = threading.Lock()
         self._loop = running_loop()
         self.edits: list[WeightEdit] = []
-        """Weights changed by hand in this run, oldest first (`widgets.playground.edits.replay` repeats them)."""
+        """Weights changed by hand in this run, oldest first (`widgets.playground.edits.replay` repeats
+        them)."""
 
         self.data_picture = Picture("pg_data", width=120, height=100)
         self.network_picture = Picture("pg_network", width=470, height=404)
@@ -164,11 +174,13 @@ class Playground(LiveView):
                                        layout=ipw.Layout(width="140px"))
         self.panel = Panel(self._setup.config, self._on_panel)
         self.mode = ipw.Dropdown(options=MODE_NAMES, description="mode", layout=ipw.Layout(width="232px"))
-        self.problem = ipw.Dropdown(options=list(TASKS), description="problem", layout=ipw.Layout(width="232px"))
+        self.problem = ipw.Dropdown(options=list(TASKS), description="problem",
+                                    layout=ipw.Layout(width="232px"))
         self.lr_menu = ipw.Dropdown(options=list(TF_LEARNING_RATES), description="learning rate",
                                     layout=ipw.Layout(width="232px"))
         self.new_weights = ipw.Button(description="New weights", icon="random",
-                                      tooltip="Reset with new random weights from the next seed (Restart keeps these)")
+                                      tooltip="Reset with new random weights from the next seed "
+                                              "(Restart keeps these)")
         self.weights_label = ipw.HTML()
         self._quiet = False  # True while the menus are set to what the experiment has: no change to report
         self._show_menus()
@@ -189,33 +201,37 @@ class Playground(LiveView):
             menu.style.description_width = "72px"
         groups["regularization"].layout.width = "220px"
         groups["regularization"].style.description_width = "96px"
-        self._data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), self.data_picture, groups["dataset"], groups["classes"],
-                                      groups["noise"], groups["train_ratio"], groups["batch_size"], groups["regenerate"]],
+        self._data_column = ipw.VBox([ipw.HTML("<b>Data</b>"), self.data_picture, groups["dataset"],
+                                      groups["classes"], groups["noise"], groups["train_ratio"],
+                                      groups["batch_size"], groups["regenerate"]],
                                      layout=ipw.Layout(width="200px", flex="0 0 auto"))
-        # the confusion matrix sits under the diagram, where the column has room, so the page stays one screen tall
+        # the confusion matrix sits under the diagram, where the column has room, so the page stays
+        # one screen tall
         self._network_column = ipw.VBox([ipw.HTML("<b>Features, hidden layers</b>"), self.network_picture,
-                                         self.confusion], layout=ipw.Layout(flex="0 0 auto", align_items="center"))
+                                         self.confusion],
+                                        layout=ipw.Layout(flex="0 0 auto", align_items="center"))
         self._view_options = ipw.HBox([self.test_points, self.discretize])
         self._output_column = ipw.VBox([ipw.HTML("<b>Output</b>"), self.output_picture, self._view_options],
                                        layout=ipw.Layout(width="300px", flex="0 0 auto"))
         self._settings_row = ipw.HBox([self.mode, self.problem, self.lr_menu]
-                                      + [groups[key] for key in ("activation", "regularization", "reg_rate", "loss",
-                                                                 "optimizer", "dropout")]
+                                      + [groups[key] for key in ("activation", "regularization", "reg_rate",
+                                                                 "loss", "optimizer", "dropout")]
                                       + [self.new_weights, self.weights_label],
                                       layout=ipw.Layout(flex_flow="row wrap", align_items="center"))
         page = ipw.HBox([self._data_column, self._network_column, self._output_column],
                         layout=ipw.Layout(flex_flow="row wrap", align_items="flex-start"))
         widget = ipw.VBox([self._controls_box, self._settings_row, page, self.message])
-        self._shown = {"test_points": self.test_points, "discretize": self.discretize, "controls": self._controls_box,
-                       "network": self._network_column, "chart": None, "confusion": self.confusion,
-                       "focus": None, "mode": self.mode, "problem": self.problem, "new_weights": self.new_weights,
-                       **groups}
-        super().__init__(widget, self.network_picture, "playground", pacer if pacer is not None else Pacer(fps=FPS))
+        self._shown = {"test_points": self.test_points, "discretize": self.discretize,
+                       "controls": self._controls_box, "network": self._network_column, "chart": None,
+                       "confusion": self.confusion, "focus": None, "mode": self.mode, "problem": self.problem,
+                       "new_weights": self.new_weights, **groups}
+        super().__init__(widget, self.network_picture, "playground",
+                         pacer if pacer is not None else Pacer(fps=FPS))
         self.data_picture.add_class("lt-pg-data-picture")
         self.output_picture.add_class("lt-pg-output-picture")
-        for name, part in (("data", self.data_picture), ("output", self.output_picture), ("message", self.message),
-                           ("test-points", self.test_points), ("discretize", self.discretize),
-                           ("confusion", self.confusion)):
+        for name, part in (("data", self.data_picture), ("output", self.output_picture),
+                           ("message", self.message), ("test-points", self.test_points),
+                           ("discretize", self.discretize), ("confusion", self.confusion)):
             part.add_class(f"lt-pg-{name}")
         for picture in (self.data_picture, self.output_picture):
             picture.on_request(lambda message: self.loop.run(lambda: self._answer(message)))
@@ -249,7 +265,8 @@ class Playground(LiveView):
 
     @property
     def focus(self) -> tuple[int, int] | None:
-        """The unit whose map the output shows, as (column, unit) of `unit_names(pg.model)`; None: the output."""
+        """The unit whose map the output shows, as (column, unit) of `unit_names(pg.model)`; None: the
+        output."""
         return self._focus
 
     def code(self) -> str:
@@ -258,7 +275,8 @@ class Playground(LiveView):
 
     @classmethod
     def from_tf_url(cls, url: str, mode: str = "tf", **options: Any) -> Playground:
-        """The experiment of a TensorFlow Playground link (`playground.tensorflow.org/#activation=...`), on PyTorch.
+        """The experiment of a TensorFlow Playground link (`playground.tensorflow.org/#activation=...`), on
+        PyTorch.
 
         Every key the link defines is read (`widgets.playground.tf_link`); what
         cannot be carried over is named in a warning. `options` go to the
@@ -278,7 +296,8 @@ class Playground(LiveView):
         view = {"test_points": self.test_points.value, "discretize": self.discretize.value}
         url, cannot = to_tf_link(self._setup.config, view, self._hidden_names)
         if cannot:
-            warnings.warn("TensorFlow Playground cannot show: " + "; ".join(cannot), UserWarning, stacklevel=2)
+            warnings.warn("TensorFlow Playground cannot show: " + "; ".join(cannot), UserWarning,
+                          stacklevel=2)
         return url
 
     # --- changing settings -------------------------------------------------------------
@@ -299,8 +318,9 @@ class Playground(LiveView):
         self._rebuild(config)
 
     def set_weight(self, layer: int, row: int, col: int, value: float) -> WeightEdit:
-        """Set `weight[row, col]` of the `layer`-th nn.Linear (0: features to the first hidden layer) between two
-        steps, as typing a value into a link of the diagram does; the edit is kept in `edits` and returned."""
+        """Set `weight[row, col]` of the `layer`-th nn.Linear (0: features to the first hidden layer)
+        between two steps, as typing a value into a link of the diagram does; the edit is kept in `edits` and
+        returned."""
         layer, row, col, value = check_edit(self.model, layer, row, col, value)
         with self.trainer.between_steps():
             edit = WeightEdit(self.trainer.global_step, layer, row, col, value)
@@ -310,16 +330,18 @@ class Playground(LiveView):
         return edit
 
     def show_unit(self, column: int | None, unit: int | None = None) -> None:
-        """Show the map of unit `unit` of `column` (as in `unit_names(pg.model)`) large in the output, as hovering
-        it does; `show_unit(None)` shows the output again."""
+        """Show the map of unit `unit` of `column` (as in `unit_names(pg.model)`) large in the output, as
+        hovering it does; `show_unit(None)` shows the output again."""
         if column is None or column < 0:
             focus = None
         else:
             names = unit_names(self.model)
             if isinstance(column, bool) or not isinstance(column, int) or not 0 <= column < len(names) \
-                    or isinstance(unit, bool) or not isinstance(unit, int) or not 0 <= unit < len(names[column]):
-                raise ValueError(f"(column, unit) must name a unit of this network: columns 0 to {len(names) - 1} with "
-                                 f"{[len(c) for c in names]} units; got ({column!r}, {unit!r})")
+                    or isinstance(unit, bool) or not isinstance(unit, int) \
+                    or not 0 <= unit < len(names[column]):
+                raise ValueError(f"(column, unit) must name a unit of this network: "
+                                 f"columns 0 to {len(names) - 1} with {[len(c) for c in names]} units; "
+                                 f"got ({column!r}, {unit!r})")
             focus = (column, unit)
         if focus != self._focus:
             self._focus = focus
@@ -331,7 +353,8 @@ class Playground(LiveView):
         try:
             self.panel.show(setup.config)
         except Exception:
-            self.panel.show(self._setup.config)  # the controls go back to what is trained; nothing else changed
+            # the controls go back to what is trained; nothing else changed
+            self.panel.show(self._setup.config)
             raise
         old, was_playing = self._setup.trainer, self._setup.trainer.is_playing
         old.pause()
@@ -353,12 +376,14 @@ class Playground(LiveView):
             self.controls.play_button.value = True
 
     def _restart_named(self) -> None:
-        """TrainerControls' Reset goes back to the same initial weights: here it is Restart, beside New weights."""
+        """TrainerControls' Reset goes back to the same initial weights: here it is Restart, beside New
+        weights."""
         self.controls.reset_button.description = "Restart"
         self.controls.reset_button.tooltip = "back to the same initial weights (New weights draws others)"
 
     def _show_menus(self) -> None:
-        """The mode, problem type, learning-rate menu and weights' seed as the experiment has them, without calling out."""
+        """The mode, problem type, learning-rate menu and weights' seed as the experiment has them, without
+        calling out."""
         config = self._setup.config
         tf = config["mode"] == "tf"
         for menu, value in ((self.mode, config["mode"]), (self.problem, self._setup.task),
@@ -412,9 +437,9 @@ class Playground(LiveView):
         else:
             self.message.value = ""
 
-    def _dispatch(self, work: Callable[[], None]) -> None:
-        """Run `work` on the kernel's event loop, between two training steps (widget messages may come on another
-        thread); without a running loop, at once."""
+    def _dispatch(self, work: Callable[[], object]) -> None:
+        """Run `work` on the kernel's event loop, between two training steps (widget messages may come on
+        another thread); without a running loop, at once."""
         loop = self._loop
         if loop is None or loop.is_closed() or running_loop() is loop:
             work()
@@ -423,11 +448,12 @@ class Playground(LiveView):
 
     def on_request(self, message: dict) -> None:
         """A click or hover in the page: a dataset, a feature, layers or units, a weight, the unit shown."""
-        kind = message.get("type")
+        kind = str(message.get("type", ""))
         config = self._setup.config
         locked = {"dataset": "dataset", "feature": "features", "layers": "layers", "units": "layers"}
         if locked.get(kind) in self._hidden_names:
-            return  # a page drawn before the lock, or one that sends by hand: a hidden control changes nothing
+            # a page drawn before the lock, or one that sends by hand: a hidden control changes nothing
+            return
         if kind == "dataset" and message.get("name") in PROBLEMS:
             self._apply({"dataset": message["name"]})
         elif kind == "feature" and message.get("name") in FEATURES:
@@ -436,7 +462,8 @@ class Playground(LiveView):
             self._apply({"features": used})
         elif kind == "layers" and message.get("delta") in (1, -1):
             hidden = list(config["hidden"])
-            self._apply({"hidden": [*hidden, hidden[-1] if hidden else 4] if message["delta"] == 1 else hidden[:-1]})
+            self._apply({"hidden": [*hidden, hidden[-1] if hidden else 4] if message["delta"] == 1
+                         else hidden[:-1]})
         elif kind == "units" and message.get("delta") in (1, -1) and isinstance(message.get("layer"), int):
             hidden = list(config["hidden"])
             if 0 <= message["layer"] < len(hidden):
@@ -444,13 +471,16 @@ class Playground(LiveView):
                 self._apply({"hidden": hidden})
         elif kind == "weight":
             try:
-                self.set_weight(message.get("layer"), message.get("row"), message.get("col"), message.get("value"))
+                # set_weight checks them
+                where: list[Any] = [message.get(key) for key in ("layer", "row", "col", "value")]
+                self.set_weight(*where)
             except (TypeError, ValueError) as error:
                 self.message.value = f"<span style='color:#b00'>{escape(str(error))}</span>"
         elif kind == "show":
             column = message.get("column")
             try:
-                self.show_unit(None if not isinstance(column, int) or column < 0 else column, message.get("unit"))
+                self.show_unit(None if not isinstance(column, int) or column < 0 else column,
+                               message.get("unit"))
             except ValueError:
                 self.show_unit(None)  # a hover from a diagram drawn before a rebuild
 
@@ -471,13 +501,14 @@ class Playground(LiveView):
         own = self._setup.config["dataset"] == OWN
         self.panel.dataset.layout.display = "" if own and "dataset" not in self._hidden_names else "none"
         data_settings = ("dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate")
-        self._data_column.layout.display = "none" if all(name in self._hidden_names for name in data_settings) else ""
+        data_hidden = all(name in self._hidden_names for name in data_settings)
+        self._data_column.layout.display = "none" if data_hidden else ""
         self.data_picture.layout.display = "none" if own or "dataset" in self._hidden_names else ""
         hidden = self._hidden_names
         self.weights_label.layout.display = "none" if "new_weights" in hidden else ""
         self._view_options.layout.display = "none" if {"test_points", "discretize"} <= hidden else ""
-        if all(name in hidden for name in ("mode", "problem", "activation", "regularization", "reg_rate", "loss",
-                                           "optimizer", "dropout", "new_weights")):
+        if all(name in hidden for name in ("mode", "problem", "activation", "regularization", "reg_rate",
+                                           "loss", "optimizer", "dropout", "new_weights")):
             self._settings_row.layout.display = "none"
 
     def _show_options(self) -> None:
@@ -486,13 +517,15 @@ class Playground(LiveView):
         names = unit_names(setup.model)
         scale, classes = palette(setup.config)
         self.network_picture.options = {
-            "features": list(FEATURES), "active": list(setup.config["features"]), "hidden": list(setup.config["hidden"]),
-            "outputs": len(names[-1]), "palette": scale, "max_layers": MAX_LAYERS,
-            "max_units": MAX_NEURONS, "lock_features": "features" in self._hidden_names,
-            "lock_layers": "layers" in self._hidden_names, "lock_focus": "focus" in self._hidden_names}
+            "features": list(FEATURES), "active": list(setup.config["features"]),
+            "hidden": list(setup.config["hidden"]), "outputs": len(names[-1]), "palette": scale,
+            "max_layers": MAX_LAYERS, "max_units": MAX_NEURONS,
+            "lock_features": "features" in self._hidden_names, "lock_layers": "layers" in self._hidden_names,
+            "lock_focus": "focus" in self._hidden_names}
         focus = None if self._focus is None else names[self._focus[0]][self._focus[1]]
         self.output_picture.options = {
-            "palette": scale, "class_colours": _colours(setup.classes) if setup.classes and setup.classes > 2 else classes,
+            "palette": scale,
+            "class_colours": _colours(setup.classes) if setup.classes and setup.classes > 2 else classes,
             "task": setup.task, "plane": list(PLANE), "focus": focus, "show_test": self.test_points.value,
             "discretize": self.discretize.value, "probability": classification and len(names[-1]) == 2,
             "hide_chart": "chart" in self._hidden_names}
@@ -501,7 +534,8 @@ class Playground(LiveView):
         """Put a new experiment in the page: thumbnails, options, points, and the first state."""
         config = self._setup.config
         tf = config["mode"] == "tf"
-        datasets = list(TF_PROBLEMS) if tf else [name for name in PROBLEMS if name != "blobs" or config["dataset"] == "blobs"]
+        datasets = (list(TF_PROBLEMS) if tf
+                    else [name for name in PROBLEMS if name != "blobs" or config["dataset"] == "blobs"])
         thumbs = np.zeros((len(datasets), THUMB_POINTS * 3), dtype=np.float32)
         for index, name in enumerate(datasets):
             if tf:
@@ -509,14 +543,17 @@ class Playground(LiveView):
                 y = y if name in TF_REGRESSIONS else (y > 0).float()  # class 1 is +1
             else:
                 classes = config["classes"] if name == "blobs" else None
-                x, y = make_problem(name, n=THUMB_POINTS, noise=config["noise"], seed=config["seed"], classes=classes)
+                x, y = make_problem(name, n=THUMB_POINTS, noise=config["noise"], seed=config["seed"],
+                                    classes=classes)
             block = thumbs[index].reshape(THUMB_POINTS, 3)
             block[:, :2] = x[:THUMB_POINTS].numpy()
             block[:, 2] = y[:THUMB_POINTS].float().numpy()
         self.data_picture.put("thumbs", thumbs)
         scale, classes = palette(config)
-        self.data_picture.options = {"datasets": datasets, "current": config["dataset"], "regression": list(REGRESSIONS),
-                                     "class_colours": _colours(config["classes"]) if config["dataset"] == "blobs" else classes,
+        blobs = config["dataset"] == "blobs"
+        self.data_picture.options = {"datasets": datasets, "current": config["dataset"],
+                                     "regression": list(REGRESSIONS),
+                                     "class_colours": _colours(config["classes"]) if blobs else classes,
                                      "palette": scale,
                                      "plane": list(PLANE), "lock": "dataset" in self._hidden_names}
         self.data_picture.store()
@@ -552,8 +589,8 @@ class Playground(LiveView):
         replica, focus = self._replica[1], self._focus
         WORKER.submit(self, lambda: self._evaluate(setup, replica, weights, counters, focus, fresh))
 
-    def _evaluate(self, setup: Setup, replica: nn.Module, weights: list[torch.Tensor], counters: tuple[int, int],
-                  focus: tuple[int, int] | None, fresh: bool) -> None:
+    def _evaluate(self, setup: Setup, replica: nn.Sequential, weights: list[torch.Tensor],
+                  counters: tuple[int, int], focus: tuple[int, int] | None, fresh: bool) -> None:
         """On the worker thread: the weights' maps, output and figures, put into the pictures and sent."""
         if self._closed or setup is not self._setup:
             return
@@ -576,7 +613,8 @@ class Playground(LiveView):
 
     def _split_figures(self, setup: Setup, model: nn.Module, step: int, fresh: bool) -> np.ndarray:
         now, last = time.perf_counter(), self._figures
-        if fresh or last is None or (last[1] != step and now - last[0] >= FIGURES_EVERY) or last[3] is not setup:
+        if (fresh or last is None or (last[1] != step and now - last[0] >= FIGURES_EVERY)
+                or last[3] is not setup):
             self._figures = last = (now, step, split_figures(setup, model), setup)
         return last[2]
 
@@ -623,8 +661,8 @@ class Playground(LiveView):
         trainer = self._setup.trainer
         with trainer.between_steps():
             weights = {name: value.detach().clone() for name, value in self._setup.model.state_dict().items()}
-            key = (id(self._setup), trainer.global_step, len(self.edits), len(trainer.history.epochs), self._focus,
-                   self.discretize.value, self.test_points.value)
+            key = (id(self._setup), trainer.global_step, len(self.edits), len(trainer.history.epochs),
+                   self._focus, self.discretize.value, self.test_points.value)
         return _Frame(key, self._setup, weights)
 
     def render_png(self, state: Any) -> bytes:
@@ -633,8 +671,8 @@ class Playground(LiveView):
         replica = copy.deepcopy(setup.model)
         replica.load_state_dict(weights)
         then = replace(setup, model=replica, trainer=_TrainerThen(setup.trainer, epochs))
-        scene = draw_scene(then, resolution=self._resolution, size=self._size, focus=focus, discretize=discretize,
-                           show_test=show_test)
+        scene = draw_scene(then, resolution=self._resolution, size=self._size, focus=focus,
+                           discretize=discretize, show_test=show_test)
         return png_bytes(scene.composed())
 
     def release(self) -> None:
