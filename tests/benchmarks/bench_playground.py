@@ -1,108 +1,103 @@
-"""The Playground widget: one whole frame, and training speed with the widget shown against the same Trainer
-bare.
+"""The Playground page in a real kernel: what a round costs, and training speed against its own code run bare.
 
-Frame: `pg.redraw()` of a Playground with hidden [8, 8] (output map 100 x 100,
-every unit's map, the diagram, the loss chart, figures and confusion matrix,
-PNG-encoded into the widget). Speed: the same experiment (`widgets.playground.build`)
-trained with `fit` for as many epochs as take about `--seconds` bare, once bare
-and once with the Playground following it on its own clock, alternating, in one
-process; steps per second side by side.
+Speed: the experiment's exported code, `exec(pg.code())`, trained with
+`trainer.fit` for about `--seconds`, against the same experiment in a shown
+`Playground` (its pictures sending at most 20 rounds a second through the
+kernel's comms, as in JupyterLab), alternating in one kernel; steps per second
+side by side, for the rich mode and TensorFlow Playground's. Round: the
+kernel's time of one round (the network's maps over the plane, the figures on
+both splits, the messages), from the Pacer's own count while training.
 
-    python tests/benchmarks/bench_playground.py                 # 10-second runs, 2 rounds
-    python tests/benchmarks/bench_playground.py --seconds 5 --rounds 3
+    python tests/benchmarks/bench_playground.py                 # 8-second runs, 3 rounds
+    python tests/benchmarks/bench_playground.py --seconds 4 --rounds 2
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_session import KernelSession
 from timing import median, print_table
 
-from widgets import Playground
-from widgets.playground import build
-
 CONFIG = {"dataset": "spiral", "features": ["x1", "x2", "sin(x1)", "sin(x2)"], "hidden": [8, 8]}
-FRAME_TARGET_MS = 40.0
 SPEED_TARGET = 0.85
 
+KERNEL_SETUP = """
+import gc, json, time
+import torch
+from IPython.display import display
+from widgets import Playground
+from widgets.playground import to_code, check_config
 
-def frame_rows(repeats: int) -> list[list[object]]:
-    """Median milliseconds of one whole frame, for two and for all seven input features."""
-    rows = []
-    for features in (["x1", "x2"], ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]):
-        pg = Playground(**{**CONFIG, "features": features})
-        pg.trainer.fit(2, verbose=False)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            pg.redraw()
-            times.append(time.perf_counter() - start)
-        rows.append([f"frame, hidden [8, 8], {len(features)} features", repeats, median(times) * 1000,
-                     FRAME_TARGET_MS])
-        pg.close()
-    return rows
+torch.set_num_threads(1)
 
 
-def steps_per_second(epochs: int, shown: bool) -> tuple[float, int]:
-    """Steps per second of `fit(epochs)` on a fresh experiment, bare or with a Playground; and its frames
-    drawn."""
-    if shown:
-        pg = Playground(**CONFIG)
-        trainer, frames = pg.trainer, pg.frames_drawn
-    else:
-        pg, trainer = None, build(CONFIG).trainer
+def bare_rate(config, epochs):
+    namespace = {}
+    exec(to_code(check_config(config)), namespace)
+    trainer = namespace["trainer"]
     gc.collect()
     start = time.perf_counter()
     trainer.fit(epochs, verbose=False)
-    seconds = time.perf_counter() - start
-    drawn = pg.frames_drawn - frames if pg is not None else 0
-    if pg is not None:
-        pg.close()
-    return trainer.global_step / seconds, drawn
+    return trainer.global_step / (time.perf_counter() - start)
 
 
-def speed_rows(seconds: float, rounds: int) -> list[list[object]]:
-    probe = build(CONFIG).trainer
+def shown_rate(config, epochs):
+    pg = Playground(**config)
+    display(pg)
+    rounds, spent = pg.pacer.rounds, pg.pacer.seconds
+    gc.collect()
     start = time.perf_counter()
-    probe.fit(5, verbose=False)
-    epochs = max(1, round(seconds / ((time.perf_counter() - start) / 5)))
-    bare, shown, frames = [], [], []
+    pg.trainer.fit(epochs, verbose=False)
+    seconds = time.perf_counter() - start
+    result = [pg.trainer.global_step / seconds, (pg.pacer.rounds - rounds) / seconds,
+              1000 * (pg.pacer.seconds - spent) / max(pg.pacer.rounds - rounds, 1)]
+    pg.close()
+    return result
+
+
+def epochs_for(config, seconds):
+    rate = bare_rate(config, 3)
+    namespace = {}
+    exec(to_code(check_config(config)), namespace)
+    return max(2, round(seconds * rate / len(namespace["trainer"].train_loader)))
+"""
+
+
+def mode_rows(session: KernelSession, mode: str, seconds: float, rounds: int) -> list[list[object]]:
+    config = {**CONFIG, "mode": mode}
+    epochs = session.run_json(f"print(json.dumps(epochs_for({config!r}, {seconds})))")
+    bare, shown, rates, costs = [], [], [], []
     for _ in range(rounds):
-        bare.append(steps_per_second(epochs, shown=False)[0])
-        rate, drawn = steps_per_second(epochs, shown=True)
+        bare.append(session.run_json(f"print(json.dumps(bare_rate({config!r}, {epochs})))"))
+        rate, per_second, ms = session.run_json(f"print(json.dumps(shown_rate({config!r}, {epochs})))")
         shown.append(rate)
-        frames.append(drawn)
+        rates.append(per_second)
+        costs.append(ms)
     return [
-        [f"bare fit({epochs}) steps/s", rounds, median(bare), "", "", ""],
-        [f"with Playground fit({epochs}) steps/s", rounds, median(shown), median(shown) / median(bare),
-         SPEED_TARGET,
-         median(frames)],
+        [f"{mode}: exec(pg.code()) fit({epochs}) steps/s", rounds, median(bare), "", "", "", ""],
+        [f"{mode}: shown Playground fit({epochs}) steps/s", rounds, median(shown),
+         median(shown) / median(bare),
+         SPEED_TARGET, median(rates), median(costs)],
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each timed run")
-    parser.add_argument("--rounds", type=int, default=2, help="bare / shown pairs")
-    parser.add_argument("--frames", type=int, default=50, help="frames timed per case")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each timed run")
+    parser.add_argument("--rounds", type=int, default=3, help="bare / shown pairs per mode")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    print_table("Playground: one whole frame (median ms)", ["case", "frames", "median ms", "target ms"],
-                frame_rows(args.frames))
-    print_table(f"Playground: training speed over {args.seconds:g}-second runs (alternating, one process)",
-                ["case", "runs", "median", "shown / bare", "target", "frames drawn"],
-                speed_rows(args.seconds, args.rounds))
+    with KernelSession() as session:
+        session.run(KERNEL_SETUP)
+        rows = []
+        for mode in ("rich", "tf"):
+            rows += mode_rows(session, mode, args.seconds, args.rounds)
+    print_table(f"Playground [8, 8] on the spiral, in a kernel: {args.seconds:g}-second runs, alternating",
+                ["case", "runs", "steps/s (median)", "shown / bare", "target", "rounds/s", "kernel ms/round"],
+                rows)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,13 @@ CONFIGS = {
     "dropout-l1-epochs": {"dataset": "spiral", "n": 100, "noise": 0.3, "dropout": 0.3, "regularization": "l1",
                           "reg_rate": 0.003, "hidden": [6, 5], "activation": "relu", "seed": 4, "lr": 0.1,
                           "features": ["x1", "x2", "sin(x1)", "sin(x2)"]},
-    "regression-l2-adam": {"dataset": "reg-gauss", "n": 80, "noise": 0.1, "regularization": "l2", "reg_rate": 0.01,
+    "regression-l2-adam": {"dataset": "reg-gauss", "n": 80, "noise": 0.1, "regularization": "l2",
+                           "reg_rate": 0.01,
                            "optimizer": "adam", "hidden": [3], "train_ratio": 0.6, "batch_size": 7},
     "blobs-mse-gelu": {"dataset": "blobs", "classes": 5, "n": 90, "loss": "mse", "activation": "gelu",
                        "hidden": [], "dropout": 0.2, "seed": 9},
-    "own-classes": {"dataset": "own", "data": awkward_points(), "dropout": 0.1, "hidden": [4, 4], "batch_size": 4},
+    "own-classes": {"dataset": "own", "data": awkward_points(), "dropout": 0.1, "hidden": [4, 4],
+                    "batch_size": 4},
     "own-values": {"dataset": "own", "data": {"x": awkward_points()["x"],
                                               "y": (torch.linspace(-1, 1, 40) ** 3).tolist()},
                    "regularization": "l1", "reg_rate": 0.05, "activation": "sigmoid"},
@@ -64,7 +66,8 @@ def test_the_exported_code_trains_bitwise_as_build_does(name):
         assert torch.equal(exported[key], built[key]), key
     for part in ("x_train", "y_train", "x_test", "y_test"):
         assert torch.equal(namespace[part], getattr(setup, part)), part
-    assert namespace["trainer"].history.step_column("loss").tolist() == setup.trainer.history.step_column("loss").tolist()
+    losses = namespace["trainer"].history.step_column("loss").tolist()
+    assert losses == setup.trainer.history.step_column("loss").tolist()
 
 
 def test_dropout_makes_the_seeding_matter():
@@ -112,18 +115,21 @@ def test_a_setups_config_rebuilds_bitwise_the_same_data_and_weights(name):
         assert all(torch.equal(weights[key], other[key]) for key in weights)
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_the_core_never_imports_ipywidgets_or_matplotlib():
     script = (
         "import sys\n"
         "import widgets.playground as pg\n"
-        "setup = pg.build({'dataset': 'xor', 'n': 40, 'dropout': 0.1, 'regularization': 'l1', 'reg_rate': 0.01})\n"
+        "setup = pg.build({'dataset': 'xor', 'n': 40, 'dropout': 0.1, 'regularization': 'l1', "
+        "'reg_rate': 0.01})\n"
         "setup.trainer.fit(2)\n"
         "namespace = {}\n"
         "exec(pg.to_code(setup.config), namespace)\n"
         "namespace['trainer'].step()\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ipywidgets', 'matplotlib')))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120,
                             env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -134,7 +134,9 @@ def one_batch_trainer(callbacks, seed=0):
     model = build_model(["x1", "x2", "x1*x2"], [5], "tanh", outputs=3, seed=seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     loader = DataLoader(TensorDataset(x, y), batch_size=16)
-    return Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, device=None, verbose=False, callbacks=callbacks), x, y
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, device=None, verbose=False,
+                      callbacks=callbacks)
+    return trainer, x, y
 
 
 @pytest.mark.parametrize("kind", ["l1", "l2"])
@@ -146,7 +148,8 @@ def test_the_penalty_adds_its_gradient_to_the_weights_only_and_the_loss_stays_th
     data_loss = F.cross_entropy(before(x), y)
     data_loss.backward()
     seen = {}
-    trainer.on("backward", lambda _: seen.update({n: p.grad.clone() for n, p in trainer.model.named_parameters()}))
+    trainer.on("backward",
+               lambda _: seen.update({n: p.grad.clone() for n, p in trainer.model.named_parameters()}))
     record = trainer.step()
     assert record["loss"] == pytest.approx(data_loss.item(), rel=1e-6)
     for (name, parameter), (_, original) in zip(trainer.model.named_parameters(), before.named_parameters()):
@@ -214,7 +217,8 @@ def test_one_hot_mse_is_the_mean_squared_error_against_one_hot_targets():
     assert torch.allclose(OneHotMSELoss(3)(output, target), expected)
     with pytest.raises(ValueError, match=r"expects outputs of shape \[N, 3\], got \[2, 2\]"):
         OneHotMSELoss(3)(output[:, :2], target)
-    with pytest.raises(ValueError, match=r"expects class indices of shape \[2\] \(int64\), got \[2\] of torch.float32"):
+    with pytest.raises(ValueError,
+                       match=r"expects class indices of shape \[2\] \(int64\), got \[2\] of torch.float32"):
         OneHotMSELoss(3)(output, target.float())
     with pytest.raises(ValueError, match="expects class indices from 0 to 2, got values from 1 to 3"):
         OneHotMSELoss(3)(output, torch.tensor([3, 1]))

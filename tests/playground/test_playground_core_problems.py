@@ -63,7 +63,8 @@ def test_gauss_and_blobs_put_their_clusters_apart():
 
 
 def test_more_noise_spreads_the_clusters():
-    spread = [float(make_problem("gauss", n=1000, noise=noise, seed=0)[0].std()) for noise in (0.0, 0.25, 0.5)]
+    spread = [float(make_problem("gauss", n=1000, noise=noise, seed=0)[0].std())
+              for noise in (0.0, 0.25, 0.5)]
     assert spread[0] < spread[1] < spread[2]
 
 
@@ -111,7 +112,8 @@ def test_split_cuts_a_seeded_permutation():
 
 
 def test_unknown_problem_lists_the_known_names():
-    with pytest.raises(ValueError, match="problem must be one of 'circle', 'xor'.*'reg-gauss'; got str 'moons'"):
+    with pytest.raises(ValueError,
+                       match="problem must be one of 'circle', 'xor'.*'reg-gauss'; got str 'moons'"):
         make_problem("moons")
 
 
@@ -163,11 +165,13 @@ POINTS = [[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, -1.0]]
     ([[0.0, 1.0, 2.0]] * 4, [0, 1, 0, 1], r"data\['x'\] must have shape \[N, 2\].*got \[4, 3\]"),
     (POINTS, [0, 1, 0], r"must have one length: got 4 points and 3 labels"),
     (POINTS, [[0, 1], [1, 0], [0, 1], [1, 0]], r"data\['y'\] must have shape \[N\].*got \[4, 2\]"),
-    ([[0.0, float("nan")], *POINTS[1:]], [0, 1, 0, 1], r"must be finite numbers, got 1 point\(s\) holding NaN"),
+    ([[0.0, float("nan")], *POINTS[1:]], [0, 1, 0, 1],
+     r"must be finite numbers, got 1 point\(s\) holding NaN"),
     (POINTS, [0.5, float("inf"), 0.0, 1.0], r"data\['y'\] must be finite values, got 1 NaN or infinite"),
     (POINTS, [-1, 1, 1, -1], r"must be class indices from 0, got -1 \(the Playground writes -1 and \+1"),
     (POINTS, [1, 1, 1, 1], r"must hold at least two classes, got only class 1"),
-    (POINTS, [1, 2, 1, 2], r"must use every class 0..2 .*got none of class\(es\) \[0\] \(classes count from 0"),
+    (POINTS, [1, 2, 1, 2],
+     r"must use every class 0..2 .*got none of class\(es\) \[0\] \(classes count from 0"),
     (POINTS, [0, 11, 1, 0], r"with K at most 10, got the class 11"),
     ([["a", "b"]] * 4, [0, 1, 0, 1], r"data\['x'\] must hold numbers, got values of dtype <U1 such as 'a'"),
     ([[0.0, 1.0], [2.0]], [0, 1], r"data\['x'\] must be numbers in a rectangular array"),

@@ -28,8 +28,10 @@ OWN_POINTS = {"x": [[-2.0, 1.0], [1.5, 0.5], [0.25, -3.0], [2.0, 2.0], [-1.0, -1
 
 
 def test_defaults_are_the_playgrounds_and_check_config_fills_them_in():
-    assert DEFAULTS["dataset"] == "circle" and DEFAULTS["features"] == ["x1", "x2"] and DEFAULTS["hidden"] == [4, 2]
-    assert (DEFAULTS["activation"], DEFAULTS["lr"], DEFAULTS["batch_size"], DEFAULTS["train_ratio"]) == ("tanh", 0.03, 10, 0.5)
+    assert (DEFAULTS["dataset"] == "circle" and DEFAULTS["features"] == ["x1", "x2"]
+            and DEFAULTS["hidden"] == [4, 2])
+    assert ((DEFAULTS["activation"], DEFAULTS["lr"], DEFAULTS["batch_size"], DEFAULTS["train_ratio"])
+            == ("tanh", 0.03, 10, 0.5))
     config = check_config({})
     assert config == DEFAULTS and config is not DEFAULTS and config["hidden"] is not DEFAULTS["hidden"]
     assert list(check_config({"lr": 0.1, "dataset": "xor"})) == list(DEFAULTS)
@@ -51,7 +53,9 @@ def test_check_config_gives_plain_values_that_json_writes():
 def test_an_unknown_setting_is_refused_with_the_known_ones_listed():
     config = {"dataset": "xor", "learning_rate": 0.1}
     kept = copy.deepcopy(config)
-    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['learning_rate'\]; the settings are dataset, classes, .*lr"):
+    with pytest.raises(ValueError,
+                       match=r"unknown setting\(s\) \['learning_rate'\]; "
+                             r"the settings are dataset, classes, .*lr"):
         check_config(config)
     assert config == kept
 
@@ -78,8 +82,10 @@ def test_an_unknown_setting_is_refused_with_the_known_ones_listed():
     ({"lr": 1e-7}, r"lr must be a number in \[1e-05, 10\], got 1e-07"),
     ({"dataset": "own"}, r"dataset 'own' needs data: .*got data None"),
     ({"data": OWN_POINTS}, r"data is used with dataset 'own' only; got dataset 'circle'"),
-    ({"dataset": "own", "data": {"x": [[0, 1]]}}, r"data must be a dict with the keys 'x' and 'y', got \['x'\]"),
-    ({"dataset": "own", "data": {"x": [[0, 1], [1, 0]], "y": [0, 0]}}, r"data\['y'\] must hold at least two classes"),
+    ({"dataset": "own", "data": {"x": [[0, 1]]}},
+     r"data must be a dict with the keys 'x' and 'y', got \['x'\]"),
+    ({"dataset": "own", "data": {"x": [[0, 1], [1, 0]], "y": [0, 0]}},
+     r"data\['y'\] must hold at least two classes"),
 ])
 def test_a_bad_setting_names_its_key_what_was_expected_and_what_came_and_changes_nothing(change, message):
     config = {**DEFAULTS, **copy.deepcopy(change)}
@@ -139,7 +145,8 @@ def test_the_setup_holds_the_split_model_and_a_trainer_on_the_test_split():
     assert torch.equal(valid_x, setup.x_test)
     record = trainer.run_epoch()
     evaluated = trainer.evaluate(trainer.valid_loader)
-    assert record["valid_loss"] == pytest.approx(evaluated["loss"]) and record["valid_acc"] == evaluated["acc"]
+    assert (record["valid_loss"] == pytest.approx(evaluated["loss"])
+            and record["valid_acc"] == evaluated["acc"])
     assert "blobs" in repr(setup) and "60 train / 140 test" in repr(setup)
 
 

@@ -6,7 +6,14 @@ import torch
 from frames import decode
 from playground_nets import Plain, network, set_linear
 
-from widgets.playground.draw import POINT_RADIUS, draw_output, draw_points, draw_unit, png_bytes, unit_thumbnails
+from widgets.playground.draw import (
+    POINT_RADIUS,
+    draw_output,
+    draw_points,
+    draw_unit,
+    png_bytes,
+    unit_thumbnails,
+)
 from widgets.playground.maps import plane_grid, unit_maps
 from widgets.views.boundary_field import FIELD_LIGHTNESS
 from widgets.views.style import ACTIVATION_COLOURS, NEUTRAL_COLOUR, POINT_RIMS, class_colours
@@ -39,7 +46,8 @@ def test_two_classes_split_the_plane_where_the_model_does():
     blue, red = (rgb(c, FIELD_LIGHTNESS) for c in class_colours(2))
     assert all(near(p, blue) for p in column_pixels(image, 2))
     assert all(near(p, red) for p in column_pixels(image, SIZE - 3))
-    middle = image[SIZE // 2, SIZE // 2 - 1: SIZE // 2 + 1].mean(axis=0)  # p = 1/2 at x1 = 0: the neutral grey
+    # p = 1/2 at x1 = 0: the neutral grey
+    middle = image[SIZE // 2, SIZE // 2 - 1: SIZE // 2 + 1].mean(axis=0)
     assert near(middle, rgb(NEUTRAL_COLOUR, FIELD_LIGHTNESS), tolerance=12)
 
 
@@ -94,14 +102,16 @@ def test_points_appear_at_their_places_in_their_class_colours_with_rims():
         assert near(image[row, col], red if label else blue)
         assert near(image[row, col + int(POINT_RADIUS) + 1], rgb(POINT_RIMS["train"]))
     row, col = pixel_of(test_points[0])
-    assert near(image[row, col], blue) and near(image[row + int(POINT_RADIUS) + 1, col], rgb(POINT_RIMS["test"]))
+    assert near(image[row, col], blue)
+    assert near(image[row + int(POINT_RADIUS) + 1, col], rgb(POINT_RIMS["test"]))
     bare = draw_output(output_of([[0, 0], [0, 0]]), SIZE)
     changed = np.argwhere((image != bare).any(axis=2))
     assert len(changed) < 4 * 100  # four small discs, nothing else
 
 
 def test_regression_points_take_their_values_colour_and_off_plane_points_are_left_out():
-    image = draw_output(output_of([[0, 0]]), SIZE, points=np.array([[2.0, 2.0], [9.0, 0.0]]), labels=np.array([-1.0, 1.0]))
+    image = draw_output(output_of([[0, 0]]), SIZE, points=np.array([[2.0, 2.0], [9.0, 0.0]]),
+                        labels=np.array([-1.0, 1.0]))
     row, col = pixel_of((2.0, 2.0))
     assert near(image[row, col], rgb(ACTIVATION_COLOURS[0]))  # -1 of a scale of 1 (the largest |label|)
     bare = draw_output(output_of([[0, 0]]), SIZE, scale=1.0)
@@ -140,7 +150,8 @@ def test_png_bytes_round_trip():
     assert np.array_equal(decode(png_bytes(image)), image)
 
 
-@pytest.mark.parametrize("array", [np.zeros((4, 4, 3)), np.zeros((4, 4), dtype=np.uint8), np.zeros((4, 4, 4), dtype=np.uint8),
+@pytest.mark.parametrize("array", [np.zeros((4, 4, 3)), np.zeros((4, 4), dtype=np.uint8),
+                                   np.zeros((4, 4, 4), dtype=np.uint8),
                                    np.zeros((0, 4, 3), dtype=np.uint8)])
 def test_png_bytes_refuses_anything_but_rgb_bytes(array):
     with pytest.raises(ValueError, match=r"uint8 array \[height, width, 3\]"):
@@ -153,13 +164,19 @@ def test_png_bytes_refuses_anything_but_rgb_bytes(array):
     (lambda o: draw_output(o[0], 10), r"output must be an array \[units, R, R\]"),
     (lambda o: draw_output(o[:, :5], 10), r"output must be an array \[units, R, R\]"),
     (lambda o: draw_output(o, 10, points=np.zeros((3, 2))), "points and their labels .* come together"),
-    (lambda o: draw_output(o, 10, test_labels=np.zeros(3, dtype=int)), "points and their labels .* come together"),
-    (lambda o: draw_output(o, 10, points=np.zeros((3, 3)), labels=np.zeros(3, dtype=int)), r"points must be an array \[N, 2\]"),
-    (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.array([0, 2])), "labels must be class numbers 0 .. 1"),
-    (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.array([0.0, 1.0])), "labels must be class numbers"),
-    (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.zeros(3, dtype=int)), r"per point \[2\], got shape \[3\]"),
+    (lambda o: draw_output(o, 10, test_labels=np.zeros(3, dtype=int)),
+     "points and their labels .* come together"),
+    (lambda o: draw_output(o, 10, points=np.zeros((3, 3)), labels=np.zeros(3, dtype=int)),
+     r"points must be an array \[N, 2\]"),
+    (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.array([0, 2])),
+     "labels must be class numbers 0 .. 1"),
+    (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.array([0.0, 1.0])),
+     "labels must be class numbers"),
+    (lambda o: draw_output(o, 10, points=np.zeros((2, 2)), labels=np.zeros(3, dtype=int)),
+     r"per point \[2\], got shape \[3\]"),
     (lambda o: draw_output(o, 10, plane=(3, -3)), "plane must be finite with low < high"),
-    (lambda o: draw_output(o[:1], 10, points=np.zeros((1, 2)), labels=np.array(["a"])), "labels of a regression must be numbers"),
+    (lambda o: draw_output(o[:1], 10, points=np.zeros((1, 2)), labels=np.array(["a"])),
+     "labels of a regression must be numbers"),
     (lambda o: draw_unit(o[0], -2), "size must be a positive int"),
     (lambda o: draw_unit(o, 10), r"unit_map must be a square array \[R, R\]"),
     (lambda o: draw_unit(o[0], 10, scale=0.0), "scale must be a positive finite number"),

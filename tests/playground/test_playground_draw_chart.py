@@ -38,7 +38,8 @@ def test_the_axis_starts_at_zero_and_tops_at_the_largest_loss():
     assert test_rows.min() <= 4  # 2.0, the largest loss: the top
     assert abs(train_rows.mean() - 90 / 2) <= 3  # 1.0: half way up from 0
     doubled = draw_loss_chart([1.0] * 20, [4.0] * 20, width=200, height=90)
-    assert np.flatnonzero(mask(doubled, "train").any(axis=1)).mean() > train_rows.mean() + 15  # the top moved up
+    # the top moved up
+    assert np.flatnonzero(mask(doubled, "train").any(axis=1)).mean() > train_rows.mean() + 15
 
 
 def test_the_chart_grows_along_the_x_axis():
@@ -46,7 +47,8 @@ def test_the_chart_grows_along_the_x_axis():
     longer = draw_loss_chart([1.0, 0.5, 0.4, 0.3], [1.0, 0.6, 0.5, 0.45])
     assert not np.array_equal(short, longer)
     for split in ("train", "test"):
-        columns = np.flatnonzero(mask(draw_loss_chart([1.0, 0.5, 0.4, 0.3], [2.0, 1.6, 1.5, 1.45]), split).any(axis=0))
+        chart = draw_loss_chart([1.0, 0.5, 0.4, 0.3], [2.0, 1.6, 1.5, 1.45])
+        columns = np.flatnonzero(mask(chart, split).any(axis=0))
         assert columns.min() <= 3 and columns.max() >= 300 - 4  # each series spans the width
 
 
@@ -129,7 +131,8 @@ def test_confusion_html_shows_the_counts_and_shades_the_diagonal():
     matrix = np.array([[5, 1, 0], [2, 7, 0], [0, 3, 9]])
     table = Cells()
     table.feed(confusion_html(matrix, ["a", "b", "<c>"]))
-    assert [cell[2] for cell in table.rows[0][1:]] == ["a", "b", "<c>"]  # escaped in the HTML, read back as text
+    # escaped in the HTML, read back as text
+    assert [cell[2] for cell in table.rows[0][1:]] == ["a", "b", "<c>"]
     for i, row in enumerate(table.rows[1:]):
         assert row[0][0] == "th" and [int(cell[2]) for cell in row[1:]] == matrix[i].tolist()
         shaded = [CONFUSION_DIAGONAL in cell[1] for cell in row[1:]]

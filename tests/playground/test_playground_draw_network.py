@@ -1,4 +1,5 @@
-"""The Playground's network diagram: unit maps in columns, weight lines by sign and size, where each unit lies."""
+"""The Playground's network diagram: unit maps in columns, weight lines by sign and size, where each unit
+lies."""
 
 import numpy as np
 import pytest
@@ -20,7 +21,8 @@ def near(pixel, colour, tolerance=3.0):
 
 
 def picture_of(model, resolution=20, **options):
-    return draw_network(unit_maps(model, plane_grid(resolution)), layer_weights(model), model[0].names, **options)
+    return draw_network(unit_maps(model, plane_grid(resolution)), layer_weights(model), model[0].names,
+                        **options)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,8 @@ def hand_set():
     set_linear(model[1], [[2.0, 0.0], [0.0, -0.5]])
     set_linear(model[3], [[1.0, -1.0]])
     picture = picture_of(model, height=200)
-    return picture, decode(png_bytes(picture.image)), {(k.layer, k.source, k.target): k for k in picture.links}
+    links = {(k.layer, k.source, k.target): k for k in picture.links}
+    return picture, decode(png_bytes(picture.image)), links
 
 
 def along(link, share):
@@ -55,13 +58,15 @@ def test_links_take_the_colour_of_their_weights_sign(hand_set):
     assert near(image[along(links[0, 1, 1], 0.5)], NEGATIVE)
     assert any(near(p, POSITIVE) for p in around(image, *along(links[1, 0, 0], 0.25)))
     assert any(near(p, NEGATIVE) for p in around(image, *along(links[1, 1, 0], 0.25)))
-    assert all(near(p, (255, 255, 255)) for p in around(image, *along(links[0, 0, 1], 0.25)))  # a weight of 0 draws nothing
+    # a weight of 0 draws nothing
+    assert all(near(p, (255, 255, 255)) for p in around(image, *along(links[0, 0, 1], 0.25)))
 
 
 def test_links_are_as_wide_as_their_weights_are_large(hand_set):
     _, image, links = hand_set
     strong, weak = links[0, 0, 0], links[0, 1, 1]
-    assert strong.start[1] == strong.end[1] and weak.start[1] == weak.end[1]  # equal columns: horizontal lines
+    # equal columns: horizontal lines
+    assert strong.start[1] == strong.end[1] and weak.start[1] == weak.end[1]
     strong_px = thickness(image, *along(strong, 0.5), POSITIVE)
     weak_px = thickness(image, *along(weak, 0.5), NEGATIVE)
     assert 3 <= strong_px <= 5 and weak_px == 1  # |w| = 2 is the largest: 4 pixels; |w| = 0.5: 1 pixel
@@ -84,12 +89,15 @@ def test_units_sit_in_their_boxes_showing_their_maps(hand_set):
     low, _, high = (np.asarray(c) * 255 for c in ACTIVATION_COLOURS)
     left, top, right, bottom = picture.boxes[0][0]  # x1: negative on the left, positive on the right
     middle = (top + bottom) // 2
-    assert near(image[middle, left + 1], low, tolerance=25) and near(image[middle, right - 2], high, tolerance=25)
+    assert near(image[middle, left + 1], low, tolerance=25)
+    assert near(image[middle, right - 2], high, tolerance=25)
     left, top, right, bottom = picture.boxes[0][1]  # x2: positive at the top
     centre = (left + right) // 2
-    assert near(image[top + 1, centre], high, tolerance=25) and near(image[bottom - 2, centre], low, tolerance=25)
+    assert near(image[top + 1, centre], high, tolerance=25)
+    assert near(image[bottom - 2, centre], low, tolerance=25)
     height, width = image.shape[:2]
-    assert all(0 < x0 < x1 <= width and 0 < y0 < y1 <= height for column in picture.boxes for x0, y0, x1, y1 in column)
+    assert all(0 < x0 < x1 <= width and 0 < y0 < y1 <= height
+               for column in picture.boxes for x0, y0, x1, y1 in column)
 
 
 def test_inputs_are_labelled_left_of_their_maps(hand_set):

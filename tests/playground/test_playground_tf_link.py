@@ -11,17 +11,20 @@ from widgets import Playground
 from widgets.playground import from_tf_link, to_tf_link
 from widgets.playground.tf_link import TF_DEFAULTS
 
-TAIL = ("showTestData=false&discretize=false&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false"
-        "&cosX=false&sinX=false&cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false"
-        "&hideText=false")
+TAIL = ("showTestData=false&discretize=false&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false"
+        "&ySquared=false&cosX=false&sinX=false&cosY=false&sinY=false&collectStats=false"
+        "&problem=classification&initZero=false&hideText=false")
 # Links as they were published in course notes and posts (each one TensorFlow Playground's own fragment).
 LINKS = {
     "the default circle": "http://playground.tensorflow.org/#activation=tanh&batchSize=10&dataset=circle&regDataset="
-                          "reg-plane&learningRate=0.03&regularizationRate=0&noise=0&networkShape=4,2&seed=0.66230&" + TAIL,
-    "gauss, no hidden layer": "https://playground.tensorflow.org/#activation=tanh&batchSize=10&dataset=gauss&regDataset="
-                              "reg-plane&learningRate=0.03&regularizationRate=0&noise=0&networkShape=&seed=0.19214&" + TAIL,
+                          "reg-plane&learningRate=0.03&regularizationRate=0&noise=0&networkShape=4,2&"
+                          "seed=0.66230&" + TAIL,
+    "gauss, no hidden layer": "https://playground.tensorflow.org/#activation=tanh&batchSize=10&dataset=gauss&"
+                              "regDataset=reg-plane&learningRate=0.03&regularizationRate=0&noise=0&"
+                              "networkShape=&seed=0.19214&" + TAIL,
     "spiral, batch 30": "https://playground.tensorflow.org/#activation=tanh&batchSize=30&dataset=spiral&regDataset="
-                        "reg-plane&learningRate=0.3&regularizationRate=0&noise=0&networkShape=4,2&seed=0.51575&" + TAIL,
+                        "reg-plane&learningRate=0.3&regularizationRate=0&noise=0&networkShape=4,2&"
+                        "seed=0.51575&" + TAIL,
     "xor, one unit": "http://playground.tensorflow.org/#activation=tanh&batchSize=10&dataset=xor&regDataset=reg-plane&"
                      "learningRate=0.03&regularizationRate=0&noise=0&networkShape=1&seed=0.60237&" + TAIL,
     "noisy gauss, relu, batch 1": (
@@ -53,7 +56,8 @@ EXPECTED = {  # what each link asks for, in the Playground's settings
     "gauss, no hidden layer": {"dataset": "gauss", "hidden": []},
     "spiral, batch 30": {"dataset": "spiral", "batch_size": 30, "lr": 0.3},
     "xor, one unit": {"dataset": "xor", "hidden": [1]},
-    "noisy gauss, relu, batch 1": {"activation": "relu", "batch_size": 1, "lr": 1e-5, "noise": 0.35, "hidden": []},
+    "noisy gauss, relu, batch 1": {"activation": "relu", "batch_size": 1, "lr": 1e-5, "noise": 0.35,
+                                   "hidden": []},
     "spiral, L1, every feature": {"regularization": "l1", "hidden": [4, 2, 2], "activation": "relu",
                                   "features": ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]},
     "linear regression, controls hidden": {"dataset": "reg-plane", "n": 1200, "noise": 0.25, "hidden": []},
@@ -80,14 +84,16 @@ def test_a_published_link_reads_as_its_experiment_and_writes_back_the_same_state
         warnings.simplefilter("error")  # these links hold nothing the Playground cannot do
         link = from_tf_link(LINKS[name]) if mode == "tf" else from_tf_link(LINKS[name], mode=mode)
     for key, value in EXPECTED[name].items():
-        assert link.config[key] == pytest.approx(value) if isinstance(value, float) else link.config[key] == value, key
+        expected = pytest.approx(value) if isinstance(value, float) else value
+        assert link.config[key] == expected, key
     assert link.config["loss"] == "mse" and link.config["optimizer"] == "sgd" and link.left_out == []
     assert link.config["mode"] == mode  # TensorFlow Playground's own program unless "rich" is asked for
     assert link.config["n"] == (1200 if link.config["dataset"].startswith("reg-") else 500)
     url, cannot = to_tf_link(link.config, link.view, link.hide)
     assert cannot == []  # TensorFlow Playground can show all of it
     original, written = fragment(LINKS[name]), fragment(url)
-    assert {key for key in written if not key.endswith("_hide")} == {key for key in original if not key.endswith("_hide")}
+    assert ({key for key in written if not key.endswith("_hide")}
+            == {key for key in original if not key.endswith("_hide")})
     for key in TF_DEFAULTS.keys() & original.keys():
         assert same_value(written[key], original[key]), (key, written[key], original[key])
     assert {k for k, v in written.items() if k.endswith("_hide")} == {
@@ -100,12 +106,15 @@ def test_the_view_options_and_hidden_controls_come_along():
     noisy = from_tf_link(LINKS["noisy gauss, relu, batch 1"])
     assert noisy.view == {"test_points": False, "discretize": True}
     hidden = from_tf_link(LINKS["linear regression, controls hidden"])
-    assert sorted(hidden.hide) == ["activation", "batch_size", "dataset", "discretize", "layers", "train_ratio"]
+    assert sorted(hidden.hide) == ["activation", "batch_size", "dataset", "discretize", "layers",
+                                   "train_ratio"]
 
 
 def test_what_cannot_come_along_is_named_in_one_warning():
-    url = LINKS["the default circle"].replace("cosX=false", "cosX=true").replace("initZero=false", "initZero=true")
-    with pytest.warns(UserWarning, match=r"cosX: the Playground has no cos features.*initZero.*wobble: a key") as caught:
+    url = (LINKS["the default circle"].replace("cosX=false", "cosX=true")
+           .replace("initZero=false", "initZero=true"))
+    with pytest.warns(UserWarning,
+                      match=r"cosX: the Playground has no cos features.*initZero.*wobble: a key") as caught:
         link = from_tf_link(url + "&wobble=3")
     assert len(caught) == 1 and len(link.left_out) == 3
     assert link.config["features"] == ["x1", "x2"]
@@ -113,11 +122,14 @@ def test_what_cannot_come_along_is_named_in_one_warning():
 
 @pytest.mark.parametrize(("change", "message"), [
     (("dataset=circle", "dataset=moons"), r"classification data set 'moons' is not one the Playground makes"),
-    (("problem=classification", "problem=ranking"), r"problem in the link must be 'classification' or 'regression'"),
+    (("problem=classification", "problem=ranking"),
+     r"problem in the link must be 'classification' or 'regression'"),
     (("learningRate=0.03", "learningRate=fast"), r"learningRate in the link must be a number, got 'fast'"),
     (("learningRate=0.03", "learningRate=20"), r"lr must be a number in \[1e-05, 10\], got 20.0"),
-    (("networkShape=4,2", "networkShape=4,x"), r"networkShape in the link must be widths such as 4,2, got '4,x'"),
-    (("activation=tanh", "activation=swish"), r"activation in the link must be one of relu, tanh, sigmoid, linear"),
+    (("networkShape=4,2", "networkShape=4,x"),
+     r"networkShape in the link must be widths such as 4,2, got '4,x'"),
+    (("activation=tanh", "activation=swish"),
+     r"activation in the link must be one of relu, tanh, sigmoid, linear"),
 ])
 def test_a_bad_value_in_a_link_is_named(change, message):
     with pytest.raises(ValueError, match=message):
@@ -157,7 +169,8 @@ def test_the_link_of_a_richer_experiment_says_what_tensorflow_playground_cannot_
     url, cannot = to_tf_link({"dataset": "blobs", "activation": "gelu", "dropout": 0.2, "optimizer": "adam"})
     assert [reason.split(":")[0] for reason in cannot] == [
         "dataset 'blobs'", "activation 'gelu'", "dropout", "optimizer 'adam'", "loss 'cross_entropy'"]
-    assert fragment(url)["activation"] == "tanh" and fragment(url)["dataset"] == "circle"  # its defaults instead
+    # its defaults instead
+    assert fragment(url)["activation"] == "tanh" and fragment(url)["dataset"] == "circle"
 
 
 def test_the_widget_opens_a_link_and_gives_it_back():

@@ -5,13 +5,12 @@ import os
 import numpy as np
 import pytest
 import torch
-from frames import FakeTime, decode
+from frames import decode
 from PIL import Image, ImageSequence
 from small_trainers import small_trainer
 
 from widgets import Dashboard, DecisionBoundary, LossCurve, Playground
 from widgets.training.trainer import Trainer
-from widgets.views.clock import FrameClock
 from widgets.views.pacer import Pacer
 from widgets.views.png import png_bytes
 from widgets.views.recording import Recording, check_limits, merge, write_gif
@@ -240,7 +239,7 @@ def test_a_dashboard_saves_sheets_of_all_its_pictures_as_its_snapshot_lays_them_
 
 
 def test_the_playground_records_its_whole_frame(tmp_path):
-    pg = Playground(clock=FrameClock(time_fn=FakeTime()), n=120, batch_size=20, hidden=[4])
+    pg = Playground(n=120, batch_size=20, hidden=[4])
     pg.start_recording()
     pg.trainer.fit(3, verbose=False)
     frames = gif_frames(pg.save_gif(tmp_path / "playground.gif"))

@@ -99,8 +99,8 @@ def check_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if dataset == OWN and data is None:
         raise ValueError("dataset 'own' needs data: {'x': [[x1, x2], ...], 'y': [...]}; got data None")
     if dataset != OWN and data is not None:
-        raise ValueError(f"data is used with dataset 'own' only; got dataset {dataset!r} and data (set data to None "
-                         "or dataset to 'own')")
+        raise ValueError(f"data is used with dataset 'own' only; got dataset {dataset!r} and data "
+                         "(set data to None or dataset to 'own')")
     if data is not None:
         if not isinstance(data, Mapping) or set(data) != {"x", "y"}:
             keys = sorted(data) if isinstance(data, Mapping) else checks.shown(data)

@@ -6,11 +6,12 @@ import html
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from widgets.views.style import CONFUSION_DIAGONAL
 
 
-def confusion_matrix(pred: Sequence[int], target: Sequence[int], classes: int) -> np.ndarray:
+def confusion_matrix(pred: ArrayLike, target: ArrayLike, classes: int) -> np.ndarray:
     """Counts [classes, classes] (int64): row = the true class, column = the predicted class.
 
     `pred` and `target` are class numbers 0 .. classes - 1 of the same length
@@ -18,13 +19,13 @@ def confusion_matrix(pred: Sequence[int], target: Sequence[int], classes: int) -
     """
     if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 1:
         raise ValueError(f"classes must be a positive int, got {classes!r}")
-    pred, target = _classes(pred, "pred", classes), _classes(target, "target", classes)
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same length, got {len(pred)} and {len(target)}")
-    return np.bincount(target * classes + pred, minlength=classes * classes).reshape(classes, classes)
+    predicted, true = _classes(pred, "pred", classes), _classes(target, "target", classes)
+    if predicted.shape != true.shape:
+        raise ValueError(f"pred and target must have the same length, got {len(predicted)} and {len(true)}")
+    return np.bincount(true * classes + predicted, minlength=classes * classes).reshape(classes, classes)
 
 
-def _classes(values: Sequence[int], name: str, classes: int) -> np.ndarray:
+def _classes(values: ArrayLike, name: str, classes: int) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one class per example [N], got shape {list(array.shape)}")
@@ -33,12 +34,14 @@ def _classes(values: Sequence[int], name: str, classes: int) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"{name} must hold class numbers (integers), got dtype {array.dtype}")
     if array.min() < 0 or array.max() >= classes:
-        raise ValueError(f"{name} must hold classes 0 .. {classes - 1}, got values from {array.min()} to {array.max()}")
+        raise ValueError(f"{name} must hold classes 0 .. {classes - 1}, "
+                         f"got values from {array.min()} to {array.max()}")
     return array.astype(np.int64)
 
 
 def confusion_html(matrix: np.ndarray, class_names: Sequence[str]) -> str:
-    """An HTML table of `matrix` (from `confusion_matrix`): true classes down, predicted across, the diagonal shaded."""
+    """An HTML table of `matrix` (from `confusion_matrix`): true classes down, predicted across, the diagonal
+    shaded."""
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 1:
         raise ValueError(f"matrix must be square [classes, classes], got shape {list(matrix.shape)}")

@@ -1,4 +1,5 @@
-"""The Playground's pictures of the plane, as RGB uint8 arrays: the output with the data points, and units' maps.
+"""The Playground's pictures of the plane, as RGB uint8 arrays: the output with the data points, and units'
+maps.
 
 numpy and Pillow only. A map comes in at the grid's resolution (see
 `maps.unit_maps`), is coded as uint8 (a probability or a value on a diverging
@@ -22,7 +23,8 @@ from widgets.views.style import ACTIVATION_COLOURS, NEUTRAL_COLOUR, POINT_RIMS, 
 
 from .maps import PLANE, check_plane
 
-__all__ = ["POINT_RADIUS", "diverging_scale", "draw_output", "draw_points", "draw_unit", "png_bytes", "unit_thumbnails"]
+__all__ = ["POINT_RADIUS", "diverging_scale", "draw_output", "draw_points", "draw_unit", "png_bytes",
+           "unit_thumbnails"]
 
 POINT_RADIUS = 3.5
 """Radius in pixels of a data point's disc, inside its one-pixel rim."""
@@ -31,11 +33,12 @@ POINT_RADIUS = 3.5
 def diverging_scale(low: Sequence[float], middle: Sequence[float], high: Sequence[float]) -> np.ndarray:
     """256 RGB rows (0..1) from `low` through `middle` (rows 127 and 128 straddle it) to `high`, linearly."""
     t = np.linspace(-1.0, 1.0, 256)[:, None]
-    low, middle, high = (np.asarray(c, dtype=np.float64) for c in (low, middle, high))
-    return np.where(t < 0, middle + (middle - low) * t, middle + (high - middle) * t)
+    lo, mid, hi = (np.asarray(c, dtype=np.float64) for c in (low, middle, high))
+    return np.where(t < 0, mid + (mid - lo) * t, mid + (hi - mid) * t)
 
 
-def draw_output(output: ArrayLike, size: int = 300, *, plane: Sequence[float] = PLANE, discretize: bool = False,
+def draw_output(output: ArrayLike, size: int = 300, *, plane: Sequence[float] = PLANE,
+                discretize: bool = False,
                 points: ArrayLike | None = None, labels: ArrayLike | None = None,
                 test_points: ArrayLike | None = None, test_labels: ArrayLike | None = None,
                 scale: float | None = None) -> np.ndarray:
@@ -60,12 +63,14 @@ def draw_output(output: ArrayLike, size: int = 300, *, plane: Sequence[float] = 
              if xy is not None or values is not None]
     if outputs == 1:
         values = field[0]
-        scale = _value_scale(values, *(part[1] for part, _ in parts)) if scale is None else _check_scale(scale)
-        codes = _enlarge(value_codes(values, 0.0, scale), size)
+        value_scale = (_value_scale(values, *(part[1] for part, _ in parts)) if scale is None
+                       else _check_scale(scale))
+        codes = _enlarge(value_codes(values, 0.0, value_scale), size)
         image = _field_table(1)[_flat(codes) if discretize else codes]
         point_table = _activation_table(0.0)
     elif outputs == 2:
-        p1 = 0.5 + 0.5 * np.tanh(0.5 * (field[1] - field[0]))  # softmax's p(class 1) for two logits, overflow-free
+        # softmax's p(class 1) for two logits, overflow-free
+        p1 = 0.5 + 0.5 * np.tanh(0.5 * (field[1] - field[0]))
         codes = _enlarge(_probability_codes(p1), size)
         image = _field_table(2)[_flat(codes) if discretize else codes]
         point_table = _class_table(2)
@@ -73,32 +78,35 @@ def draw_output(output: ArrayLike, size: int = 300, *, plane: Sequence[float] = 
         image = _classes_image(field, size, discretize)
         point_table = _class_table(outputs)
     for (xy, point_labels), split in parts:
-        colours = point_table[value_codes(point_labels, 0.0, scale)] if outputs == 1 else point_table[point_labels]
+        colours = (point_table[value_codes(point_labels, 0.0, value_scale)] if outputs == 1
+                   else point_table[point_labels])
         draw_points(image, xy, colours, plane=plane, rim=_rgb(POINT_RIMS[split]))
     return image
 
 
 def draw_points(image: np.ndarray, points: ArrayLike, colours: ArrayLike, *, plane: Sequence[float] = PLANE,
-                rim: Sequence[int] = (255, 255, 255), radius: float = POINT_RADIUS) -> np.ndarray:
-    """Draw `points` [N, 2] (plane coordinates) on `image` [H, W, 3] in place as discs of `colours` ([N, 3] or one
-    RGB, 0..255) with a one-pixel `rim`; points off the plane are left out. Returns `image`."""
+                rim: ArrayLike = (255, 255, 255), radius: float = POINT_RADIUS) -> np.ndarray:
+    """Draw `points` [N, 2] (plane coordinates) on `image` [H, W, 3] in place as discs of `colours`
+    ([N, 3] or one RGB, 0..255) with a one-pixel `rim`; points off the plane are left out. Returns `image`."""
     low, high = check_plane(plane)
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be a uint8 array [height, width, 3], got {getattr(image, 'shape', type(image).__name__)}")
+        shown = getattr(image, "shape", type(image).__name__)
+        raise ValueError(f"image must be a uint8 array [height, width, 3], got {shown}")
     xy = _points(points)
-    colours = np.asarray(colours)
-    if colours.shape not in ((3,), (len(xy), 3)):
-        raise ValueError(f"colours must be one RGB or one per point [{len(xy)}, 3], got shape {list(colours.shape)}")
-    colours = np.broadcast_to(colours.astype(np.uint8), (len(xy), 3))
+    rgb = np.asarray(colours)
+    if rgb.shape not in ((3,), (len(xy), 3)):
+        raise ValueError(f"colours must be one RGB or one per point [{len(xy)}, 3], "
+                         f"got shape {list(rgb.shape)}")
+    rgb = np.broadcast_to(rgb.astype(np.uint8), (len(xy), 3))
     if not radius > 0:
         raise ValueError(f"radius must be positive, got {radius!r}")
     height, width = image.shape[:2]
     inside = np.isfinite(xy).all(axis=1) & (xy >= low).all(axis=1) & (xy <= high).all(axis=1)
-    xy, colours = xy[inside], colours[inside]
+    xy, rgb = xy[inside], rgb[inside]
     cols = np.minimum(((xy[:, 0] - low) / (high - low) * width).astype(np.int64), width - 1)
     rows = np.minimum(((high - xy[:, 1]) / (high - low) * height).astype(np.int64), height - 1)
     disc, ring = _stamps(float(radius))
-    for offsets, fill in ((ring, np.broadcast_to(np.asarray(rim, dtype=np.uint8), colours.shape)), (disc, colours)):
+    for offsets, fill in ((ring, np.broadcast_to(np.asarray(rim, dtype=np.uint8), rgb.shape)), (disc, rgb)):
         r = rows[:, None] + offsets[:, 0]
         c = cols[:, None] + offsets[:, 1]
         keep = (r >= 0) & (r < height) & (c >= 0) & (c < width)
@@ -106,7 +114,8 @@ def draw_points(image: np.ndarray, points: ArrayLike, colours: ArrayLike, *, pla
     return image
 
 
-def draw_unit(unit_map: ArrayLike, size: int, *, scale: float | None = None, lightness: float = 0.0) -> np.ndarray:
+def draw_unit(unit_map: ArrayLike, size: int, *, scale: float | None = None,
+              lightness: float = 0.0) -> np.ndarray:
     """One unit's map [R, R] as a `size` x `size` RGB picture: negative blue, 0 grey, positive red.
 
     The scale runs -`scale` .. `scale`; by default the unit's own largest
@@ -134,7 +143,8 @@ def unit_thumbnails(column: ArrayLike, size: int, *, scale: float | None = None)
 def _maps(maps: ArrayLike, what: str) -> np.ndarray:
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3 or maps.shape[0] < 1 or maps.shape[1] != maps.shape[2] or maps.shape[1] < 1:
-        raise ValueError(f"{what} must be an array [units, R, R] (a column of unit_maps), got shape {list(maps.shape)}")
+        raise ValueError(f"{what} must be an array [units, R, R] (a column of unit_maps), "
+                         f"got shape {list(maps.shape)}")
     return maps
 
 
@@ -194,10 +204,12 @@ def _points(points: ArrayLike) -> np.ndarray:
     return xy
 
 
-def _labelled(points: ArrayLike | None, labels: ArrayLike | None, outputs: int) -> tuple[np.ndarray, np.ndarray]:
+def _labelled(points: ArrayLike | None, labels: ArrayLike | None,
+              outputs: int) -> tuple[np.ndarray, np.ndarray]:
     """Points [N, 2] and their labels checked: N values for a regression (1 output), else N class numbers."""
     if points is None or labels is None:
-        raise ValueError("points and their labels (classes, or values for a regression) come together, got only one")
+        raise ValueError("points and their labels (classes, or values for a regression) come together, "
+                         "got only one")
     xy, labels = _points(points), np.asarray(labels)
     if labels.ndim != 1 or len(labels) != len(xy):
         raise ValueError(f"labels must be one number per point [{len(xy)}], got shape {list(labels.shape)}")
@@ -205,13 +217,14 @@ def _labelled(points: ArrayLike | None, labels: ArrayLike | None, outputs: int) 
         if not np.issubdtype(labels.dtype, np.number):
             raise ValueError(f"labels of a regression must be numbers, got dtype {labels.dtype}")
         return xy, labels.astype(np.float64)
-    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= outputs):
+    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0
+                        or labels.max() >= outputs):
         raise ValueError(f"labels must be class numbers 0 .. {outputs - 1}, got {labels.dtype} in "
                          f"[{labels.min()}, {labels.max()}]")
     return xy, labels
 
 
-def _rgb(colour: Sequence[float]) -> np.ndarray:
+def _rgb(colour: ArrayLike) -> np.ndarray:
     return np.rint(np.asarray(colour, dtype=np.float64) * 255).astype(np.uint8)
 
 
@@ -219,7 +232,8 @@ def _rgb(colour: Sequence[float]) -> np.ndarray:
 def _stamps(radius: float) -> tuple[np.ndarray, np.ndarray]:
     """Pixel offsets (row, col) of a disc of `radius` and of the one-pixel ring around it."""
     reach = int(np.ceil(radius + 1))
-    offsets = np.stack(np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1), indexing="ij"), -1).reshape(-1, 2)
+    steps = np.arange(-reach, reach + 1)
+    offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), -1).reshape(-1, 2)
     distance = np.hypot(offsets[:, 0], offsets[:, 1])
     return offsets[distance <= radius], offsets[(distance > radius) & (distance <= radius + 1)]
 

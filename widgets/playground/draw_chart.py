@@ -24,7 +24,8 @@ PAD = 2  # pixels kept clear at the edges, so a line at the top or the ends is d
 
 def draw_loss_chart(train: Sequence[float], test: Sequence[float] | None = None, *,
                     width: int = 300, height: int = 80) -> np.ndarray:
-    """Train loss (in the train colour) and test loss (in the test colour) as lines on a `width` x `height` picture.
+    """Train loss (in the train colour) and test loss (in the test colour) as lines on a `width` x `height`
+    picture.
 
     Entry i of each series is drawn at the same x, so both should be recorded
     at the same moments (per epoch, or every k steps). Non-finite entries leave
@@ -64,7 +65,8 @@ def _series(values: Sequence[float], name: str) -> np.ndarray:
     return array
 
 
-def _plot(pen: ImageDraw.ImageDraw, values: np.ndarray, split: str, count: int, top: float, width: int, bottom: int) -> None:
+def _plot(pen: ImageDraw.ImageDraw, values: np.ndarray, split: str, count: int, top: float, width: int,
+          bottom: int) -> None:
     rows = np.arange(len(values))
     if len(values) > 2 * width:
         rows = decimate(values, width)

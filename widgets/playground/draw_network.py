@@ -34,7 +34,8 @@ PAD = 6
 
 class Link(NamedTuple):
     """One weight's line: `weights[layer][target, source]`, from (x, y) `start` to `end`, `width` pixels wide,
-    in `colour` (RGB 0..255: the sign's colour, faded towards the background if it would be under a pixel wide)."""
+    in `colour` (RGB 0..255: the sign's colour, faded towards the background if it would be under a pixel
+    wide)."""
 
     layer: int
     source: int
@@ -51,7 +52,8 @@ class NetworkPicture:
     """The diagram (`image`, RGB uint8 [H, W, 3]), each unit's box and each weight's line."""
 
     image: np.ndarray
-    boxes: list[list[tuple[int, int, int, int]]]  # [column][unit] -> (left, top, right, bottom), right and bottom excluded
+    # [column][unit] -> (left, top, right, bottom), right and bottom excluded
+    boxes: list[list[tuple[int, int, int, int]]]
     links: list[Link]
 
     def unit_at(self, x: float, y: float) -> tuple[int, int] | None:
@@ -73,7 +75,8 @@ def draw_network(maps: Sequence[np.ndarray], weights: Sequence[np.ndarray], name
     """
     columns = [_column(m, c) for c, m in enumerate(maps)]
     if len(columns) < 2:
-        raise ValueError(f"maps must hold the features and the output columns at least, got {len(columns)} column(s)")
+        raise ValueError(f"maps must hold the features and the output columns at least, "
+                         f"got {len(columns)} column(s)")
     units = [c.shape[0] for c in columns]
     weights = _check_weights(weights, units)
     if len(names) != units[0] or not all(isinstance(n, str) for n in names):
@@ -102,7 +105,8 @@ def draw_network(maps: Sequence[np.ndarray], weights: Sequence[np.ndarray], name
 def _column(maps: np.ndarray, index: int) -> np.ndarray:
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3 or maps.shape[0] < 1 or maps.shape[1] != maps.shape[2] or maps.shape[1] < 1:
-        raise ValueError(f"maps[{index}] must be an array [units, R, R] (a column of unit_maps), got shape {list(maps.shape)}")
+        raise ValueError(f"maps[{index}] must be an array [units, R, R] (a column of unit_maps), "
+                         f"got shape {list(maps.shape)}")
     return maps
 
 
@@ -113,13 +117,15 @@ def _check_weights(weights: Sequence[np.ndarray], units: list[int]) -> list[np.n
     for layer, w in enumerate(weights):
         w = np.asarray(w, dtype=np.float64)
         if w.shape != (units[layer + 1], units[layer]):
-            raise ValueError(f"weights[{layer}] must be [{units[layer + 1]}, {units[layer]}] (units out, units in), "
+            raise ValueError(f"weights[{layer}] must be [{units[layer + 1]}, {units[layer]}] "
+                             f"(units out, units in), "
                              f"got {list(w.shape)}")
         checked.append(np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0))
     return checked
 
 
-def _layout(units: list[int], height: int, width: int | None, label_width: int) -> list[list[tuple[int, int, int, int]]]:
+def _layout(units: list[int], height: int, width: int | None,
+            label_width: int) -> list[list[tuple[int, int, int, int]]]:
     """The box of every unit: square maps, the columns evenly spread, each centred on the tallest."""
     if isinstance(height, bool) or not isinstance(height, int) or height < 1:
         raise ValueError(f"height must be a positive int (pixels), got {height!r}")
@@ -138,8 +144,9 @@ def _layout(units: list[int], height: int, width: int | None, label_width: int) 
             raise ValueError(f"width must be a positive int (pixels), got {width!r}")
         span = (width - first - PAD - len(units) * thumb) / (len(units) - 1)
         if span < thumb / 2:
-            raise ValueError(f"width {width} is too small for {len(units)} columns of {thumb}-pixel maps: give at least "
-                             f"{int(np.ceil(first + PAD + len(units) * thumb + (len(units) - 1) * thumb / 2))} pixels")
+            least = int(np.ceil(first + PAD + len(units) * thumb + (len(units) - 1) * thumb / 2))
+            raise ValueError(f"width {width} is too small for {len(units)} columns of {thumb}-pixel maps: "
+                             f"give at least {least} pixels")
     boxes = []
     for column, count in enumerate(units):
         left = int(round(first + column * (thumb + span)))
@@ -149,7 +156,8 @@ def _layout(units: list[int], height: int, width: int | None, label_width: int) 
     return boxes
 
 
-def _links(weights: list[np.ndarray], boxes: list[list[tuple[int, int, int, int]]], max_link_width: float) -> list[Link]:
+def _links(weights: list[np.ndarray], boxes: list[list[tuple[int, int, int, int]]],
+           max_link_width: float) -> list[Link]:
     """Every weight's line, computed a layer at a time in numpy (a large network has a thousand and more)."""
     largest = max(float(np.abs(w).max()) for w in weights)
     background = np.asarray(BACKGROUND, dtype=np.float64)
@@ -159,18 +167,21 @@ def _links(weights: list[np.ndarray], boxes: list[list[tuple[int, int, int, int]
         widths = np.maximum(1, np.rint(pixels)).astype(int).tolist()
         signs = np.where((w > 0)[..., None], _SIGN_COLOURS[True], _SIGN_COLOURS[False])
         # a line that would be thinner than a pixel: one pixel, faded towards the background in proportion
-        colours = np.rint(background + (signs - background) * np.minimum(1.0, pixels)[..., None]).astype(int).tolist()
+        faded = background + (signs - background) * np.minimum(1.0, pixels)[..., None]
+        colours = np.rint(faded).astype(int).tolist()
         starts = [(right, (top + bottom) // 2) for _, top, right, bottom in boxes[layer]]
         ends = [(left - 1, (top + bottom) // 2) for left, top, _, bottom in boxes[layer + 1]]
         values = w.tolist()
         for target, end in enumerate(ends):
             for source, start in enumerate(starts):
-                links.append(Link(layer, source, target, values[target][source], widths[target][source], start, end,
+                links.append(Link(layer, source, target, values[target][source], widths[target][source],
+                                  start, end,
                                   tuple(colours[target][source])))
     return links
 
 
-_SIGN_COLOURS = {sign: np.asarray(WEIGHT_COLOURS["positive" if sign else "negative"]) * 255 for sign in (False, True)}
+_SIGN_COLOURS = {sign: np.asarray(WEIGHT_COLOURS["positive" if sign else "negative"]) * 255
+                 for sign in (False, True)}
 
 
 @cache

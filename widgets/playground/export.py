@@ -47,7 +47,8 @@ def to_code(config: Mapping[str, Any] | None = None) -> str:
         f"from widgets.playground import {', '.join(sorted(names))}",
         "",
         *_data_lines(config, classes),
-        f"x_train, y_train, x_test, y_test = split(x, y, train_ratio={config['train_ratio']!r}, seed={config['seed']})",
+        f"x_train, y_train, x_test, y_test = split(x, y, train_ratio={config['train_ratio']!r}, "
+        f"seed={config['seed']})",
         "",
         *_model_lines(config, classes),
         "",
@@ -60,8 +61,10 @@ def _data_lines(config: Mapping[str, Any], classes: int | None) -> list[str]:
     share = f"{config['train_ratio']:.0%} for training, the rest for testing"
     if config["dataset"] != OWN:
         blobs = f", classes={config['classes']}" if config["dataset"] == "blobs" else ""
-        return [f"# The data: {config['n']} points of {_text(config['dataset'])} with {config['noise']:.0%} noise; {share}",
-                f"x, y = make_problem({_text(config['dataset'])}, n={config['n']}, noise={config['noise']!r}, "
+        return [f"# The data: {config['n']} points of {_text(config['dataset'])} "
+                f"with {config['noise']:.0%} noise; {share}",
+                f"x, y = make_problem({_text(config['dataset'])}, n={config['n']}, "
+                f"noise={config['noise']!r}, "
                 f"seed={config['seed']}{blobs})"]
     data = config["data"]
     kind = "values" if classes is None else f"classes 0 to {classes - 1}"
@@ -121,8 +124,10 @@ def _model_lines(config: Mapping[str, Any], classes: int | None) -> list[str]:
 def _trainer_lines(config: Mapping[str, Any], classes: int | None) -> list[str]:
     if classes is None:
         loss = "nn.MSELoss()"
-        sets = ["# targets as [N, 1] columns, the shape of the model's one output (MSELoss needs equal shapes)",
-                "train_set, test_set = TensorDataset(x_train, y_train[:, None]), TensorDataset(x_test, y_test[:, None])"]
+        sets = ["# targets as [N, 1] columns, the shape of the model's one output "
+                "(MSELoss needs equal shapes)",
+                "train_set, test_set = TensorDataset(x_train, y_train[:, None]), "
+                "TensorDataset(x_test, y_test[:, None])"]
     else:
         loss = "nn.CrossEntropyLoss()" if config["loss"] == "cross_entropy" else \
             f"OneHotMSELoss({classes})  # squared error against one-hot targets"
@@ -130,7 +135,8 @@ def _trainer_lines(config: Mapping[str, Any], classes: int | None) -> list[str]:
     optimizer = "SGD" if config["optimizer"] == "sgd" else "Adam"
     extras = "" if classes is None else ', metrics={"acc": accuracy}'
     if config["regularization"] is not None:
-        extras += f", callbacks=[WeightPenalty({_text(config['regularization'])}, rate={config['reg_rate']!r})]"
+        extras += (f", callbacks=[WeightPenalty({_text(config['regularization'])}, "
+                   f"rate={config['reg_rate']!r})]")
     return [
         f"loss_fn = {loss}",
         f"optimizer = torch.optim.{optimizer}(model.parameters(), lr={config['lr']!r})",

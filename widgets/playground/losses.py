@@ -29,7 +29,8 @@ class OneHotMSELoss(nn.Module):
             raise ValueError(f"OneHotMSELoss expects class indices of shape [{output.shape[0]}] (int64), "
                              f"got {list(target.shape)} of {target.dtype}")
         if target.numel() and (int(target.min()) < 0 or int(target.max()) >= self.classes):
-            raise ValueError(f"OneHotMSELoss({self.classes}) expects class indices from 0 to {self.classes - 1}, "
+            raise ValueError(f"OneHotMSELoss({self.classes}) expects class indices "
+                             f"from 0 to {self.classes - 1}, "
                              f"got values from {int(target.min())} to {int(target.max())}")
         return F.mse_loss(output, F.one_hot(target.long(), self.classes).to(output.dtype))
 

@@ -66,7 +66,8 @@ def build_model(features: Sequence[str], hidden: Sequence[int] = (4, 2), activat
         return _layers(names, widths, activation, dropout, outputs)
 
 
-def _layers(names: Sequence[str], widths: list[int], activation: str, dropout: float, outputs: int) -> nn.Sequential:
+def _layers(names: Sequence[str], widths: list[int], activation: str, dropout: float,
+            outputs: int) -> nn.Sequential:
     layers: list[nn.Module] = [Features(names)]
     width = len(names)
     for next_width in widths:

@@ -21,7 +21,8 @@ def _as_tensor(label: str, value: Any) -> torch.Tensor:
         try:
             array = np.asarray(value)
         except (ValueError, TypeError) as error:  # ragged lists, objects numpy cannot hold
-            raise TypeError(f"{label} must be numbers in a rectangular array, got {shown(value)} ({error})") from None
+            raise TypeError(f"{label} must be numbers in a rectangular array, "
+                            f"got {shown(value)} ({error})") from None
         if array.dtype.kind not in "biuf":
             example = repr(array.flat[0].item()) if array.size else "none"
             raise TypeError(f"{label} must hold numbers, got values of dtype {array.dtype} such as {example}")
@@ -41,7 +42,8 @@ def check_data(x: Any, y: Any, label: str = "data") -> tuple[torch.Tensor, torch
     """
     xs, ys = _as_tensor(f"{label}['x']", x), _as_tensor(f"{label}['y']", y)
     if xs.dim() != 2 or xs.shape[1] != 2:
-        raise ValueError(f"{label}['x'] must have shape [N, 2] (one row (x1, x2) per point), got {list(xs.shape)}")
+        raise ValueError(f"{label}['x'] must have shape [N, 2] (one row (x1, x2) per point), "
+                         f"got {list(xs.shape)}")
     if xs.dtype == torch.bool:
         raise TypeError(f"{label}['x'] must hold numbers (coordinates), got {xs.dtype}")
     if not 2 <= len(xs) <= MAX_POINTS:
@@ -54,9 +56,11 @@ def check_data(x: Any, y: Any, label: str = "data") -> tuple[torch.Tensor, torch
     if ys.dim() == 2 and ys.shape[1] == 1:
         ys = ys[:, 0]
     if ys.dim() != 1:
-        raise ValueError(f"{label}['y'] must have shape [N] (one label or value per point), got {list(ys.shape)}")
+        raise ValueError(f"{label}['y'] must have shape [N] (one label or value per point), "
+                         f"got {list(ys.shape)}")
     if len(ys) != len(xs):
-        raise ValueError(f"{label}['x'] and {label}['y'] must have one length: got {len(xs)} points and {len(ys)} labels")
+        raise ValueError(f"{label}['x'] and {label}['y'] must have one length: "
+                         f"got {len(xs)} points and {len(ys)} labels")
     if ys.is_floating_point():
         ys = ys.to(torch.float32)
         bad = int((~torch.isfinite(ys)).sum())
@@ -69,20 +73,24 @@ def check_data(x: Any, y: Any, label: str = "data") -> tuple[torch.Tensor, torch
 def _check_classes(label: str, y: torch.Tensor) -> torch.Tensor:
     low, high = int(y.min()), int(y.max())
     if low < 0:
-        hint = " (the Playground writes -1 and +1: use (y > 0) for classes 0 and 1)" if low == -1 and high == 1 else ""
+        hint = (" (the Playground writes -1 and +1: use (y > 0) for classes 0 and 1)"
+                if low == -1 and high == 1 else "")
         raise ValueError(f"{label} must be class indices from 0, got {low}{hint}")
     if high + 1 > MAX_CLASSES:
-        raise ValueError(f"{label} must be class indices 0..K-1 with K at most {MAX_CLASSES}, got the class {high}")
+        raise ValueError(f"{label} must be class indices 0..K-1 with K at most {MAX_CLASSES}, "
+                         f"got the class {high}")
     counts = torch.bincount(y, minlength=high + 1)
     if high == 0 or int((counts > 0).sum()) < 2:
         raise ValueError(f"{label} must hold at least two classes, got only class {high}")
     missing = torch.nonzero(counts == 0).squeeze(1).tolist()
     if missing:
         hint = " (classes count from 0 in PyTorch: subtract 1 from labels 1..K)" if missing == [0] else ""
-        raise ValueError(f"{label} must use every class 0..{high} (K = {high + 1}), got none of class(es) {missing}{hint}")
+        raise ValueError(f"{label} must use every class 0..{high} (K = {high + 1}), "
+                         f"got none of class(es) {missing}{hint}")
     return y
 
 
 def data_lists(x: torch.Tensor, y: torch.Tensor) -> dict[str, list]:
-    """Checked data as plain lists (floats for x; ints or floats for y) that rebuild bitwise the same tensors."""
+    """Checked data as plain lists (floats for x; ints or floats for y) that rebuild bitwise the same
+    tensors."""
     return {"x": x.tolist(), "y": y.tolist()}

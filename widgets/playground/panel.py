@@ -26,10 +26,12 @@ REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # the Pla
 NO_PENALTY = "none"  # the regularization menu's value for None: a dropdown whose value is None shows nothing
 BATCH_SLIDER_MAX = 30  # the batch-size slider's usual end; a larger configured batch widens it
 
-CONTROLS = ("dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate", "features", "layers",
-            "activation", "dropout", "regularization", "reg_rate", "loss", "optimizer", "lr", "test_points",
-            "discretize", "focus", "controls", "network", "chart", "confusion")
-"""What `Playground(hide=[...])` can hide: the settings' controls, the view options and the pictures."""
+CONTROLS = ("dataset", "classes", "noise", "train_ratio", "batch_size", "regenerate", "features",
+            "layers", "activation", "dropout", "regularization", "reg_rate", "loss", "optimizer", "lr",
+            "test_points", "discretize", "focus", "controls", "network", "chart", "confusion", "mode",
+            "problem", "new_weights")
+"""What `Playground(hide=[...])` can hide: the settings' controls, the view options and the pictures
+("features" and "layers" lock the diagram's clicks, "focus" its hover, "chart" the loss chart)."""
 
 
 def check_hide(hide: Iterable[str]) -> tuple[str, ...]:
@@ -56,46 +58,58 @@ class Panel:
 
         datasets = [name for name in DATASETS if name != OWN or config["dataset"] == OWN]
         self.dataset = ipw.Dropdown(options=datasets, description="data", style=style, layout=wide())
-        self.classes = ipw.IntSlider(min=BLOB_CLASSES[0], max=BLOB_CLASSES[1], description="classes", style=style,
+        self.classes = ipw.IntSlider(min=BLOB_CLASSES[0], max=BLOB_CLASSES[1], description="classes",
+                                     style=style, layout=wide(), continuous_update=False)
+        self.noise = ipw.FloatSlider(min=0.0, max=0.5, step=0.05, description="noise", style=style,
                                      layout=wide(), continuous_update=False)
-        self.noise = ipw.FloatSlider(min=0.0, max=0.5, step=0.05, description="noise", style=style, layout=wide(),
-                                     continuous_update=False)
         self.train_ratio = ipw.FloatSlider(min=0.1, max=0.9, step=0.1, description="train share", style=style,
                                            layout=wide(), continuous_update=False)
-        self.batch_size = ipw.IntSlider(min=1, max=BATCH_SLIDER_MAX, description="batch size", style=style, layout=wide(),
-                                        continuous_update=False)
-        self.regenerate = ipw.Button(description="Regenerate", icon="refresh", tooltip="new data: the next seed")
-        self.features = {name: ipw.ToggleButton(description=name, layout=ipw.Layout(width="78px")) for name in FEATURES}
+        self.batch_size = ipw.IntSlider(min=1, max=BATCH_SLIDER_MAX, description="batch size", style=style,
+                                        layout=wide(), continuous_update=False)
+        self.regenerate = ipw.Button(description="Regenerate", icon="refresh",
+                                     tooltip="new data: the next seed")
+        self.features = {name: ipw.ToggleButton(description=name, layout=ipw.Layout(width="78px"))
+                         for name in FEATURES}
         self.add_layer = ipw.Button(description="+ layer", layout=ipw.Layout(width="80px"))
         self.remove_layer = ipw.Button(description="− layer", layout=ipw.Layout(width="80px"))
         self.layer_box = ipw.HBox()
-        self.activation = ipw.Dropdown(options=list(ACTIVATIONS), description="activation", style=style, layout=wide())
+        self.activation = ipw.Dropdown(options=list(ACTIVATIONS), description="activation", style=style,
+                                       layout=wide())
         self.dropout = ipw.FloatSlider(min=DROPOUT[0], max=DROPOUT[1], step=0.05, description="dropout",
-                                       style=style, layout=wide(), continuous_update=False, readout_format=".3g")
-        self.regularization = ipw.Dropdown(options=[(NO_PENALTY, NO_PENALTY)] + [(kind.upper(), kind) for kind in KINDS],
-                                           description="regularization", style=style, layout=wide())
-        self.reg_rate = ipw.Dropdown(options=list(REG_RATES), description="reg. rate", style=style, layout=wide())
+                                       style=style, layout=wide(), continuous_update=False,
+                                       readout_format=".3g")
+        penalties = [(NO_PENALTY, NO_PENALTY)] + [(kind.upper(), kind) for kind in KINDS]
+        self.regularization = ipw.Dropdown(options=penalties, description="regularization", style=style,
+                                           layout=wide())
+        self.reg_rate = ipw.Dropdown(options=list(REG_RATES), description="reg. rate", style=style,
+                                     layout=wide())
         self.loss = ipw.Dropdown(options=list(LOSSES), description="loss", style=style, layout=wide())
-        self.optimizer = ipw.Dropdown(options=list(OPTIMIZERS), description="optimizer", style=style, layout=wide())
+        self.optimizer = ipw.Dropdown(options=list(OPTIMIZERS), description="optimizer", style=style,
+                                      layout=wide())
         self._hidden: list[int] = []
 
         self.show(config)
         for key in ("dataset", "classes", "noise", "train_ratio", "batch_size", "activation", "dropout",
                     "reg_rate", "loss", "optimizer"):
-            getattr(self, key).observe(lambda change, key=key: self._changed({key: change["new"]}), names="value")
+            getattr(self, key).observe(lambda change, key=key: self._changed({key: change["new"]}),
+                                       names="value")
         self.regularization.observe(
-            lambda change: self._changed({"regularization": None if change["new"] == NO_PENALTY else change["new"]}),
+            lambda change: self._changed(
+                {"regularization": None if change["new"] == NO_PENALTY else change["new"]}),
             names="value")
         for toggle in self.features.values():
             toggle.observe(lambda _: self._changed({"features": self.chosen_features()}), names="value")
         self.regenerate.on_click(lambda _: self._changed({"seed": self._seed + 1}))
-        self.add_layer.on_click(lambda _: self._changed({"hidden": [*self._hidden, self._hidden[-1] if self._hidden else 4]}))
+        self.add_layer.on_click(
+            lambda _: self._changed({"hidden": [*self._hidden, self._hidden[-1] if self._hidden else 4]}))
         self.remove_layer.on_click(lambda _: self._changed({"hidden": self._hidden[:-1]}))
 
         self.groups: dict[str, ipw.Widget] = {
-            "dataset": self.dataset, "classes": self.classes, "noise": self.noise, "train_ratio": self.train_ratio,
+            "dataset": self.dataset, "classes": self.classes, "noise": self.noise,
+            "train_ratio": self.train_ratio,
             "batch_size": self.batch_size, "regenerate": self.regenerate,
-            "features": ipw.HBox(list(self.features.values()), layout=ipw.Layout(flex_flow="row wrap", width="330px")),
+            "features": ipw.HBox(list(self.features.values()),
+                                 layout=ipw.Layout(flex_flow="row wrap", width="330px")),
             "layers": ipw.VBox([ipw.HBox([self.add_layer, self.remove_layer]), self.layer_box]),
             "activation": self.activation, "dropout": self.dropout, "regularization": self.regularization,
             "reg_rate": self.reg_rate, "loss": self.loss, "optimizer": self.optimizer,
@@ -115,8 +129,8 @@ class Panel:
             self.reg_rate.options = sorted({*REG_RATES, config["reg_rate"]})
             self.batch_size.max = max(BATCH_SLIDER_MAX, config["batch_size"])
             self.regularization.value = config["regularization"] or NO_PENALTY
-            for key in ("dataset", "classes", "noise", "train_ratio", "batch_size", "activation", "dropout", "reg_rate",
-                        "loss", "optimizer"):
+            for key in ("dataset", "classes", "noise", "train_ratio", "batch_size", "activation", "dropout",
+                        "reg_rate", "loss", "optimizer"):
                 getattr(self, key).value = config[key]
             for name, toggle in self.features.items():
                 toggle.value = name in config["features"]

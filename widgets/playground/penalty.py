@@ -60,7 +60,8 @@ class WeightPenalty:
     def on_backward(self, payload: Mapping[str, Any]) -> None:
         """Add the penalty's gradient to every weight's gradient."""
         if self.trainer is None:
-            raise RuntimeError("WeightPenalty has no weights yet: give it to a trainer, Trainer(..., callbacks=[penalty])")
+            raise RuntimeError("WeightPenalty has no weights yet: give it to a trainer, "
+                               "Trainer(..., callbacks=[penalty])")
         kind, rate = self._kind, self._rate  # read once: a live change lands between steps, not half-way
         if rate == 0:
             return

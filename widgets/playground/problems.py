@@ -39,7 +39,8 @@ def task_of(name: str) -> str:
 
 def make_problem(name: str, n: int = 500, noise: float = 0.0, seed: int = 0,
                  classes: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """`n` points (10 to 100,000) of the problem `name` (one of `PROBLEMS`) with `noise` from 0 to 0.5 (the Playground's 0..50 %).
+    """`n` points (10 to 100,000) of the problem `name` (one of `PROBLEMS`) with `noise` from 0 to 0.5
+    (the Playground's 0..50 %).
 
     Returns `(x, y)`: x float32 `[n, 2]`; y int64 class indices `[n]` for a
     classification, float32 values `[n]` for a regression. `classes` is the
@@ -55,13 +56,13 @@ def make_problem(name: str, n: int = 500, noise: float = 0.0, seed: int = 0,
     noise = checks.real("noise", noise, 0.0, 0.5)
     seed = checks.seed("seed", seed)
     if name == "blobs":
-        classes = 3 if classes is None else checks.integer("classes", classes, *BLOB_CLASSES)
+        blob_classes = 3 if classes is None else checks.integer("classes", classes, *BLOB_CLASSES)
     elif classes is not None:
         raise ValueError(f"classes applies to 'blobs' only; {name!r} has a fixed task, so pass classes=None, "
                          f"got {checks.shown(classes)}")
     generator = torch.Generator().manual_seed(seed)
     if name == "blobs":
-        x, y = _blobs(n, noise, classes, generator)
+        x, y = _blobs(n, noise, blob_classes, generator)
     elif name == "spiral":
         x, y = _spiral(n, noise, generator)
     else:
@@ -79,7 +80,8 @@ def split(x: torch.Tensor, y: torch.Tensor, train_ratio: float = 0.5,
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"split needs x and y as tensors, got {type(x).__name__} and {type(y).__name__}")
     if x.dim() == 0 or y.dim() == 0 or len(x) != len(y) or len(x) < 2:
-        raise ValueError(f"split needs x and y of one length, at least 2, got shapes {list(x.shape)} and {list(y.shape)}")
+        raise ValueError(f"split needs x and y of one length, at least 2, "
+                         f"got shapes {list(x.shape)} and {list(y.shape)}")
     train_ratio = checks.real("train_ratio", train_ratio, 0.1, 0.9)
     seed = checks.seed("seed", seed)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
@@ -138,11 +140,13 @@ def _clusters(centres: torch.Tensor, counts: list[int], noise: float,
 def _gauss(n: int, noise: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     # Class 1 around (2, 2), class 0 around (-2, -2).
     ones, zeros = _halves(n)
-    x, cluster = _clusters(torch.tensor([[2.0, 2.0], [-2.0, -2.0]], dtype=torch.float64), [ones, zeros], noise, generator)
+    centres = torch.tensor([[2.0, 2.0], [-2.0, -2.0]], dtype=torch.float64)
+    x, cluster = _clusters(centres, [ones, zeros], noise, generator)
     return x, 1 - cluster
 
 
-def _blobs(n: int, noise: float, classes: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _blobs(n: int, noise: float, classes: int,
+           generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     # One Gaussian cluster per class, centres evenly spaced on a circle (class 0 up and to the right).
     angle = math.pi / 4 + 2 * math.pi * torch.arange(classes, dtype=torch.float64) / classes
     centres = BLOB_RADIUS * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)

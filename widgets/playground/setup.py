@@ -86,7 +86,8 @@ def points(config: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     if config["dataset"] == OWN:
         return check_data(config["data"]["x"], config["data"]["y"])
     classes = config["classes"] if config["dataset"] == "blobs" else None
-    return make_problem(config["dataset"], n=config["n"], noise=config["noise"], seed=config["seed"], classes=classes)
+    return make_problem(config["dataset"], n=config["n"], noise=config["noise"], seed=config["seed"],
+                        classes=classes)
 
 
 def count_classes(config: Mapping[str, Any], y: torch.Tensor) -> int | None:
@@ -124,7 +125,8 @@ def build(config: Mapping[str, Any] | None = None) -> Setup:
     x_train, y_train, x_test, y_test = split(x, y, config["train_ratio"], config["seed"])
     outputs = 1 if classes is None else classes
     torch.manual_seed(weights_seed(config))
-    model = build_model(config["features"], config["hidden"], config["activation"], config["dropout"], outputs, seed=None)
+    model = build_model(config["features"], config["hidden"], config["activation"], config["dropout"],
+                        outputs, seed=None)
     if classes is None:
         loss_fn: nn.Module = nn.MSELoss()
         train_set, test_set = TensorDataset(x_train, y_train[:, None]), TensorDataset(x_test, y_test[:, None])
@@ -136,7 +138,8 @@ def build(config: Mapping[str, Any] | None = None) -> Setup:
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                               generator=torch.Generator().manual_seed(config["seed"]))
     test_loader = DataLoader(test_set, batch_size=len(test_set))
-    penalty = None if config["regularization"] is None else WeightPenalty(config["regularization"], config["reg_rate"])
+    penalty = (None if config["regularization"] is None
+               else WeightPenalty(config["regularization"], config["reg_rate"]))
     trainer = Trainer(model, loss_fn, optimizer, train_loader, valid_loader=test_loader,
                       metrics={} if classes is None else {"acc": accuracy}, device=DEVICE, verbose=False,
                       callbacks=[] if penalty is None else [penalty])

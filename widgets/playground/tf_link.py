@@ -1,4 +1,5 @@
-"""Links to TensorFlow Playground, both ways: its `#key=value&...` state as the Playground's settings, and back.
+"""Links to TensorFlow Playground, both ways: its `#key=value&...` state as the Playground's settings, and
+back.
 
 TensorFlow Playground keeps its whole state in the link's fragment, one key
 per setting (its `state.ts`): the data (`problem`, `dataset`, `regDataset`,
@@ -54,13 +55,17 @@ TF_HIDE = {"dataset": "dataset", "noise": "noise", "percTrainData": "train_ratio
 
 # Every key TensorFlow Playground writes, in its order, with its default (state.ts).
 TF_DEFAULTS: dict[str, str] = {
-    "activation": "tanh", "regularization": "none", "batchSize": "10", "dataset": "circle", "regDataset": "reg-plane",
+    "activation": "tanh", "regularization": "none", "batchSize": "10", "dataset": "circle",
+    "regDataset": "reg-plane",
     "learningRate": "0.03", "regularizationRate": "0", "noise": "0", "networkShape": "4,2", "seed": "0.00000",
     "showTestData": "false", "discretize": "false", "percTrainData": "50", "x": "true", "y": "true",
-    "xTimesY": "false", "xSquared": "false", "ySquared": "false", "cosX": "false", "sinX": "false", "cosY": "false",
-    "sinY": "false", "collectStats": "false", "problem": "classification", "initZero": "false", "hideText": "false",
+    "xTimesY": "false", "xSquared": "false", "ySquared": "false", "cosX": "false", "sinX": "false",
+    "cosY": "false",
+    "sinY": "false", "collectStats": "false", "problem": "classification", "initZero": "false",
+    "hideText": "false",
 }
-_OWN_ONLY = {"collectStats": "statistics collection", "tutorial": "the tutorial text", "hideText": "the text below it"}
+_OWN_ONLY = {"collectStats": "statistics collection", "tutorial": "the tutorial text",
+             "hideText": "the text below it"}
 
 
 @dataclass
@@ -85,8 +90,8 @@ def _fragment(url: str) -> dict[str, str]:
         raise ValueError(f"expected a link to playground.tensorflow.org, got one to {parts.netloc!r}")
     fragment = parts.fragment if (parts.netloc or parts.fragment) else url.strip().lstrip("#")
     if not fragment:
-        raise ValueError("the link has no '#key=value&...' part: open the experiment in TensorFlow Playground and "
-                         "copy the address shown then")
+        raise ValueError("the link has no '#key=value&...' part: open the experiment in TensorFlow "
+                         "Playground and copy the address shown then")
     state: dict[str, str] = {}
     for pair in fragment.split("&"):
         if pair:
@@ -118,7 +123,8 @@ def seed_of(text: str) -> int:
 
 
 def seed_text(seed: int) -> str:
-    """TensorFlow Playground's seed string for a seed of the Playground: 66230 -> "0.66230" (inverse of `seed_of`)."""
+    """TensorFlow Playground's seed string for a seed of the Playground: 66230 -> "0.66230" (inverse of
+    `seed_of`)."""
     return f"0.{seed:05d}" if seed < 100_000 else str(seed)
 
 
@@ -140,6 +146,7 @@ def from_tf_link(url: str, mode: str = "tf") -> TfLink:
     problem = state.get("problem", "classification")
     if problem not in TF_POINTS:
         raise ValueError(f"problem in the link must be 'classification' or 'regression', got {problem!r}")
+    known: tuple[str, ...]
     if problem == "classification":
         dataset = state.get("dataset") or TF_DEFAULTS["dataset"]
         known = TF_DATASETS
@@ -151,7 +158,8 @@ def from_tf_link(url: str, mode: str = "tf") -> TfLink:
                          f"it makes {', '.join(known)}")
     activation = state.get("activation") or TF_DEFAULTS["activation"]
     if activation not in TF_ACTIVATIONS:
-        raise ValueError(f"activation in the link must be one of {', '.join(TF_ACTIVATIONS)}, got {activation!r}")
+        raise ValueError(f"activation in the link must be one of {', '.join(TF_ACTIVATIONS)}, "
+                         f"got {activation!r}")
     penalty = state.get("regularization") or "none"
     if penalty not in ("none", "L1", "L2"):
         raise ValueError(f"regularization in the link must be none, L1 or L2, got {penalty!r}")
@@ -195,42 +203,47 @@ def from_tf_link(url: str, mode: str = "tf") -> TfLink:
         "lr": _number(state, "learningRate"),
         "mode": mode,
     })
-    link = TfLink(config, {"test_points": _flag(state, "showTestData"), "discretize": _flag(state, "discretize")},
+    link = TfLink(config, {"test_points": _flag(state, "showTestData"),
+                           "discretize": _flag(state, "discretize")},
                   [name for name in TF_HIDE.values() if name in hide], left_out)
     if left_out:
-        warnings.warn("not carried over from the TensorFlow Playground link: " + "; ".join(left_out), UserWarning,
-                      stacklevel=2)
+        warnings.warn("not carried over from the TensorFlow Playground link: " + "; ".join(left_out),
+                      UserWarning, stacklevel=2)
     return link
 
 
 def to_tf_link(config: Mapping[str, Any], view: Mapping[str, bool] | None = None,
                hide: Iterable[str] = ()) -> tuple[str, list[str]]:
-    """The TensorFlow Playground link for `config` (with the view options and hidden controls), and what the link
-    cannot say, one sentence each (empty when TensorFlow Playground shows the same experiment)."""
+    """The TensorFlow Playground link for `config` (with the view options and hidden controls), and what the
+    link cannot say, one sentence each (empty when TensorFlow Playground shows the same experiment)."""
     config = check_config(config)
     view = {"test_points": False, "discretize": False, **(view or {})}
     cannot: list[str] = []
     dataset = config["dataset"]
     regression = dataset in TF_REG_DATASETS
     if dataset not in TF_DATASETS + TF_REG_DATASETS:
-        cannot.append(f"dataset {dataset!r}: TensorFlow Playground has {', '.join(TF_DATASETS + TF_REG_DATASETS)}")
+        cannot.append(f"dataset {dataset!r}: "
+                      f"TensorFlow Playground has {', '.join(TF_DATASETS + TF_REG_DATASETS)}")
     expected_points = TF_POINTS["regression" if regression else "classification"]
     if config["n"] != expected_points:
         cannot.append(f"n {config['n']}: TensorFlow Playground makes {expected_points} points")
     if config["activation"] not in TF_ACTIVATIONS:
-        cannot.append(f"activation {config['activation']!r}: TensorFlow Playground has {', '.join(TF_ACTIVATIONS)}")
+        cannot.append(f"activation {config['activation']!r}: "
+                      f"TensorFlow Playground has {', '.join(TF_ACTIVATIONS)}")
     if config["dropout"]:
         cannot.append("dropout: TensorFlow Playground has none")
     if config["optimizer"] != "sgd":
         cannot.append(f"optimizer {config['optimizer']!r}: TensorFlow Playground trains with plain SGD")
     if not regression and config["loss"] != "mse":
-        cannot.append("loss 'cross_entropy': TensorFlow Playground trains a classification with squared error")
+        cannot.append("loss 'cross_entropy': "
+                      "TensorFlow Playground trains a classification with squared error")
     if config["init_seed"] is not None:
         cannot.append(f"init_seed {config['init_seed']}: a TensorFlow Playground link has no seed for the "
                       "initial weights")
     state = dict(TF_DEFAULTS)
     state.update({
-        "activation": config["activation"] if config["activation"] in TF_ACTIVATIONS else TF_DEFAULTS["activation"],
+        "activation": (config["activation"] if config["activation"] in TF_ACTIVATIONS
+                       else TF_DEFAULTS["activation"]),
         "regularization": {"l1": "L1", "l2": "L2"}.get(config["regularization"], "none"),
         "batchSize": str(config["batch_size"]),
         "dataset": dataset if dataset in TF_DATASETS else TF_DEFAULTS["dataset"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -14,6 +15,8 @@ TF_WEIGHT_RANGE = (-0.5, 0.5)
 """Where TensorFlow Playground draws each initial weight from, uniformly."""
 TF_BIAS = 0.1
 """Every unit's initial bias in TensorFlow Playground."""
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 def build_tf_model(features: Sequence[str], hidden: Sequence[int], activation: str, task: str,
@@ -32,7 +35,7 @@ def build_tf_model(features: Sequence[str], hidden: Sequence[int], activation: s
     return tf_initialize(model, seed)
 
 
-def tf_initialize(model: nn.Module, seed: int) -> nn.Module:
+def tf_initialize(model: ModuleT, seed: int) -> ModuleT:
     """Give every `nn.Linear` of `model` TensorFlow Playground's initial values, in place; returns `model`.
 
     Each weight is uniform in [-0.5, 0.5) (its `Math.random() - 0.5`), each
