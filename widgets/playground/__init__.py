@@ -13,6 +13,7 @@ the code export) load without ipywidgets; the widget is `widgets.Playground`.
 """
 
 from .config import DATASETS, DEFAULTS, check_config, to_mode
+from .edits import WeightEdit, replay
 from .export import to_code
 from .features import FEATURES, Features
 from .losses import OneHotMSELoss
@@ -47,6 +48,7 @@ __all__ = [
     "Setup",
     "TfLink",
     "TfSGD",
+    "WeightEdit",
     "WeightPenalty",
     "build",
     "build_model",
@@ -63,5 +65,6 @@ __all__ = [
     "tf_initialize",
     "to_code",
     "to_mode",
+    "replay",
     "to_tf_link",
 ]

@@ -160,7 +160,7 @@ class Playground(LiveView):
         self._send_lock = threading.Lock()
         self._loop = running_loop()
         self.edits: list[WeightEdit] = []
-        """Weights changed by hand in this run, oldest first (`widgets.playground.edits.replay` repeats
+        """Weights changed by hand in this run, oldest first (`widgets.playground.replay` repeats
         them)."""
 
         self.data_picture = Picture("pg_data", width=120, height=100)
