@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from lab_page import NotebookPage
     from playwright.sync_api import Locator
 
-JS_PAINTED_SINCE = "([el, before]) => Number(el.dataset.ltPaints) > before"
+# A new paint that shows the epoch itself, not the grey of a kept epoch still on its way from the kernel.
+JS_PAINTED_SINCE = "([el, before]) => Number(el.dataset.ltPaints) > before && el.dataset.ltWaiting !== '1'"
 
 
 @dataclass

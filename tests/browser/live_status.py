@@ -25,7 +25,8 @@ STATUS_PATTERN = re.compile(
 # Same pattern in JavaScript: window.__ltStatus(text) -> {epoch, step, lr, state} or null.
 JS_DEFINE_PARSER = r"""() => {
     window.__ltStatus = (text) => {
-        const pattern = /epoch ([\d,]+) · step ([\d,]+) · loss (\S+) · lr (\S+) · ([\d,.]+) steps\/s · (\w+)/;
+        const pattern = new RegExp("epoch ([\\d,]+) · step ([\\d,]+) · (?:loss (\\S+) · )?"
+                                   + "lr (\\S+) · ([\\d,.]+) steps/s · (\\w+)");
         const m = pattern.exec(text || '');
         const int = (digits) => Number(digits.replace(/,/g, ''));
         return m ? {epoch: int(m[1]), step: int(m[2]), lr: Number(m[4]), state: m[6]} : null;

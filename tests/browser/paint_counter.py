@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-INSTALL = r"""() => {
-  const state = window.__ltPaintCount = {pictures: {}, running: true};
+INSTALL = r"""(within) => {
+  const state = window.__ltPaintCount = {pictures: {}, running: true, within};
   const small = document.createElement("canvas");
   small.width = small.height = 64;
   const ctx = small.getContext("2d", {willReadFrequently: true});
@@ -31,7 +31,8 @@ INSTALL = r"""() => {
   const tick = () => {
     if (!state.running) return;
     const seen = {};
-    for (const canvas of document.querySelectorAll('[class*="-picture"] canvas')) {
+    const root = within ? document.querySelector(within) : document;
+    for (const canvas of root ? root.querySelectorAll('[class*="-picture"] canvas') : []) {
       if (!canvas.width || !canvas.height) continue;
       const name = nameOf(canvas);
       const key = `${name}#${seen[name] = (seen[name] || 0) + 1}`;
@@ -70,7 +71,9 @@ READ = r"""([from, to]) => {
 
 COSTS = r"""() => {
   const out = {};
-  for (const el of document.querySelectorAll("[data-lt-paints]")) {
+  const within = window.__ltPaintCount.within;
+  const root = within ? document.querySelector(within) : document;
+  for (const el of root ? root.querySelectorAll("[data-lt-paints]") : []) {
     const host = el.closest('[class*="-picture"]') || el;
     const picture = (c) => c.startsWith("lt-") && c.endsWith("-picture");
     const name = Array.from(host.classList).find(picture) || "unknown";
@@ -83,11 +86,13 @@ COSTS = r"""() => {
 
 
 class PaintCounter:
-    """Counts the paints of every live picture in a page from the moment it is made."""
+    """Counts the paints of every live picture in a page from the moment it is made; with `within` (a CSS
+    selector, looked up on every frame), only those inside the element it finds, such as the notebook shown
+    (notebooks opened earlier in the same page keep their pictures, hidden, under the same names)."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, within: str | None = None) -> None:
         self.page = page
-        page.evaluate(INSTALL)
+        page.evaluate(INSTALL, within)
 
     def now(self) -> float:
         """The page's clock, in ms."""

@@ -146,6 +146,7 @@ function render({model, el}) {
     const y = scale(y0, y1, box.bottom, box.top);
     const palette = channels.get("palette");
     const src = current();
+    el.dataset.ltWaiting = src.waiting ? "1" : "";  // a kept epoch asked of the kernel, not here yet
 
     ctx.fillStyle = "white";
     ctx.fillRect(0, 0, width, height);
