@@ -102,7 +102,10 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
     try:
         page.set_viewport_size({"width": 1280, "height": 900})
         notebook.open()
-        counter = PaintCounter(page, within=".jp-NotebookPanel:not(.lm-mod-hidden)")  # this notebook only
+        # count in this notebook only: lessons run earlier in the same page keep pictures of the same names
+        page.evaluate("() => { const shown = window.jupyterapp.shell.currentWidget; "
+                      "shown.node.dataset.ltUnderTest = 'playground'; }")
+        counter = PaintCounter(page, within="[data-lt-under-test='playground']")
         notebook.run_all()
         assert notebook.error_outputs() == []
         notebook.wait_widgets_rendered()
