@@ -181,10 +181,13 @@ def test_the_playground_page_fits_repaints_and_answers_the_pointer(lab_app, lab_
         editor = network.locator(".lt-pg-weight-editor")
         editor.fill("1.25")
         editor.press("Enter")
-        page.mouse.move(x + 1, y)
-        page.wait_for_function("el => (el.querySelector('.lt-readout').textContent || '')"
-                               ".includes('w = 1.25')",
-                               arg=network.element_handle(), timeout=10_000)
+        # the readout is written on pointer moves: move until it reads the kernel's new weight
+        deadline = time.monotonic() + 15
+        while "w = 1.25" not in readout.inner_text() and time.monotonic() < deadline:
+            page.mouse.move(x + 1, y)
+            page.wait_for_timeout(200)
+            page.mouse.move(x, y)
+        assert "w = 1.25" in readout.inner_text(), readout.inner_text()
         text, _ = notebook.run_cell(3)
         assert text.strip() == "None ['x1', 'x2', 'x1^2', 'sin(x1)', 'sin(x2)'] [(0, 0, 0, 1.25)] 1.25", text
         notebook.mark("pointer")
