@@ -318,4 +318,22 @@ function tool(row, className, element, label) {
   return element;
 }
 
+// A colour scale's pictures share this: "#rrggbb" as [r, g, b], and 256 colours from a scale's
+// negative end through its middle to its positive end (palette: three "#rrggbb").
+function hexRgb(hex) {
+  const v = parseInt(hex.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
+function scaleTable(palette) {
+  const [neg, mid, pos] = palette.map(hexRgb);
+  const table = new Uint8Array(256 * 3);
+  for (let code = 0; code < 256; code += 1) {
+    const t = code / 255 * 2 - 1;
+    const [a, b, f] = t < 0 ? [mid, neg, -t] : [mid, pos, t];
+    for (let k = 0; k < 3; k += 1) table[3 * code + k] = Math.round(a[k] + (b[k] - a[k]) * f);
+  }
+  return table;
+}
+
 // The rest of this file is the picture's own module.

@@ -15,23 +15,6 @@ const LEGEND = 34;        // room for the legend at the bottom
 const WIDTH_SCALE = 2;    // |w| at which a link reaches its widest
 const HIT = 4;            // pixels from a link that still count as on it
 
-function hexRgb(hex) {
-  const v = parseInt(hex.slice(1), 16);
-  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
-}
-
-// 256 RGB colours from the negative end through zero to the positive end.
-function scaleTable(palette) {
-  const [neg, mid, pos] = palette.map(hexRgb);
-  const table = new Uint8Array(256 * 3);
-  for (let code = 0; code < 256; code += 1) {
-    const t = code / 255 * 2 - 1;
-    const [a, b, f] = t < 0 ? [mid, neg, -t] : [mid, pos, t];
-    for (let k = 0; k < 3; k += 1) table[3 * code + k] = Math.round(a[k] + (b[k] - a[k]) * f);
-  }
-  return table;
-}
-
 const codeOf = (value) => Math.max(0, Math.min(255, Math.round((value + 1) / 2 * 255)));
 const colourOf = (table, value) => {
   const p = 3 * codeOf(value);

@@ -17,22 +17,6 @@ const TRAIN_LINE = "#8a8a8a";            // the chart's colours: greys, never a 
 const TEST_LINE = "#111111";
 const LIGHTEN = 0.3;                     // the field is this much lighter than the points' colours
 
-function hexToRgb(hex) {
-  const v = parseInt(hex.slice(1), 16);
-  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
-}
-
-function lerpTable(palette) {
-  const [neg, mid, pos] = palette.map(hexToRgb);
-  const table = new Uint8Array(256 * 3);
-  for (let code = 0; code < 256; code += 1) {
-    const t = code / 255 * 2 - 1;
-    const [a, b, f] = t < 0 ? [mid, neg, -t] : [mid, pos, t];
-    for (let k = 0; k < 3; k += 1) table[3 * code + k] = Math.round(a[k] + (b[k] - a[k]) * f);
-  }
-  return table;
-}
-
 const percent = (v) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "");
 const figure = (v) => (Number.isFinite(v) ? v.toFixed(3) : "");
 
@@ -75,9 +59,9 @@ function render({model, el}) {
   const options = () => model.get("options") || {};
 
   function fieldColours(opts, field, planes) {
-    const table = lerpTable(opts.palette || ["#f59322", "#e8eaeb", "#0877bd"]);
+    const table = scaleTable(opts.palette || ["#f59322", "#e8eaeb", "#0877bd"]);
     const px = image.data;
-    const classes = (opts.class_colours || []).map(hexToRgb);
+    const classes = (opts.class_colours || []).map(hexRgb);
     for (let k = 0; k < 4096; k += 1) {
       let r; let g; let b;
       if (planes === 1) {
@@ -99,7 +83,7 @@ function render({model, el}) {
 
   function pointColour(opts, label) {
     if (opts.task === "regression") {
-      const table = lerpTable(opts.palette || ["#f59322", "#e8eaeb", "#0877bd"]);
+      const table = scaleTable(opts.palette || ["#f59322", "#e8eaeb", "#0877bd"]);
       const p = 3 * Math.max(0, Math.min(255, Math.round((label + 1) / 2 * 255)));
       return `rgb(${table[p]}, ${table[p + 1]}, ${table[p + 2]})`;
     }
@@ -167,7 +151,7 @@ function render({model, el}) {
       });
       return;
     }
-    const table = lerpTable(opts.palette || ["#f59322", "#e8eaeb", "#0877bd"]);
+    const table = scaleTable(opts.palette || ["#f59322", "#e8eaeb", "#0877bd"]);
     const w = 150;
     for (let k = 0; k < w; k += 1) {
       const p = 3 * Math.round(k / (w - 1) * 255);
