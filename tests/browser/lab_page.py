@@ -272,8 +272,12 @@ class NotebookPage:
 
     # -- opening and running -------------------------------------------------
     def open(self, kernel_timeout_ms: int = 90_000) -> None:
-        """Open the notebook in the app and wait until its kernel is connected and idle."""
+        """Bring the tab to the front, open the notebook in it, wait until its kernel is connected and idle.
+
+        A tab behind another one (Notebook 7's, a second lesson tab) gets one animation frame a second.
+        """
         page = self.page
+        page.bring_to_front()
         self.ask_to_open()
         page.wait_for_function(
             """(path) => {
