@@ -139,7 +139,7 @@ def test_readme_has_the_two_commands():
     lab, tests = commands
     install = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" && '
     assert lab == install + ".venv/bin/jupyter lab course/00_start_here.ipynb"
-    assert tests == install + ".venv/bin/python -m pytest --full"
+    assert tests == install + ".venv/bin/python -m pytest --full -n 2"
     assert (ROOT / "course" / "00_start_here.ipynb").is_file()
 
 
