@@ -57,8 +57,6 @@ def pytest_itemcollected(item):
     # a lesson's cells belong to the slow tier: `pytest` alone leaves them out, `pytest --full` runs them
     if isinstance(item, IPyNbCell):
         item.add_marker(pytest.mark.slow)
-        # a notebook's cells share one kernel and run in order: with pytest-xdist, on one worker
-        item.add_marker(pytest.mark.xdist_group(f"notebook {item.path.name}"))
 
 
 @pytest.hookimpl(hookwrapper=True)

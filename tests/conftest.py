@@ -24,8 +24,7 @@ import torch
 
 torch.set_num_threads(1)
 
-TESTS_DIR = Path(__file__).resolve().parent
-BROWSER_DIR = TESTS_DIR / "browser"
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 SLOW_MARKERS = ("slow", "browser")
 
 
@@ -53,12 +52,6 @@ def in_fast_tier(item: pytest.Item) -> bool:
 def pytest_itemcollected(item: pytest.Item) -> None:
     if item.path.is_relative_to(BROWSER_DIR) and item.get_closest_marker("browser") is None:
         item.add_marker(pytest.mark.browser)
-    # With pytest-xdist (`--dist loadgroup`), a group runs whole on one worker: a module's tests share its
-    # fixtures, and every browser test shares one JupyterLab and one Chromium.
-    if item.get_closest_marker("xdist_group") is None:
-        browser = item.get_closest_marker("browser") is not None
-        group = "browser" if browser else item.path.relative_to(TESTS_DIR).as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(trylast=True)
