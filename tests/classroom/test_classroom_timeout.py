@@ -3,6 +3,7 @@ kept."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -39,8 +40,18 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_a_hanging_c_call_is_killed_with_its_process_group(tmp_path):
+def test_a_hanging_c_call_is_killed_with_its_process_group(tmp_path, monkeypatch):
     copy = two_exercises(tmp_path)
+    # this grading's scratch folder, which its kernel's command line names (other tests may grade meanwhile)
+    scratches = []
+    make_folder = tempfile.TemporaryDirectory
+
+    def recorded_folder(*args, **kwargs):
+        folder = make_folder(*args, **kwargs)
+        scratches.append(folder.name)
+        return folder
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", recorded_folder)
     marker = f"marker-{uuid.uuid4().hex}"
     stuck = (f"import subprocess\nchild = subprocess.Popen(['/bin/sh', '-c', 'sleep 300 # {marker}'])\n"
              "z = sum(range(10**18))")
@@ -55,7 +66,9 @@ def test_a_hanging_c_call_is_killed_with_its_process_group(tmp_path):
         "not graded: cell 5 (the answer to Exercise 2) was still running after 4 s (the limit per cell); "
         "the notebook stopped there"
     )
-    assert processes_mentioning(marker) == [] and processes_mentioning("classroom-grade-") == []
+    assert scratches and all("classroom-grade-" in name for name in scratches)
+    assert processes_mentioning(marker) == [] and [processes_mentioning(name) for name in scratches] == [
+        [] for _ in scratches]
     graded = nbformat.read(tmp_path / "results" / "autograded" / "stuck" / "01_probe.ipynb", as_version=4)
     assert graded.cells[2].outputs[0]["text"] == "first answer ran\n"
     assert "Passed" in graded.cells[3].outputs[0]["text"]
